@@ -1,0 +1,56 @@
+"""The one interface every channel implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..notify.model import Notification
+
+__all__ = ["Channel", "DeliveryResult"]
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What a send attempt achieved. ``retryable`` tells the dispatcher whether
+    another attempt can succeed (a timeout, a 5xx, a 429) or not (a 4xx, bad auth).
+    ``error`` must never contain a secret."""
+
+    ok: bool
+    retryable: bool = False
+    error: str | None = None
+    retry_after: float | None = None
+
+    @classmethod
+    def delivered(cls) -> DeliveryResult:
+        return cls(True)
+
+    @classmethod
+    def failed(
+        cls, error: str, *, retryable: bool, retry_after: float | None = None
+    ) -> DeliveryResult:
+        return cls(False, retryable, error, retry_after)
+
+
+class Channel(ABC):
+    """Delivers batches of notifications somewhere.
+
+    ``send`` runs on the dispatcher's own event loop thread, never on the
+    application's threads; it must not raise (map errors to a DeliveryResult) and
+    must bound its own I/O time.
+    """
+
+    #: the name used in configuration, metrics and logs (``log``, ``console``, ...)
+    name: str = ""
+
+    @abstractmethod
+    async def send(self, notifications: Sequence[Notification]) -> DeliveryResult:
+        """Deliver ``notifications`` (one group, same channel) in one attempt."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; called once at shutdown."""
+
+    def describe(self) -> str:
+        """A one-line, secret-free description for logs and ``otel-alerting check``."""
+        return self.name

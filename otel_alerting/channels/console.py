@@ -1,0 +1,58 @@
+"""A readable line per notification on standard error, coloured on a terminal."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from ..notify.model import Notification, Status
+from ..notify.render import summary_line
+from ..rules.model import Severity
+from .base import Channel, DeliveryResult
+
+__all__ = ["ConsoleChannel"]
+
+_COLOURS = {
+    Severity.LOW: "\033[36m",  # cyan
+    Severity.MEDIUM: "\033[33m",  # yellow
+    Severity.HIGH: "\033[31m",  # red
+    Severity.CRITICAL: "\033[1;41;97m",  # bold white on red
+}
+_GREEN = "\033[32m"
+_RESET = "\033[0m"
+
+
+class ConsoleChannel(Channel):
+    name = "console"
+
+    def __init__(self, stream: TextIO | None = None, colour: str = "auto") -> None:
+        self._stream = stream
+        self._colour = colour
+
+    def _use_colour(self, stream: TextIO) -> bool:
+        if self._colour == "always":
+            return True
+        if self._colour == "never":
+            return False
+        isatty = getattr(stream, "isatty", None)
+        return bool(isatty and isatty())
+
+    async def send(self, notifications: Sequence[Notification]) -> DeliveryResult:
+        stream = self._stream or sys.stderr
+        colour = self._use_colour(stream)
+        lines = []
+        for n in notifications:
+            stamp = time.strftime("%H:%M:%S", time.localtime(n.at))
+            text = f"{stamp} otel-alerting {summary_line(n)}"
+            if colour:
+                code = _GREEN if n.status is Status.RESOLVED else _COLOURS[n.severity]
+                text = f"{code}{text}{_RESET}"
+            lines.append(text + "\n")
+        try:
+            stream.write("".join(lines))
+            stream.flush()
+        except (OSError, ValueError) as exc:
+            return DeliveryResult.failed(f"cannot write to console: {exc}", retryable=False)
+        return DeliveryResult.delivered()

@@ -1,0 +1,50 @@
+"""Notifications as records of the stdlib logger ``otel_alerting.alerts``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from ..notify.model import Notification, Status
+from ..notify.render import logfmt
+from ..rules.model import Severity
+from .base import Channel, DeliveryResult
+
+__all__ = ["LogChannel"]
+
+ALERTS_LOGGER = "otel_alerting.alerts"
+
+_LEVELS = {
+    Severity.LOW: logging.WARNING,
+    Severity.MEDIUM: logging.WARNING,
+    Severity.HIGH: logging.ERROR,
+    Severity.CRITICAL: logging.CRITICAL,
+}
+
+
+class LogChannel(Channel):
+    """One logfmt record per notification; the structured fields are also attached
+    as ``record.otel_alerting`` for JSON formatters and the OTel logging handler."""
+
+    name = "log"
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self._logger = logger or logging.getLogger(ALERTS_LOGGER)
+
+    async def send(self, notifications: Sequence[Notification]) -> DeliveryResult:
+        for n in notifications:
+            level = logging.WARNING if n.status is Status.RESOLVED else _LEVELS[n.severity]
+            fields = {
+                "alert": n.alert,
+                "state": n.status.value,
+                "severity": n.severity.name,
+                "change": n.change.value,
+                "value": n.value,
+                "threshold": n.threshold,
+                "labels": dict(n.labels),
+                "fingerprint": n.fingerprint,
+                "fired_for_s": n.fired_for,
+                "reason": n.reason,
+            }
+            self._logger.log(level, "%s", logfmt(n), extra={"otel_alerting": fields})
+        return DeliveryResult.delivered()

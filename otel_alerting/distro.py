@@ -1,0 +1,109 @@
+"""The distro and configurator ``opentelemetry-instrument`` loads.
+
+The distro only sets defaults (``os.environ.setdefault``), so anything the user set
+wins. The configurator is the SDK's, plus one guarantee: the alerting reader is on
+the MeterProvider unless ``OTEL_PYTHON_ALERTING_ENABLED=false``. Neither raises:
+one exception here would silently turn off all telemetry of the process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import MutableMapping
+from typing import Any
+
+from opentelemetry.environment_variables import (
+    OTEL_LOGS_EXPORTER,
+    OTEL_METRICS_EXPORTER,
+    OTEL_TRACES_EXPORTER,
+)
+from opentelemetry.instrumentation.distro import BaseDistro
+from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_CONFIGURATOR
+from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_PROTOCOL
+
+from . import environment_variables as ev
+from .system import ConfigurationProblems
+
+__all__ = ["ENTRY_POINT_NAME", "AlertingConfigurator", "AlertingDistro", "plan_metric_exporters"]
+
+_logger = logging.getLogger("otel_alerting")
+
+ENTRY_POINT_NAME = "otel_alerting"
+
+
+class AlertingDistro(BaseDistro):  # type: ignore[misc]
+    def _configure(self, **kwargs: Any) -> None:
+        try:
+            os.environ.setdefault(OTEL_TRACES_EXPORTER, "otlp")
+            os.environ.setdefault(OTEL_METRICS_EXPORTER, f"otlp,{ENTRY_POINT_NAME}")
+            os.environ.setdefault(OTEL_LOGS_EXPORTER, "otlp")
+            # the package depends on the OTLP/HTTP exporter, not on gRPC
+            os.environ.setdefault(OTEL_EXPORTER_OTLP_PROTOCOL, "http/protobuf")
+            os.environ.setdefault(OTEL_PYTHON_CONFIGURATOR, ENTRY_POINT_NAME)
+        except Exception:
+            _logger.exception("otel-alerting: distro defaults could not be set")
+
+
+def plan_metric_exporters(environ: MutableMapping[str, str]) -> None:
+    """Make ``OTEL_METRICS_EXPORTER`` carry the alerting reader as the settings ask.
+
+    * disabled: remove it, so the SDK does not aggregate everything a second time;
+    * ``reader`` mode: add it if missing;
+    * ``export`` mode: it replaces the push exporters, which it forwards to
+      (they move to ``OTEL_PYTHON_ALERTING_EXPORTERS`` unless that is set).
+    """
+    raw = environ.get(OTEL_METRICS_EXPORTER, "")
+    names = [n.strip() for n in raw.split(",") if n.strip() and n.strip().lower() != "none"]
+    enabled = environ.get(ev.OTEL_PYTHON_ALERTING_ENABLED, "true").strip().lower() not in (
+        "false",
+        "0",
+        "no",
+        "off",
+    )
+    mode = environ.get(ev.OTEL_PYTHON_ALERTING_MODE, "reader").strip().lower()
+    others = [n for n in names if n != ENTRY_POINT_NAME]
+    if not enabled:
+        planned = others
+    elif mode == "export":
+        push = [n for n in others if _is_push_exporter(n)]
+        pull = [n for n in others if n not in push]
+        if push and not environ.get(ev.OTEL_PYTHON_ALERTING_EXPORTERS):
+            environ[ev.OTEL_PYTHON_ALERTING_EXPORTERS] = ",".join(push)
+        planned = [ENTRY_POINT_NAME, *pull]
+    else:
+        planned = [*others, ENTRY_POINT_NAME]
+    if planned != names:
+        environ[OTEL_METRICS_EXPORTER] = ",".join(planned) if planned else "none"
+
+
+def _is_push_exporter(name: str) -> bool:
+    if name.startswith("otlp"):
+        return True
+    try:
+        from opentelemetry.sdk.metrics.export import MetricExporter
+        from opentelemetry.util._importlib_metadata import entry_points
+
+        for entry_point in entry_points(group="opentelemetry_metrics_exporter", name=name):
+            loaded = entry_point.load()
+            return isinstance(loaded, type) and issubclass(loaded, MetricExporter)
+    except Exception:
+        return False
+    return False
+
+
+class AlertingConfigurator(_OTelSDKConfigurator):  # type: ignore[misc]
+    def _configure(self, **kwargs: Any) -> None:
+        try:
+            plan_metric_exporters(os.environ)
+        except Exception:
+            _logger.exception("otel-alerting: cannot plan the metric exporters; using them as set")
+        try:
+            super()._configure(**kwargs)
+        except ConfigurationProblems:
+            raise
+        except Exception:
+            # The SDK's own errors (a bad OTLP protocol, a missing exporter) would end
+            # all telemetry silently; say so once, loudly.
+            _logger.exception("otel-alerting: the OpenTelemetry SDK could not be configured")

@@ -1,0 +1,52 @@
+"""Durations as Prometheus writes them (``30s``, ``5m``, ``1h30m``) or plain seconds."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["format_duration", "parse_duration"]
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+
+
+def parse_duration(text: object) -> float:
+    """Seconds in ``text``; raises ValueError naming the bad value."""
+    if isinstance(text, bool):
+        raise ValueError(f"invalid duration {text!r}")
+    if isinstance(text, (int, float)):
+        seconds = float(text)
+    else:
+        raw = str(text).strip()
+        try:
+            seconds = float(raw)
+        except ValueError:
+            pos = 0
+            seconds = 0.0
+            for match in _PART.finditer(raw):
+                if match.start() != pos:
+                    break
+                seconds += float(match.group(1)) * _UNITS[match.group(2)]
+                pos = match.end()
+            if pos != len(raw) or not raw:
+                raise ValueError(
+                    f"invalid duration {raw!r} (expected e.g. 30s, 5m, 1h or seconds)"
+                ) from None
+    if seconds < 0 or seconds != seconds:
+        raise ValueError(f"invalid duration {text!r}: must be a non-negative number of seconds")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """A short human form: ``90.0`` -> ``1m30s``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    whole = int(round(seconds))
+    out = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if whole >= size:
+            out.append(f"{whole // size}{unit}")
+            whole %= size
+    if whole or not out:
+        out.append(f"{whole}s")
+    return "".join(out)

@@ -1,0 +1,303 @@
+"""Alert manager: drives lifecycles, keeps history and statistics, decides what to tell.
+
+What receivers have been told is tracked per alert and reconciled with the alert's
+actual state on every evaluation, so a notification held back by the cooldown is
+sent once the cooldown has passed if it is still true, and a RESOLVED is only sent
+for an alert whose FIRING was sent. This is the one place the health endpoint and
+the CLI read alert state from.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..durations import format_duration
+from ..notify.model import Change, Notification, Status, fingerprint
+from ..rules.model import RateExpr, RatioExpr, Rule, Severity
+from ..rules.template import render
+from .evaluator import GroupKey, RuleResult
+from .lifecycle import Alert, AlertState, Transition, TransitionKind
+
+__all__ = ["AlertManager", "AlertSnapshot", "HistoryEntry", "ManagerStats"]
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    alert: str
+    labels: dict[str, str]
+    transition: Transition
+
+
+@dataclass(frozen=True)
+class AlertSnapshot:
+    alert: str
+    labels: dict[str, str]
+    state: AlertState
+    severity: Severity | None
+    value: float | None
+    threshold: float | None
+    active_since: float | None
+    fired_at: float | None
+    fingerprint: str
+
+
+@dataclass
+class ManagerStats:
+    evaluations: int = 0
+    fired: int = 0
+    resolved: int = 0
+    escalated: int = 0
+    deescalated: int = 0
+    notifications: int = 0
+    suppressed_by_cooldown: int = 0
+    rule_errors: int = 0
+    fired_by_severity: Counter[str] = field(default_factory=Counter)
+    fired_by_rule: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class _Tracked:
+    alert: Alert
+    labels: dict[str, str]
+    fingerprint: str
+    #: severity receivers were last told is firing; None: nothing firing was told
+    notified: Severity | None = None
+    notified_starts_at: float = 0.0
+    sent_at: dict[Severity, float] = field(default_factory=dict)
+    held: bool = False
+    last_resolution: Transition | None = None
+
+
+class AlertManager:
+    def __init__(
+        self, rules: Sequence[Rule], cooldown: float = 60.0, history_size: int = 1000
+    ) -> None:
+        self._rules = {rule.alert: rule for rule in rules}
+        self._cooldown = cooldown
+        self._alerts: dict[tuple[str, GroupKey], _Tracked] = {}
+        self._history: deque[HistoryEntry] = deque(maxlen=history_size)
+        self._rule_errors: dict[str, str] = {}
+        self._stats = ManagerStats()
+        self._lock = threading.RLock()
+
+    # --- evaluation -------------------------------------------------------
+
+    def process(self, results: Sequence[RuleResult], now: float) -> list[Notification]:
+        """Step every alert with one evaluation's results; returns what to notify."""
+        out: list[Notification] = []
+        with self._lock:
+            self._stats.evaluations += 1
+            for result in results:
+                rule = result.rule
+                if result.error is not None:
+                    self._rule_failed(rule, result.error)
+                    continue
+                if self._rule_errors.pop(rule.alert, None) is not None:
+                    _logger.info("rule %s evaluates again", rule.alert)
+                seen: set[GroupKey] = set()
+                for key, value in result.values.items():
+                    seen.add(key)
+                    tracked = self._alerts.get((rule.alert, key))
+                    if tracked is None:
+                        if value is None or not _any_level_holds(rule, value):
+                            continue
+                        tracked = self._track(rule, key, now)
+                    self._step(tracked, value, now)
+                for (name, key), tracked in list(self._alerts.items()):
+                    if name == rule.alert and key not in seen:
+                        self._step(tracked, None, now)
+            for key, tracked in list(self._alerts.items()):
+                notification = self._reconcile(tracked, now)
+                if notification is not None:
+                    out.append(notification)
+                if self._forgettable(tracked, now):
+                    del self._alerts[key]
+        return out
+
+    def _track(self, rule: Rule, key: GroupKey, now: float) -> _Tracked:
+        group = dict(zip(rule.by, key))
+        labels = {"alertname": rule.alert, **rule.labels, **group}
+        tracked = _Tracked(Alert(rule, group, now), labels, fingerprint(labels))
+        self._alerts[(rule.alert, key)] = tracked
+        return tracked
+
+    def _step(self, tracked: _Tracked, value: float | None, now: float) -> None:
+        for transition in tracked.alert.step(value, now):
+            self._history.append(HistoryEntry(tracked.alert.rule.alert, tracked.labels, transition))
+            kind = transition.kind
+            if kind is TransitionKind.FIRED:
+                self._stats.fired += 1
+                assert transition.severity is not None
+                self._stats.fired_by_severity[transition.severity.name] += 1
+                self._stats.fired_by_rule[tracked.alert.rule.alert] += 1
+            elif kind is TransitionKind.RESOLVED:
+                self._stats.resolved += 1
+                tracked.last_resolution = transition
+            elif kind is TransitionKind.ESCALATED:
+                self._stats.escalated += 1
+            elif kind is TransitionKind.DEESCALATED:
+                self._stats.deescalated += 1
+
+    def _rule_failed(self, rule: Rule, error: str) -> None:
+        if self._rule_errors.get(rule.alert) != error:
+            _logger.error("rule %s (%s) cannot be evaluated: %s", rule.alert, rule.source, error)
+            self._stats.rule_errors += 1
+        self._rule_errors[rule.alert] = error
+
+    def _reconcile(self, tracked: _Tracked, now: float) -> Notification | None:
+        alert = tracked.alert
+        desired = alert.severity if alert.state is AlertState.FIRING else None
+        if desired == tracked.notified:
+            tracked.held = False
+            return None
+        if desired is None:
+            previous = tracked.notified
+            assert previous is not None
+            tracked.notified = None
+            return self._notification(
+                tracked, Status.RESOLVED, Change.RESOLVED, previous, None, now
+            )
+        last = tracked.sent_at.get(desired)
+        if last is not None and now - last < self._cooldown:
+            if not tracked.held:
+                self._stats.suppressed_by_cooldown += 1
+                tracked.held = True
+            return None
+        tracked.held = False
+        previous = tracked.notified
+        if previous is None:
+            change = Change.FIRED
+            tracked.notified_starts_at = alert.fired_at if alert.fired_at is not None else now
+        else:
+            change = Change.ESCALATED if desired > previous else Change.DEESCALATED
+        tracked.notified = desired
+        tracked.sent_at[desired] = now
+        return self._notification(tracked, Status.FIRING, change, desired, previous, now)
+
+    def _notification(
+        self,
+        tracked: _Tracked,
+        status: Status,
+        change: Change,
+        severity: Severity,
+        previous: Severity | None,
+        now: float,
+    ) -> Notification:
+        alert, rule = tracked.alert, tracked.alert.rule
+        self._stats.notifications += 1
+        resolution = tracked.last_resolution if status is Status.RESOLVED else None
+        value = resolution.value if resolution is not None else alert.value
+        threshold = rule.threshold_of(severity)
+        template_values = {
+            "alert": rule.alert,
+            "value": value,
+            "threshold": threshold,
+            "severity": severity.name,
+            "state": status.value,
+            "labels": tracked.labels,
+            "for": format_duration(rule.for_),
+            "window": format_duration(getattr(rule.expr, "window", 0.0))
+            if isinstance(rule.expr, (RateExpr, RatioExpr))
+            else "",
+            "expr": rule.expr.describe(),
+        }
+        annotations = {key: render(text, template_values) for key, text in rule.annotations.items()}
+        return Notification(
+            alert=rule.alert,
+            status=status,
+            change=change,
+            severity=severity,
+            labels=dict(tracked.labels),
+            annotations=annotations,
+            value=value,
+            threshold=threshold,
+            starts_at=tracked.notified_starts_at,
+            at=now,
+            previous_severity=previous,
+            ends_at=now if status is Status.RESOLVED else None,
+            fired_for=resolution.fired_for if resolution is not None else None,
+            reason=resolution.reason if resolution is not None else None,
+            expr=rule.expr.describe(),
+            fingerprint=tracked.fingerprint,
+        )
+
+    def _forgettable(self, tracked: _Tracked, now: float) -> bool:
+        if tracked.alert.state is not AlertState.INACTIVE or tracked.notified is not None:
+            return False
+        return all(now - sent >= self._cooldown for sent in tracked.sent_at.values())
+
+    # --- reading ------------------------------------------------------------
+
+    def active(self) -> list[AlertSnapshot]:
+        """Pending and firing alerts, most severe first."""
+        with self._lock:
+            snapshots = [
+                AlertSnapshot(
+                    t.alert.rule.alert,
+                    dict(t.labels),
+                    t.alert.state,
+                    t.alert.severity,
+                    t.alert.value,
+                    t.alert.threshold,
+                    t.alert.active_since,
+                    t.alert.fired_at,
+                    t.fingerprint,
+                )
+                for t in self._alerts.values()
+                if t.alert.state is not AlertState.INACTIVE
+            ]
+        return sorted(
+            snapshots, key=lambda s: (-(s.severity or 0), s.alert, sorted(s.labels.items()))
+        )
+
+    def history(self) -> list[HistoryEntry]:
+        with self._lock:
+            return list(self._history)
+
+    def stats(self) -> ManagerStats:
+        with self._lock:
+            s = self._stats
+            return ManagerStats(
+                s.evaluations,
+                s.fired,
+                s.resolved,
+                s.escalated,
+                s.deescalated,
+                s.notifications,
+                s.suppressed_by_cooldown,
+                s.rule_errors,
+                Counter(s.fired_by_severity),
+                Counter(s.fired_by_rule),
+            )
+
+    def rule_errors(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._rule_errors)
+
+    def state_counts(self) -> dict[tuple[str, str, str], int]:
+        """(alert, severity, state) -> number of alerts; for the ``otel_alerting.alerts`` gauge."""
+        counts: Counter[tuple[str, str, str]] = Counter()
+        with self._lock:
+            for t in self._alerts.values():
+                state = t.alert.state
+                if state is AlertState.INACTIVE:
+                    continue
+                severity = t.alert.severity or t.alert.rule.thresholds[0][0]
+                counts[(t.alert.rule.alert, severity.name, state.value)] += 1
+            for name in self._rules:
+                counts.setdefault((name, "NONE", "inactive"), 0)
+        return dict(counts)
+
+    @property
+    def rules(self) -> list[Rule]:
+        return list(self._rules.values())
+
+
+def _any_level_holds(rule: Rule, value: float) -> bool:
+    return rule.holds(rule.thresholds[0][1], value)

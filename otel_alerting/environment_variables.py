@@ -1,0 +1,101 @@
+"""The ``OTEL_PYTHON_ALERTING_*`` names, registered under ``opentelemetry_environment_variables``
+so each one is also an ``opentelemetry-instrument`` flag (``--alerting_interval 500``).
+"""
+
+OTEL_PYTHON_ALERTING_ENABLED = "OTEL_PYTHON_ALERTING_ENABLED"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_ENABLED
+
+``false`` turns the plugin off: no alerting reader is added. Default: ``true``.
+"""
+
+OTEL_PYTHON_ALERTING_STRICT = "OTEL_PYTHON_ALERTING_STRICT"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_STRICT
+
+``true`` makes a configuration error stop the process at start-up instead of
+disabling the part it affects. Default: ``false``.
+"""
+
+OTEL_PYTHON_ALERTING_INTERVAL = "OTEL_PYTHON_ALERTING_INTERVAL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_INTERVAL
+
+Evaluation interval in milliseconds, like ``OTEL_METRIC_EXPORT_INTERVAL``. Default: ``1000``.
+"""
+
+OTEL_PYTHON_ALERTING_MODE = "OTEL_PYTHON_ALERTING_MODE"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_MODE
+
+``reader`` (default): a second metric reader with its own aggregation and timer.
+``export``: one aggregation; the alerting reader evaluates and forwards the same
+data to the exporters named in ``OTEL_PYTHON_ALERTING_EXPORTERS``.
+"""
+
+OTEL_PYTHON_ALERTING_EXPORTERS = "OTEL_PYTHON_ALERTING_EXPORTERS"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EXPORTERS
+
+In ``export`` mode, the metric exporters (``opentelemetry_metrics_exporter`` entry
+point names) the alerting reader forwards to. Default: ``otlp``.
+"""
+
+OTEL_PYTHON_ALERTING_RULES = "OTEL_PYTHON_ALERTING_RULES"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_RULES
+
+Path of a YAML or JSON rules file. Several paths may be separated by ``os.pathsep``.
+"""
+
+OTEL_PYTHON_ALERTING_DEFAULT_RULES = "OTEL_PYTHON_ALERTING_DEFAULT_RULES"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_DEFAULT_RULES
+
+``false`` leaves out the built-in rule pack. Default: ``true``.
+"""
+
+OTEL_PYTHON_ALERTING_COOLDOWN = "OTEL_PYTHON_ALERTING_COOLDOWN"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_COOLDOWN
+
+Minimum time between two FIRING notifications of the same alert at the same
+severity (``30s``, ``5m`` or seconds). Default: ``60s``.
+"""
+
+OTEL_PYTHON_ALERTING_HISTORY_SIZE = "OTEL_PYTHON_ALERTING_HISTORY_SIZE"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_HISTORY_SIZE
+
+Number of alert transitions kept in memory for ``/alerts`` and the CLI. Default: ``1000``.
+"""
+
+OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT = "OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT
+
+Series per metric the alerting reader aggregates before the SDK merges the rest into
+one overflow series (reported in the log and ``otel_alerting.cardinality.overflow``).
+Default: ``10000``.
+"""
+
+OTEL_PYTHON_ALERTING_CHANNELS = "OTEL_PYTHON_ALERTING_CHANNELS"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_CHANNELS
+
+Comma-separated channels to enable. Default: ``log,console``.
+"""
+
+OTEL_PYTHON_ALERTING_CONSOLE_COLOR = "OTEL_PYTHON_ALERTING_CONSOLE_COLOR"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_CONSOLE_COLOR
+
+``auto`` (colour when standard error is a terminal), ``always`` or ``never``. Default: ``auto``.
+"""
+
+OTEL_PYTHON_ALERTING_QUEUE_SIZE = "OTEL_PYTHON_ALERTING_QUEUE_SIZE"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_QUEUE_SIZE
+
+Notifications each channel may hold before the lowest severities are dropped. Default: ``1000``.
+"""

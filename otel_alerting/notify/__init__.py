@@ -1,0 +1,7 @@
+"""Notifications: the value channels receive (``model``), text renderers (``render``)
+and the dispatcher (``dispatcher``, imported from its module to keep channels free
+of an import cycle)."""
+
+from .model import Change, Notification, Status, fingerprint
+
+__all__ = ["Change", "Notification", "Status", "fingerprint"]

@@ -1,0 +1,68 @@
+"""The notification value every channel receives."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..rules.model import Severity
+
+__all__ = ["Change", "Notification", "Status", "fingerprint"]
+
+
+class Status(enum.Enum):
+    FIRING = "FIRING"
+    RESOLVED = "RESOLVED"
+
+
+class Change(enum.Enum):
+    """Why this notification was sent."""
+
+    FIRED = "fired"
+    ESCALATED = "escalated"
+    DEESCALATED = "deescalated"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One alert at one moment, as people and systems are told about it.
+
+    Times are Unix seconds. ``labels`` identify the alert (``alertname``, the rule's
+    labels and its group labels); ``severity`` is kept apart so the identity stays
+    the same through escalation.
+    """
+
+    alert: str
+    status: Status
+    change: Change
+    severity: Severity
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    value: float | None
+    threshold: float | None
+    starts_at: float
+    at: float
+    previous_severity: Severity | None = None
+    ends_at: float | None = None
+    fired_for: float | None = None
+    reason: str | None = None
+    expr: str = ""
+    fingerprint: str = field(default="")
+
+    @property
+    def group_labels(self) -> dict[str, str]:
+        return {k: v for k, v in self.labels.items() if k != "alertname"}
+
+
+def fingerprint(labels: Mapping[str, str]) -> str:
+    """A stable id of an alert identity, independent of its severity."""
+    digest = hashlib.sha256()
+    for key in sorted(labels):
+        digest.update(key.encode())
+        digest.update(b"\xff")
+        digest.update(labels[key].encode())
+        digest.update(b"\xff")
+    return digest.hexdigest()[:16]

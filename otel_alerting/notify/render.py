@@ -1,0 +1,65 @@
+"""Text forms of a notification shared by channels."""
+
+from __future__ import annotations
+
+from ..durations import format_duration
+from .model import Notification, Status
+
+__all__ = ["format_number", "logfmt", "summary_line"]
+
+
+def format_number(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.4g}"
+
+
+def summary_line(n: Notification) -> str:
+    """``[FIRING:HIGH] QueueBacklog queue=ingest value=612 threshold>=500: summary``"""
+    labels = " ".join(f"{k}={v}" for k, v in sorted(n.group_labels.items()))
+    head = f"[{n.status.value}:{n.severity.name}] {n.alert}"
+    if labels:
+        head += f" {labels}"
+    if n.status is Status.RESOLVED:
+        tail = f" value={format_number(n.value)}"
+        if n.fired_for is not None:
+            tail += f" fired_for={format_duration(n.fired_for)}"
+        if n.reason:
+            tail += f" ({n.reason})"
+    else:
+        tail = f" value={format_number(n.value)} threshold={format_number(n.threshold)}"
+        if n.previous_severity is not None:
+            tail += f" ({n.change.value} from {n.previous_severity.name})"
+    summary = n.annotations.get("summary")
+    return head + tail + (f": {summary}" if summary else "")
+
+
+def _quote(text: str) -> str:
+    if text and all(c.isalnum() or c in "._-:/@" for c in text):
+        return text
+    escaped = (
+        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    )
+    return f'"{escaped}"'
+
+
+def logfmt(n: Notification) -> str:
+    """One ``key=value`` line that log pipelines parse (logfmt)."""
+    pairs: list[tuple[str, str]] = [
+        ("alert", n.alert),
+        ("state", n.status.value),
+        ("severity", n.severity.name),
+        ("change", n.change.value),
+        ("value", format_number(n.value)),
+        ("threshold", format_number(n.threshold)),
+    ]
+    if n.previous_severity is not None:
+        pairs.append(("previous_severity", n.previous_severity.name))
+    if n.fired_for is not None:
+        pairs.append(("fired_for_s", f"{n.fired_for:.3f}"))
+    if n.reason:
+        pairs.append(("reason", n.reason))
+    pairs.append(("fingerprint", n.fingerprint))
+    pairs.extend((f"labels.{k}", v) for k, v in sorted(n.group_labels.items()))
+    pairs.extend((f"annotations.{k}", v) for k, v in sorted(n.annotations.items()))
+    return " ".join(f"{k}={_quote(v)}" for k, v in pairs)

@@ -1,0 +1,412 @@
+"""AlertingMetricReader: evaluates alert rules on every collection.
+
+Registered under ``opentelemetry_metrics_exporter`` as ``otel_alerting``, so the SDK
+builds it with no arguments: it reads its own environment. Like the SDK's
+``PeriodicExportingMetricReader`` it runs a daemon timer thread that restarts after
+``fork()``, suppresses instrumentation while it works, and never raises into the
+application.
+
+Two modes:
+
+* ``reader``: a second reader beside the OTLP one. The SDK aggregates every
+  measurement once per reader, so the application pays twice for each one.
+* ``export``: the only reader. It evaluates, then hands the same ``MetricsData`` to
+  the metric exporters (OTLP by default) on a forwarding thread, so a slow collector
+  never delays an evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
+from opentelemetry.sdk.environment_variables import (
+    OTEL_METRIC_EXPORT_INTERVAL,
+    OTEL_METRIC_EXPORT_TIMEOUT,
+)
+from opentelemetry.sdk.metrics import (
+    Counter,
+    Histogram,
+    ObservableCounter,
+    ObservableGauge,
+    ObservableUpDownCounter,
+    UpDownCounter,
+)
+from opentelemetry.sdk.metrics import _Gauge as Gauge
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    MetricExporter,
+    MetricReader,
+    MetricsData,
+)
+
+from .channels import Channel
+from .config import Settings, load_settings
+from .system import AlertingSystem, ConfigurationProblems, load_configuration
+
+__all__ = ["AlertingMetricReader"]
+
+_logger = logging.getLogger("otel_alerting")
+
+_INSTRUMENTS = (
+    Counter,
+    UpDownCounter,
+    Histogram,
+    Gauge,
+    ObservableCounter,
+    ObservableUpDownCounter,
+    ObservableGauge,
+)
+
+
+class AlertingMetricReader(MetricReader):
+    """A ``MetricReader`` that evaluates alert rules on its own timer.
+
+    Every argument is optional: the SDK passes none, tests and
+    ``otel_alerting.testing`` pass a clock, channels or settings.
+    ``interval_ms=math.inf`` (or ``start_timer=False``) leaves collection to the caller.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        channels: Sequence[Channel] | None = None,
+        exporters: Sequence[MetricExporter] | None = None,
+        clock: Any = None,
+        start_timer: bool = True,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self._system: AlertingSystem | None = None
+        self._exporters: list[MetricExporter] = []
+        self._shutdown_done = False
+        self._shutdown_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._forwarder: _Forwarder | None = None
+        try:
+            settings = settings or load_settings(env)
+        except Exception:
+            _logger.exception("otel-alerting: cannot read settings; alerting disabled")
+            settings = Settings(enabled=False)
+        self.settings = settings
+        if settings.mode == "export" and settings.enabled:
+            self._exporters = (
+                list(exporters) if exporters is not None else _load_exporters(settings.exporters)
+            )
+        first = self._exporters[0] if self._exporters else None
+        limits = {kind: settings.cardinality_limit for kind in _INSTRUMENTS}
+        super().__init__(
+            preferred_temporality=getattr(first, "_preferred_temporality", None),
+            preferred_aggregation=getattr(first, "_preferred_aggregation", None),
+            cardinality_limits=limits,  # type: ignore[arg-type]
+        )
+        if not settings.enabled:
+            return
+        try:
+            self._system = self._build(settings, env, channels, clock)
+        except ConfigurationProblems:
+            raise
+        except Exception:
+            _logger.exception("otel-alerting: failed to start; alerting disabled")
+            self._system = None
+        if self._exporters:
+            delta = any(
+                t == AggregationTemporality.DELTA
+                for t in self._instrument_class_temporality.values()
+            )
+            self._forwarder = _Forwarder(self._exporters, env, every_collection=delta)
+        if start_timer and self._system is not None and settings.interval_ms != float("inf"):
+            self._start_timer()
+            if hasattr(os, "register_at_fork"):
+                ref = weakref.WeakMethod(self._after_fork_in_child)
+
+                def after_in_child() -> None:
+                    method = ref()
+                    if method is not None:
+                        method()
+
+                os.register_at_fork(after_in_child=after_in_child)
+
+    def _build(
+        self,
+        settings: Settings,
+        env: Mapping[str, str],
+        channels: Sequence[Channel] | None,
+        clock: Any,
+    ) -> AlertingSystem | None:
+        config = load_configuration(settings, env)
+        problems = config.problems
+        if problems:
+            listing = "\n  ".join(problems)
+            if settings.strict:
+                _logger.critical(
+                    "otel-alerting: invalid configuration (strict mode):\n  %s", listing
+                )
+                raise ConfigurationProblems(f"otel-alerting: invalid configuration:\n  {listing}")
+            _logger.error(
+                "otel-alerting: %d configuration problem(s); the affected settings use their "
+                "defaults and the affected rules are not loaded:\n  %s",
+                len(problems),
+                listing,
+            )
+        kwargs: dict[str, Any] = {"channels": channels}
+        if clock is not None:
+            kwargs["clock"] = clock
+        system = AlertingSystem(settings, config.rule_set, **kwargs)
+        _logger.info("%s", system.status_line())
+        return system
+
+    @property
+    def system(self) -> AlertingSystem | None:
+        """The running alerting system, None when disabled."""
+        return self._system
+
+    def _set_meter_provider(self, meter_provider: Any) -> None:
+        super()._set_meter_provider(meter_provider)
+        if self._system is not None:
+            try:
+                self._system.attach_telemetry(meter_provider)
+            except Exception:
+                _logger.exception("otel-alerting: cannot create its own metrics")
+
+    # --- timer ---------------------------------------------------------------
+
+    def _start_timer(self) -> None:
+        self._thread = threading.Thread(
+            target=self._tick_forever, name="otel-alerting-reader", daemon=True
+        )
+        self._thread.start()
+
+    def _after_fork_in_child(self) -> None:
+        if not self._stop.is_set():
+            self._start_timer()
+
+    def _tick_forever(self) -> None:
+        interval = self.settings.interval_ms / 1000.0
+        next_tick = time.monotonic() + interval
+        while not self._stop.wait(max(next_tick - time.monotonic(), 0.0)):
+            self._collect_once()
+            next_tick += interval
+            now = time.monotonic()
+            if next_tick < now:  # a slow collection: skip missed ticks, keep the phase
+                next_tick += ((now - next_tick) // interval + 1) * interval
+
+    def _collect_once(self, timeout_millis: float = 10_000) -> None:
+        token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        try:
+            self.collect(timeout_millis=timeout_millis)
+        except Exception:
+            _logger.exception("otel-alerting: collection failed")
+        finally:
+            detach(token)
+
+    # --- MetricReader --------------------------------------------------------
+
+    def _receive_metrics(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> None:
+        token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        try:
+            if self._system is not None:
+                try:
+                    self._system.evaluate(metrics_data)
+                except Exception:
+                    _logger.exception("otel-alerting: evaluation failed")
+            if self._forwarder is not None:
+                self._forwarder.offer(metrics_data, force=kwargs.get("force", False))
+        finally:
+            detach(token)
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        deadline = time.monotonic() + timeout_millis / 1000
+        self._collect_once(timeout_millis)
+        ok = True
+        if self._forwarder is not None:
+            ok = self._forwarder.flush(max(deadline - time.monotonic(), 0.0), force_last=True)
+        if self._system is not None:
+            ok = self._system.dispatcher.flush(max(deadline - time.monotonic(), 0.0)) and ok
+        return ok
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        with self._shutdown_lock:
+            if self._shutdown_done:
+                _logger.warning("Can't shutdown multiple times")
+                return
+            self._shutdown_done = True
+        deadline = time.monotonic() + timeout_millis / 1000
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(max(deadline - time.monotonic(), 0.0))
+        if self._system is not None or self._forwarder is not None:
+            self._collect_once(
+                max(deadline - time.monotonic(), 0.001) * 1000
+            )  # the final evaluation
+        if self._forwarder is not None:
+            self._forwarder.shutdown(max(deadline - time.monotonic(), 0.0))
+        if self._system is not None:
+            self._system.shutdown(max(deadline - time.monotonic(), 0.0))
+
+
+class _Forwarder:
+    """Exports collected data on its own thread (``export`` mode).
+
+    With cumulative temporality only the newest collection matters, so it exports
+    the latest one every ``OTEL_METRIC_EXPORT_INTERVAL``. With delta temporality
+    every collection carries data no other does, so each one is exported, oldest
+    dropped (and counted) if the exporter falls 64 batches behind.
+    """
+
+    _MAX_BACKLOG = 64
+
+    def __init__(
+        self, exporters: Sequence[MetricExporter], env: Mapping[str, str], every_collection: bool
+    ) -> None:
+        self._exporters = exporters
+        self._every = every_collection
+        self._interval = _env_seconds(env, OTEL_METRIC_EXPORT_INTERVAL, 60.0)
+        self._timeout_ms = _env_seconds(env, OTEL_METRIC_EXPORT_TIMEOUT, 30.0) * 1000
+        self._last_export = time.monotonic()
+        self._pending: deque[MetricsData] = deque()
+        self._latest: MetricsData | None = None
+        self._cond = threading.Condition()
+        self._busy = False
+        self._closed = False
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name="otel-alerting-forward", daemon=True)
+        self._thread.start()
+        if hasattr(os, "register_at_fork"):
+            ref = weakref.WeakMethod(self._after_fork_in_child)
+
+            def after_in_child() -> None:
+                method = ref()
+                if method is not None:
+                    method()
+
+            os.register_at_fork(after_in_child=after_in_child)
+
+    def _after_fork_in_child(self) -> None:
+        self._cond = threading.Condition()
+        self._pending.clear()
+        self._busy = False
+        if not self._closed:
+            self._thread = threading.Thread(
+                target=self._run, name="otel-alerting-forward", daemon=True
+            )
+            self._thread.start()
+
+    def offer(self, data: MetricsData, force: bool = False) -> None:
+        with self._cond:
+            if self._every:
+                if len(self._pending) >= self._MAX_BACKLOG:
+                    self._pending.popleft()
+                    self.dropped += 1
+                self._pending.append(data)
+            else:
+                self._latest = data
+                if force or time.monotonic() - self._last_export >= self._interval:
+                    self._pending.clear()
+                    self._pending.append(data)
+                    self._last_export = time.monotonic()
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        try:
+            while True:
+                with self._cond:
+                    while not self._pending and not self._closed:
+                        self._cond.wait()
+                    if not self._pending and self._closed:
+                        return
+                    data = self._pending.popleft()
+                    self._busy = True
+                for exporter in self._exporters:
+                    try:
+                        exporter.export(data, timeout_millis=self._timeout_ms)
+                    except Exception:
+                        _logger.exception("otel-alerting: exporting metrics failed")
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+        finally:
+            detach(token)
+
+    def flush(self, timeout: float, force_last: bool = False) -> bool:
+        with self._cond:
+            if force_last and not self._every and self._latest is not None and not self._pending:
+                self._pending.append(self._latest)
+                self._last_export = time.monotonic()
+                self._cond.notify_all()
+            end = time.monotonic() + timeout
+            while self._pending or self._busy:
+                remaining = end - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        ok = True
+        for exporter in self._exporters:
+            try:
+                ok = bool(exporter.force_flush(timeout_millis=max(timeout, 0.001) * 1000)) and ok
+            except Exception:
+                ok = False
+        return ok
+
+    def shutdown(self, timeout: float) -> None:
+        end = time.monotonic() + timeout
+        self.flush(timeout, force_last=True)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(max(end - time.monotonic(), 0.0))
+        for exporter in self._exporters:
+            try:
+                exporter.shutdown(timeout_millis=max(end - time.monotonic(), 0.001) * 1000)
+            except Exception:
+                _logger.exception("otel-alerting: exporter shutdown failed")
+
+
+def _env_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    try:
+        value = float(env.get(name, default * 1000)) / 1000
+    except ValueError:
+        _logger.warning("invalid %s; using %gs", name, default)
+        return default
+    return value if value > 0 else default
+
+
+def _load_exporters(names: Sequence[str]) -> list[MetricExporter]:
+    """Instantiate metric exporters by entry-point name, as the SDK's configurator does
+    (``otlp`` resolved through ``OTEL_EXPORTER_OTLP_*PROTOCOL``)."""
+    from opentelemetry.sdk._configuration import _get_exporter_entry_point
+    from opentelemetry.util._importlib_metadata import entry_points
+
+    exporters: list[MetricExporter] = []
+    for name in names:
+        try:
+            resolved = _get_exporter_entry_point(name, "metrics")
+            found = list(entry_points(group="opentelemetry_metrics_exporter", name=resolved))
+            if not found:
+                _logger.error("otel-alerting: no metric exporter named %r is installed", resolved)
+                continue
+            exporter_class = found[0].load()
+            if not (
+                isinstance(exporter_class, type) and issubclass(exporter_class, MetricExporter)
+            ):
+                _logger.error(
+                    "otel-alerting: %r is not a push metric exporter; it cannot be forwarded to",
+                    name,
+                )
+                continue
+            exporters.append(exporter_class())
+        except Exception:
+            _logger.exception("otel-alerting: cannot create metric exporter %r", name)
+    return exporters

@@ -1,0 +1,602 @@
+"""Load rules from YAML or JSON and apply environment overrides.
+
+Every error names the file, the line and the field, so a user can fix it in one go:
+loading collects all errors instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..durations import parse_duration
+from .model import (
+    AbsentExpr,
+    Expr,
+    RateExpr,
+    RatioExpr,
+    Rule,
+    Selector,
+    Severity,
+    ValueExpr,
+)
+from .template import TemplateError, validate
+
+__all__ = [
+    "RULE_OVERRIDE_FIELDS",
+    "RuleError",
+    "RulesFile",
+    "apply_overrides",
+    "load_rules_file",
+    "parse_rules",
+]
+
+RULE_OVERRIDE_PREFIX = "OTEL_PYTHON_ALERTING_RULE_"
+RULE_OVERRIDE_FIELDS = (
+    "KEEP_FIRING_FOR",
+    "MIN_DENOMINATOR",
+    "ENABLED",
+    "ABOVE",
+    "BELOW",
+    "FOR",
+    "RECOVERY",
+    "WINDOW",
+    "NO_DATA",
+)
+_ALERT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_RULE_KEYS = {
+    "alert",
+    "expr",
+    "above",
+    "below",
+    "for",
+    "keep_firing_for",
+    "recovery",
+    "labels",
+    "annotations",
+    "no_data",
+    "enabled",
+}
+_EXPR_KINDS = ("value", "rate", "ratio", "absent")
+_REDUCERS = ("last", "sum", "max", "min", "avg")
+
+
+@dataclass(frozen=True)
+class RuleError:
+    """One problem in a rules file or an override, located for the user."""
+
+    source: str
+    message: str
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.source + (f":{self.line}" if self.line else "")
+        what = f" {self.field}:" if self.field else ""
+        return f"{where}:{what} {self.message}"
+
+
+@dataclass(frozen=True)
+class RulesFile:
+    """What one file held: its rules, the names it disabled, and the rest of the
+    document (route, inhibit_rules, channels) for the notification layer."""
+
+    rules: tuple[Rule, ...]
+    disabled: frozenset[str]
+    extra: Mapping[str, Any]
+    errors: tuple[RuleError, ...]
+
+
+class _Lines(dict[str, Any]):
+    """A mapping that remembers the line of each key."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Lines:
+    mapping = _Lines()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        mapping[str(key)] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[str(key)] = key_node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
+    """Read a YAML or JSON rules file (JSON is YAML, so one parser reads both)."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        return RulesFile((), frozenset(), {}, (RuleError(source, f"cannot read: {exc.strerror}"),))
+    try:
+        document = yaml.load(text, Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        return RulesFile(
+            (), frozenset(), {}, (RuleError(source, f"not valid YAML/JSON: {problem}", line),)
+        )
+    return parse_rules(document, source)
+
+
+def parse_rules(document: Any, source: str = "<rules>") -> RulesFile:
+    errors: list[RuleError] = []
+    if document is None:
+        return RulesFile((), frozenset(), {}, ())
+    if not isinstance(document, Mapping):
+        return RulesFile(
+            (),
+            frozenset(),
+            {},
+            (RuleError(source, "the top level must be a mapping with a 'rules' list"),),
+        )
+    raw_rules = document.get("rules", [])
+    if not isinstance(raw_rules, list):
+        errors.append(RuleError(source, "must be a list", _line(document, "rules"), "rules"))
+        raw_rules = []
+    rules: list[Rule] = []
+    disabled: set[str] = set()
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_rules):
+        rule_errors: list[RuleError] = []
+        rule = _parse_rule(raw, index, source, rule_errors)
+        errors.extend(rule_errors)
+        if rule is None:
+            continue
+        if rule.alert in seen:
+            errors.append(
+                RuleError(
+                    source,
+                    f"duplicate alert name (first at rule #{seen[rule.alert] + 1})",
+                    _line(raw, "alert"),
+                    "alert",
+                )
+            )
+            continue
+        seen[rule.alert] = index
+        if isinstance(raw, Mapping) and raw.get("enabled", True) is False:
+            disabled.add(rule.alert)
+        else:
+            rules.append(rule)
+    extra = {k: v for k, v in document.items() if k != "rules"}
+    return RulesFile(tuple(rules), frozenset(disabled), extra, tuple(errors))
+
+
+def _line(node: Any, key: str | None = None) -> int | None:
+    if isinstance(node, _Lines):
+        if key is not None and key in node.key_lines:
+            return node.key_lines[key]
+        return node.line
+    return None
+
+
+class _Invalid(Exception):
+    def __init__(self, field: str, message: str, node: Any = None, key: str | None = None):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.line = _line(node, key)
+
+
+def _parse_rule(raw: Any, index: int, source: str, errors: list[RuleError]) -> Rule | None:
+    name = raw.get("alert") if isinstance(raw, Mapping) else None
+    prefix = f"rules[{index}]" + (f" ({name})" if isinstance(name, str) else "")
+    if not isinstance(raw, Mapping):
+        errors.append(RuleError(source, "each rule must be a mapping", None, prefix))
+        return None
+
+    def fail(exc: _Invalid) -> None:
+        errors.append(
+            RuleError(source, exc.message, exc.line or _line(raw), f"{prefix}.{exc.field}")
+        )
+
+    for key in raw:
+        if key not in _RULE_KEYS:
+            fail(
+                _Invalid(
+                    key,
+                    f"unknown field (expected one of {', '.join(sorted(_RULE_KEYS))})",
+                    raw,
+                    key,
+                )
+            )
+    checks: dict[str, Any] = {}
+    for key, parser in (
+        ("alert", _alert_name),
+        ("expr", _expr),
+        ("for", lambda v, n: _duration("for", v, n)),
+        ("keep_firing_for", lambda v, n: _duration("keep_firing_for", v, n)),
+        ("recovery", lambda v, n: None if v is None else _number("recovery", v, n)),
+        ("labels", lambda v, n: _string_map("labels", v, n)),
+        ("annotations", _annotations),
+        ("no_data", _no_data),
+        ("enabled", _enabled),
+    ):
+        try:
+            checks[key] = parser(raw.get(key), raw)
+        except _Invalid as exc:
+            fail(exc)
+    try:
+        direction, thresholds = _thresholds(raw)
+    except _Invalid as exc:
+        fail(exc)
+        return None
+    if len(checks) < 9:
+        return None
+    rule = Rule(
+        alert=checks["alert"],
+        expr=checks["expr"],
+        direction=direction,
+        thresholds=thresholds,
+        for_=checks["for"],
+        keep_firing_for=checks["keep_firing_for"],
+        recovery=checks["recovery"],
+        no_data=checks["no_data"],
+        labels=checks["labels"],
+        annotations=checks["annotations"],
+        source=f"{source}:{_line(raw)}" if _line(raw) else source,
+    )
+    try:
+        _check_recovery(rule, raw)
+    except _Invalid as exc:
+        fail(exc)
+        return None
+    return rule
+
+
+def _alert_name(value: Any, node: Any) -> str:
+    if not isinstance(value, str) or not _ALERT_NAME.match(value):
+        raise _Invalid(
+            "alert", "required: a name of letters, digits and underscores", node, "alert"
+        )
+    return value
+
+
+def _enabled(value: Any, node: Any) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, bool):
+        raise _Invalid("enabled", "must be true or false", node, "enabled")
+    return value
+
+
+def _duration(name: str, value: Any, node: Any) -> float:
+    if value is None:
+        return 0.0
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise _Invalid(name, str(exc), node, name) from None
+
+
+def _number(name: str, value: Any, node: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Invalid(name, f"must be a number, not {value!r}", node, name)
+    if not math.isfinite(value):
+        raise _Invalid(name, "must be a finite number", node, name)
+    return float(value)
+
+
+def _string_map(name: str, value: Any, node: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _Invalid(name, "must be a mapping of names to strings", node, name)
+    out = {}
+    for key, item in value.items():
+        if isinstance(item, (Mapping, list)):
+            raise _Invalid(f"{name}.{key}", "must be a string", value, key)
+        out[str(key)] = "" if item is None else str(item)
+    return out
+
+
+def _annotations(value: Any, node: Any) -> dict[str, str]:
+    annotations = _string_map("annotations", value, node)
+    for key, template in annotations.items():
+        try:
+            validate(template)
+        except TemplateError as exc:
+            raise _Invalid(f"annotations.{key}", str(exc), value, key) from None
+    return annotations
+
+
+def _no_data(value: Any, node: Any) -> str:
+    if value is None:
+        return "keep"
+    if value not in ("keep", "resolve"):
+        raise _Invalid("no_data", f"must be 'keep' or 'resolve', not {value!r}", node, "no_data")
+    return str(value)
+
+
+def _thresholds(raw: Mapping[str, Any]) -> tuple[str, tuple[tuple[Severity, float], ...]]:
+    present = [key for key in ("above", "below") if raw.get(key) is not None]
+    if len(present) != 1:
+        raise _Invalid("above", "exactly one of 'above' or 'below' is required", raw)
+    direction = present[0]
+    return direction, parse_ladder(direction, raw[direction], raw)
+
+
+def parse_ladder(
+    direction: str, value: Any, node: Any = None
+) -> tuple[tuple[Severity, float], ...]:
+    """``{medium: 100, high: 500}`` (or a bare number, meaning one HIGH level)
+    into levels ordered by severity, checked to be monotonic."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = {"high": value}
+    if not isinstance(value, Mapping) or not value:
+        raise _Invalid(
+            direction,
+            "must map severities (low, medium, high, critical) to numbers",
+            node,
+            direction,
+        )
+    levels: list[tuple[Severity, float]] = []
+    for key, threshold in value.items():
+        try:
+            severity = Severity.parse(str(key))
+        except ValueError as exc:
+            raise _Invalid(f"{direction}.{key}", str(exc), value, key) from None
+        levels.append((severity, _number(f"{direction}.{key}", threshold, value)))
+    levels.sort(key=lambda item: item[0])
+    for (low_sev, low), (high_sev, high) in zip(levels, levels[1:]):
+        ordered = high >= low if direction == "above" else high <= low
+        if not ordered:
+            relation = "at least" if direction == "above" else "at most"
+            raise _Invalid(
+                direction,
+                f"{high_sev.name.lower()} ({high:g}) must be {relation} {low_sev.name.lower()} ({low:g})",
+                node,
+                direction,
+            )
+    return tuple(levels)
+
+
+def _check_recovery(rule: Rule, raw: Any) -> None:
+    if rule.recovery is None:
+        return
+    lowest = rule.thresholds[0][1]
+    ok = rule.recovery <= lowest if rule.direction == "above" else rule.recovery >= lowest
+    if not ok:
+        side = "at or below" if rule.direction == "above" else "at or above"
+        raise _Invalid(
+            "recovery", f"must be {side} the lowest threshold ({lowest:g})", raw, "recovery"
+        )
+
+
+def _expr(value: Any, node: Any) -> Expr:
+    if not isinstance(value, Mapping):
+        raise _Invalid(
+            "expr",
+            f"required: a mapping with exactly one of {', '.join(_EXPR_KINDS)}",
+            node,
+            "expr",
+        )
+    kinds = [kind for kind in _EXPR_KINDS if kind in value]
+    if len(kinds) != 1:
+        raise _Invalid(
+            "expr", f"needs exactly one of {', '.join(_EXPR_KINDS)}, found {len(kinds)}", value
+        )
+    kind = kinds[0]
+    for key in value:
+        if key not in (kind, "by", "window"):
+            raise _Invalid(
+                f"expr.{key}", f"unknown field (expected {kind}, by, window)", value, key
+            )
+    by = _by(value.get("by"), value)
+    window_raw = value.get("window")
+    if kind in ("rate", "ratio"):
+        if window_raw is None:
+            raise _Invalid("expr.window", f"required for {kind}", value)
+        window = _duration("expr.window", window_raw, value)
+        if window <= 0:
+            raise _Invalid("expr.window", "must be positive", value, "window")
+    elif window_raw is not None:
+        raise _Invalid("expr.window", f"not used by {kind}", value, "window")
+    body = value[kind]
+    if kind == "value":
+        reduce = body.get("reduce") if isinstance(body, Mapping) else None
+        if reduce is not None and reduce not in _REDUCERS:
+            raise _Invalid(
+                "expr.value.reduce", f"must be one of {', '.join(_REDUCERS)}", body, "reduce"
+            )
+        return ValueExpr(_selector("expr.value", body, extra=("reduce",)), reduce, by)
+    if kind == "rate":
+        return RateExpr(_selector("expr.rate", body), window, by)
+    if kind == "absent":
+        return AbsentExpr(_selector("expr.absent", body), by)
+    if not isinstance(body, Mapping):
+        raise _Invalid("expr.ratio", "must have numerator and denominator", value, "ratio")
+    for key in body:
+        if key not in ("numerator", "denominator", "min_denominator"):
+            raise _Invalid(f"expr.ratio.{key}", "unknown field", body, key)
+    min_den = body.get("min_denominator", 0)
+    return RatioExpr(
+        _selector("expr.ratio.numerator", body.get("numerator"), node=body),
+        _selector("expr.ratio.denominator", body.get("denominator"), node=body),
+        window,
+        _number("expr.ratio.min_denominator", min_den, body),
+        by,
+    )
+
+
+def _by(value: Any, node: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Invalid("expr.by", "must be a list of attribute names", node, "by")
+    return tuple(value)
+
+
+def _selector(name: str, body: Any, extra: Iterable[str] = (), node: Any = None) -> Selector:
+    if not isinstance(body, Mapping) or not isinstance(body.get("metric"), str):
+        raise _Invalid(
+            f"{name}.metric",
+            "required: the metric name",
+            body if isinstance(body, Mapping) else node,
+        )
+    allowed = {"metric", "match", "field", "quantile", *extra}
+    for key in body:
+        if key not in allowed:
+            raise _Invalid(
+                f"{name}.{key}", f"unknown field (expected {', '.join(sorted(allowed))})", body, key
+            )
+    match_raw = body.get("match") or {}
+    if not isinstance(match_raw, Mapping):
+        raise _Invalid(
+            f"{name}.match",
+            "must map attribute names to a value or a list of values",
+            body,
+            "match",
+        )
+    match: dict[str, tuple[str, ...]] = {}
+    for key, allowed_values in match_raw.items():
+        values = allowed_values if isinstance(allowed_values, list) else [allowed_values]
+        match[str(key)] = tuple(_attr_text(v) for v in values)
+    quantile = body.get("quantile")
+    field = body.get("field", "quantile" if quantile is not None else "value")
+    if field not in ("value", "count", "sum", "quantile"):
+        raise _Invalid(f"{name}.field", "must be value, count, sum or quantile", body, "field")
+    if field == "quantile":
+        if (
+            isinstance(quantile, bool)
+            or not isinstance(quantile, (int, float))
+            or not 0 <= quantile <= 1
+        ):
+            raise _Invalid(f"{name}.quantile", "must be a number between 0 and 1", body, "quantile")
+        quantile = float(quantile)
+    elif quantile is not None:
+        raise _Invalid(f"{name}.quantile", "only with field: quantile", body, "quantile")
+    return Selector(body["metric"], match, field, quantile)
+
+
+def _attr_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# --- environment overrides ---------------------------------------------------
+
+
+def override_key(alert: str) -> str:
+    """``CacheHitRateLow`` -> ``CACHEHITRATELOW``; ``queue_backlog`` -> ``QUEUE_BACKLOG``."""
+    return re.sub(r"[^A-Z0-9_]", "_", alert.upper())
+
+
+def apply_overrides(
+    rules: Sequence[Rule], environ: Mapping[str, str]
+) -> tuple[list[Rule], list[RuleError]]:
+    """Apply ``OTEL_PYTHON_ALERTING_RULE_<ALERT>_<FIELD>`` variables.
+
+    A variable that names no loaded rule is an error, so a typo is never silent.
+    """
+    by_key = {override_key(rule.alert): rule for rule in rules}
+    changed: dict[str, Rule] = {}
+    disabled: set[str] = set()
+    errors: list[RuleError] = []
+    for variable in sorted(environ):
+        if not variable.startswith(RULE_OVERRIDE_PREFIX):
+            continue
+        rest = variable[len(RULE_OVERRIDE_PREFIX) :]
+        field = next((f for f in RULE_OVERRIDE_FIELDS if rest.endswith("_" + f)), None)
+        if field is None:
+            errors.append(
+                RuleError(
+                    variable,
+                    f"unknown field (expected a suffix of {', '.join(RULE_OVERRIDE_FIELDS)})",
+                )
+            )
+            continue
+        key = rest[: -len(field) - 1]
+        base = by_key.get(key)
+        if base is None:
+            errors.append(
+                RuleError(
+                    variable,
+                    f"no loaded rule is named {key!r} (names: {', '.join(sorted(by_key)) or 'none'})",
+                )
+            )
+            continue
+        rule = changed.get(base.alert, base)
+        try:
+            rule = _override(rule, field, environ[variable])
+            if rule is not _DISABLED:
+                _check_recovery(rule, None)
+        except _Invalid as exc:
+            errors.append(RuleError(variable, f"{exc.message} (value {environ[variable]!r})"))
+            continue
+        except ValueError as exc:
+            errors.append(RuleError(variable, str(exc)))
+            continue
+        if rule is _DISABLED:
+            disabled.add(base.alert)
+        else:
+            changed[base.alert] = rule
+    result = [changed.get(rule.alert, rule) for rule in rules if rule.alert not in disabled]
+    return result, errors
+
+
+_DISABLED: Any = object()
+
+
+def _override(rule: Rule, field: str, text: str) -> Rule:
+    value = text.strip()
+    if field in ("ABOVE", "BELOW"):
+        ladder: dict[str, float] = {}
+        for part in value.split(","):
+            name, sep, number = part.partition(":")
+            if not sep:
+                raise _Invalid(field, "expected severity:number pairs, e.g. medium:0.6,high:0.4")
+            try:
+                ladder[name.strip()] = float(number)
+            except ValueError:
+                raise _Invalid(field, f"{number.strip()!r} is not a number") from None
+        direction = field.lower()
+        return replace(rule, direction=direction, thresholds=parse_ladder(direction, ladder))  # type: ignore[arg-type]
+    if field == "FOR":
+        return replace(rule, for_=parse_duration(value))
+    if field == "KEEP_FIRING_FOR":
+        return replace(rule, keep_firing_for=parse_duration(value))
+    if field == "RECOVERY":
+        return replace(rule, recovery=None if value.lower() in ("", "none") else float(value))
+    if field == "NO_DATA":
+        return replace(rule, no_data=_no_data(value, None))  # type: ignore[arg-type]
+    if field == "ENABLED":
+        if value.lower() in ("false", "0", "no", "off"):
+            return _DISABLED  # type: ignore[no-any-return]
+        if value.lower() in ("true", "1", "yes", "on"):
+            return rule
+        raise _Invalid(field, "must be true or false")
+    if field == "WINDOW":
+        if not isinstance(rule.expr, (RateExpr, RatioExpr)):
+            raise _Invalid(field, "only rate and ratio rules have a window")
+        return replace(rule, expr=replace(rule.expr, window=parse_duration(value)))
+    if field == "MIN_DENOMINATOR":
+        if not isinstance(rule.expr, RatioExpr):
+            raise _Invalid(field, "only ratio rules have min_denominator")
+        return replace(rule, expr=replace(rule.expr, min_denominator=float(value)))
+    raise _Invalid(field, "unknown field")

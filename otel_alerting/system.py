@@ -1,0 +1,121 @@
+"""The alerting system assembled: evaluator -> manager -> dispatcher -> channels.
+
+Built from the environment by the reader; also built directly by tests and by
+``otel_alerting.testing`` with a fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricsData
+
+from .channels import Channel, build_channels
+from .config import Settings
+from .engine.evaluator import Evaluator
+from .engine.manager import AlertManager
+from .notify.dispatcher import DeliveryOutcome, Dispatcher
+from .notify.model import Notification
+from .rules import RuleSet, load_rule_set
+from .telemetry import SelfTelemetry
+
+__all__ = ["AlertingSystem", "ConfigurationProblems", "load_configuration"]
+
+_logger = logging.getLogger("otel_alerting")
+
+Clock = Callable[[], float]
+
+
+class ConfigurationProblems(SystemExit):
+    """Raised in strict mode: stops the process at start-up with every problem listed."""
+
+
+@dataclass(frozen=True)
+class Configuration:
+    settings: Settings
+    rule_set: RuleSet
+
+    @property
+    def problems(self) -> list[str]:
+        return [str(e) for e in self.settings.errors] + [str(e) for e in self.rule_set.errors]
+
+
+def load_configuration(settings: Settings, environ: Mapping[str, str]) -> Configuration:
+    rule_set = load_rule_set(settings.rules_paths, environ, include_defaults=settings.default_rules)
+    return Configuration(settings, rule_set)
+
+
+class AlertingSystem:
+    def __init__(
+        self,
+        settings: Settings,
+        rule_set: RuleSet,
+        *,
+        channels: Sequence[Channel] | None = None,
+        clock: Clock = time.time,
+        start_ns: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.rule_set = rule_set
+        self._clock = clock
+        now = clock()
+        self.evaluator = Evaluator(
+            rule_set.rules, now, start_ns if start_ns is not None else time.time_ns()
+        )
+        self.manager = AlertManager(rule_set.rules, settings.cooldown_s, settings.history_size)
+        self.dispatcher = Dispatcher(
+            build_channels(settings) if channels is None else channels,
+            queue_size=settings.queue_size,
+            listener=self._on_outcome,
+        )
+        self._telemetry: SelfTelemetry | None = None
+        self._warned_overflow: set[str] = set()
+        self.last_evaluation: float | None = None
+
+    def attach_telemetry(self, provider: MeterProvider) -> None:
+        self._telemetry = SelfTelemetry(provider, self.manager, self.evaluator.overflowed_metrics)
+
+    def _on_outcome(self, outcome: DeliveryOutcome) -> None:
+        if self._telemetry is not None:
+            self._telemetry.record_outcome(outcome)
+
+    def evaluate(self, data: MetricsData | None, now: float | None = None) -> list[Notification]:
+        """One evaluation: rules over ``data``, lifecycles stepped, notifications queued."""
+        now = self._clock() if now is None else now
+        started = time.perf_counter()
+        results = self.evaluator.evaluate(data, now)
+        notifications = self.manager.process(results, now)
+        self.dispatcher.submit(notifications)
+        self.last_evaluation = now
+        for name in self.evaluator.overflowed_metrics():
+            if name not in self._warned_overflow:
+                self._warned_overflow.add(name)
+                _logger.warning(
+                    "metric %s has more series than the cardinality limit (%d): the rest are merged "
+                    "into one overflow series and alerts on them may be wrong; raise "
+                    "OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT",
+                    name,
+                    self.settings.cardinality_limit,
+                )
+        if self._telemetry is not None:
+            self._telemetry.record_evaluation(
+                time.perf_counter() - started, [r.rule.alert for r in results if r.error]
+            )
+        return notifications
+
+    def status_line(self) -> str:
+        s = self.settings
+        sources = ", ".join(f"{src}: {n}" for src, n in self.rule_set.sources.items()) or "none"
+        channels = ", ".join(c.describe() for c in self.dispatcher.channels) or "none"
+        return (
+            f"otel-alerting {'enabled' if s.enabled else 'disabled'}: mode={s.mode}, "
+            f"interval={s.interval_ms:g}ms, {len(self.rule_set.rules)} rule(s) loaded ({sources}), "
+            f"channels: {channels}"
+        )
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        self.dispatcher.shutdown(timeout)

@@ -1,0 +1,96 @@
+"""The plugin's own metrics, so any backend sees the alerting system's state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
+
+from .engine.manager import AlertManager
+from .notify.dispatcher import DeliveryOutcome
+from .version import __version__
+
+__all__ = ["SelfTelemetry"]
+
+ALERT_NAME = "otel_alerting.alert.name"
+ALERT_SEVERITY = "otel_alerting.alert.severity"
+ALERT_STATE = "otel_alerting.alert.state"
+CHANNEL = "otel_alerting.channel"
+OUTCOME = "otel_alerting.outcome"
+METRIC_NAME = "otel_alerting.metric.name"
+
+
+class SelfTelemetry:
+    """Instruments on the application's MeterProvider, fed by the alerting system."""
+
+    def __init__(
+        self,
+        provider: MeterProvider,
+        manager: AlertManager,
+        overflowed: Callable[[], list[str]],
+    ) -> None:
+        self._manager = manager
+        self._overflowed = overflowed
+        self._reported: set[tuple[str, str, str]] = set()
+        meter = provider.get_meter("otel_alerting", __version__)
+        meter.create_observable_gauge(
+            "otel_alerting.alerts",
+            callbacks=[self._observe_alerts],
+            unit="{alert}",
+            description="Alerts by rule, severity and state (pending or firing).",
+        )
+        meter.create_observable_gauge(
+            "otel_alerting.cardinality.overflow",
+            callbacks=[self._observe_overflow],
+            unit="1",
+            description="1 for each watched metric whose series went past the cardinality limit.",
+        )
+        self._notifications = meter.create_counter(
+            "otel_alerting.notifications",
+            unit="{notification}",
+            description="Notifications by channel and outcome (delivered, failed, dropped).",
+        )
+        self._latency = meter.create_histogram(
+            "otel_alerting.notification.latency",
+            unit="s",
+            description="From the evaluation that produced a notification to its delivery.",
+        )
+        self._duration = meter.create_histogram(
+            "otel_alerting.evaluation.duration",
+            unit="s",
+            description="Time to evaluate every rule on one collection.",
+        )
+        self._errors = meter.create_counter(
+            "otel_alerting.rule.errors",
+            unit="{error}",
+            description="Rule evaluations that raised, by rule.",
+        )
+
+    def _observe_alerts(self, options: CallbackOptions) -> Iterable[Observation]:
+        counts = self._manager.state_counts()
+        current = {key for key, value in counts.items() if value}
+        # A series that was reported goes to 0 rather than vanishing, so a backend
+        # sees the alert end instead of going stale.
+        for key in self._reported | current:
+            alert, severity, state = key
+            yield Observation(
+                counts.get(key, 0),
+                {ALERT_NAME: alert, ALERT_SEVERITY: severity, ALERT_STATE: state},
+            )
+        self._reported |= current
+
+    def _observe_overflow(self, options: CallbackOptions) -> Iterable[Observation]:
+        for name in self._overflowed():
+            yield Observation(1, {METRIC_NAME: name})
+
+    def record_outcome(self, outcome: DeliveryOutcome) -> None:
+        attributes: dict[str, Any] = {CHANNEL: outcome.channel, OUTCOME: outcome.outcome}
+        self._notifications.add(outcome.count, attributes)
+        if outcome.latency is not None:
+            self._latency.record(outcome.latency, {CHANNEL: outcome.channel})
+
+    def record_evaluation(self, seconds: float, failed_rules: Iterable[str]) -> None:
+        self._duration.record(seconds)
+        for rule in failed_rules:
+            self._errors.add(1, {ALERT_NAME: rule})
