@@ -160,16 +160,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rules_paths=tuple(p for p in rules.split(os.pathsep) if p) if rules else (),
         default_rules=r.boolean(ev.OTEL_PYTHON_ALERTING_DEFAULT_RULES, True),
         cooldown_s=r.duration(ev.OTEL_PYTHON_ALERTING_COOLDOWN, Settings.cooldown_s),
-        history_size=int(
-            r.number(ev.OTEL_PYTHON_ALERTING_HISTORY_SIZE, Settings.history_size, 1, True)
-        ),
-        cardinality_limit=int(
-            r.number(ev.OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT, Settings.cardinality_limit, 1, True)
-        ),
+        history_size=int(r.number(ev.OTEL_PYTHON_ALERTING_HISTORY_SIZE, Settings.history_size, 1, True)),
+        cardinality_limit=int(r.number(ev.OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT, Settings.cardinality_limit, 1, True)),
         channels=channels,
-        console_color=r.choice(
-            ev.OTEL_PYTHON_ALERTING_CONSOLE_COLOR, "auto", ("auto", "always", "never")
-        ),
+        console_color=r.choice(ev.OTEL_PYTHON_ALERTING_CONSOLE_COLOR, "auto", ("auto", "always", "never")),
         queue_size=int(r.number(ev.OTEL_PYTHON_ALERTING_QUEUE_SIZE, Settings.queue_size, 1, True)),
         errors=(),
     )

@@ -18,7 +18,7 @@ from opentelemetry.environment_variables import (
     OTEL_METRICS_EXPORTER,
     OTEL_TRACES_EXPORTER,
 )
-from opentelemetry.instrumentation.distro import BaseDistro
+from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_CONFIGURATOR
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_PROTOCOL
@@ -93,14 +93,14 @@ def _is_push_exporter(name: str) -> bool:
     return False
 
 
-class AlertingConfigurator(_OTelSDKConfigurator):  # type: ignore[misc]
+class AlertingConfigurator(_OTelSDKConfigurator):
     def _configure(self, **kwargs: Any) -> None:
         try:
             plan_metric_exporters(os.environ)
         except Exception:
             _logger.exception("otel-alerting: cannot plan the metric exporters; using them as set")
         try:
-            super()._configure(**kwargs)
+            super()._configure(**kwargs)  # type: ignore[no-untyped-call]
         except ConfigurationProblems:
             raise
         except Exception:

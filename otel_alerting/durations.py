@@ -29,9 +29,7 @@ def parse_duration(text: object) -> float:
                 seconds += float(match.group(1)) * _UNITS[match.group(2)]
                 pos = match.end()
             if pos != len(raw) or not raw:
-                raise ValueError(
-                    f"invalid duration {raw!r} (expected e.g. 30s, 5m, 1h or seconds)"
-                ) from None
+                raise ValueError(f"invalid duration {raw!r} (expected e.g. 30s, 5m, 1h or seconds)") from None
     if seconds < 0 or seconds != seconds:
         raise ValueError(f"invalid duration {text!r}: must be a non-negative number of seconds")
     return seconds
@@ -41,7 +39,7 @@ def format_duration(seconds: float) -> str:
     """A short human form: ``90.0`` -> ``1m30s``."""
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"
-    whole = int(round(seconds))
+    whole = round(seconds)
     out = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if whole >= size:

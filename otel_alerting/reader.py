@@ -83,6 +83,7 @@ class AlertingMetricReader(MetricReader):
         exporters: Sequence[MetricExporter] | None = None,
         clock: Any = None,
         start_timer: bool = True,
+        preferred_temporality: dict[type, AggregationTemporality] | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
         self._system: AlertingSystem | None = None
@@ -99,15 +100,13 @@ class AlertingMetricReader(MetricReader):
             settings = Settings(enabled=False)
         self.settings = settings
         if settings.mode == "export" and settings.enabled:
-            self._exporters = (
-                list(exporters) if exporters is not None else _load_exporters(settings.exporters)
-            )
+            self._exporters = list(exporters) if exporters is not None else _load_exporters(settings.exporters)
         first = self._exporters[0] if self._exporters else None
         limits = {kind: settings.cardinality_limit for kind in _INSTRUMENTS}
         super().__init__(
-            preferred_temporality=getattr(first, "_preferred_temporality", None),
+            preferred_temporality=getattr(first, "_preferred_temporality", preferred_temporality),
             preferred_aggregation=getattr(first, "_preferred_aggregation", None),
-            cardinality_limits=limits,  # type: ignore[arg-type]
+            cardinality_limits=limits,
         )
         if not settings.enabled:
             return
@@ -119,10 +118,7 @@ class AlertingMetricReader(MetricReader):
             _logger.exception("otel-alerting: failed to start; alerting disabled")
             self._system = None
         if self._exporters:
-            delta = any(
-                t == AggregationTemporality.DELTA
-                for t in self._instrument_class_temporality.values()
-            )
+            delta = any(t == AggregationTemporality.DELTA for t in self._instrument_class_temporality.values())
             self._forwarder = _Forwarder(self._exporters, env, every_collection=delta)
         if start_timer and self._system is not None and settings.interval_ms != float("inf"):
             self._start_timer()
@@ -148,9 +144,7 @@ class AlertingMetricReader(MetricReader):
         if problems:
             listing = "\n  ".join(problems)
             if settings.strict:
-                _logger.critical(
-                    "otel-alerting: invalid configuration (strict mode):\n  %s", listing
-                )
+                _logger.critical("otel-alerting: invalid configuration (strict mode):\n  %s", listing)
                 raise ConfigurationProblems(f"otel-alerting: invalid configuration:\n  {listing}")
             _logger.error(
                 "otel-alerting: %d configuration problem(s); the affected settings use their "
@@ -181,9 +175,7 @@ class AlertingMetricReader(MetricReader):
     # --- timer ---------------------------------------------------------------
 
     def _start_timer(self) -> None:
-        self._thread = threading.Thread(
-            target=self._tick_forever, name="otel-alerting-reader", daemon=True
-        )
+        self._thread = threading.Thread(target=self._tick_forever, name="otel-alerting-reader", daemon=True)
         self._thread.start()
 
     def _after_fork_in_child(self) -> None:
@@ -211,9 +203,7 @@ class AlertingMetricReader(MetricReader):
 
     # --- MetricReader --------------------------------------------------------
 
-    def _receive_metrics(
-        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
-    ) -> None:
+    def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> None:
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
             if self._system is not None:
@@ -247,9 +237,7 @@ class AlertingMetricReader(MetricReader):
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(max(deadline - time.monotonic(), 0.0))
         if self._system is not None or self._forwarder is not None:
-            self._collect_once(
-                max(deadline - time.monotonic(), 0.001) * 1000
-            )  # the final evaluation
+            self._collect_once(max(deadline - time.monotonic(), 0.001) * 1000)  # the final evaluation
         if self._forwarder is not None:
             self._forwarder.shutdown(max(deadline - time.monotonic(), 0.0))
         if self._system is not None:
@@ -267,9 +255,7 @@ class _Forwarder:
 
     _MAX_BACKLOG = 64
 
-    def __init__(
-        self, exporters: Sequence[MetricExporter], env: Mapping[str, str], every_collection: bool
-    ) -> None:
+    def __init__(self, exporters: Sequence[MetricExporter], env: Mapping[str, str], every_collection: bool) -> None:
         self._exporters = exporters
         self._every = every_collection
         self._interval = _env_seconds(env, OTEL_METRIC_EXPORT_INTERVAL, 60.0)
@@ -298,9 +284,7 @@ class _Forwarder:
         self._pending.clear()
         self._busy = False
         if not self._closed:
-            self._thread = threading.Thread(
-                target=self._run, name="otel-alerting-forward", daemon=True
-            )
+            self._thread = threading.Thread(target=self._run, name="otel-alerting-forward", daemon=True)
             self._thread.start()
 
     def offer(self, data: MetricsData, force: bool = False) -> None:
@@ -398,9 +382,7 @@ def _load_exporters(names: Sequence[str]) -> list[MetricExporter]:
                 _logger.error("otel-alerting: no metric exporter named %r is installed", resolved)
                 continue
             exporter_class = found[0].load()
-            if not (
-                isinstance(exporter_class, type) and issubclass(exporter_class, MetricExporter)
-            ):
+            if not (isinstance(exporter_class, type) and issubclass(exporter_class, MetricExporter)):
                 _logger.error(
                     "otel-alerting: %r is not a push metric exporter; it cannot be forwarded to",
                     name,

@@ -63,9 +63,7 @@ class AlertingSystem:
         self.rule_set = rule_set
         self._clock = clock
         now = clock()
-        self.evaluator = Evaluator(
-            rule_set.rules, now, start_ns if start_ns is not None else time.time_ns()
-        )
+        self.evaluator = Evaluator(rule_set.rules, now, start_ns if start_ns is not None else time.time_ns())
         self.manager = AlertManager(rule_set.rules, settings.cooldown_s, settings.history_size)
         self.dispatcher = Dispatcher(
             build_channels(settings) if channels is None else channels,
@@ -73,11 +71,17 @@ class AlertingSystem:
             listener=self._on_outcome,
         )
         self._telemetry: SelfTelemetry | None = None
+        self._subscribers: list[Callable[[list[Notification]], None]] = []
         self._warned_overflow: set[str] = set()
         self.last_evaluation: float | None = None
 
     def attach_telemetry(self, provider: MeterProvider) -> None:
         self._telemetry = SelfTelemetry(provider, self.manager, self.evaluator.overflowed_metrics)
+
+    def subscribe(self, callback: Callable[[list[Notification]], None]) -> None:
+        """Call ``callback`` with each evaluation's notifications, on the evaluating
+        thread, before they are queued for the channels. It must be quick."""
+        self._subscribers.append(callback)
 
     def _on_outcome(self, outcome: DeliveryOutcome) -> None:
         if self._telemetry is not None:
@@ -89,6 +93,11 @@ class AlertingSystem:
         started = time.perf_counter()
         results = self.evaluator.evaluate(data, now)
         notifications = self.manager.process(results, now)
+        for callback in self._subscribers:
+            try:
+                callback(notifications)
+            except Exception:
+                _logger.exception("otel-alerting: a notification subscriber failed")
         self.dispatcher.submit(notifications)
         self.last_evaluation = now
         for name in self.evaluator.overflowed_metrics():
@@ -102,9 +111,7 @@ class AlertingSystem:
                     self.settings.cardinality_limit,
                 )
         if self._telemetry is not None:
-            self._telemetry.record_evaluation(
-                time.perf_counter() - started, [r.rule.alert for r in results if r.error]
-            )
+            self._telemetry.record_evaluation(time.perf_counter() - started, [r.rule.alert for r in results if r.error])
         return notifications
 
     def status_line(self) -> str:

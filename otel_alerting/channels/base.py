@@ -27,9 +27,7 @@ class DeliveryResult:
         return cls(True)
 
     @classmethod
-    def failed(
-        cls, error: str, *, retryable: bool, retry_after: float | None = None
-    ) -> DeliveryResult:
+    def failed(cls, error: str, *, retryable: bool, retry_after: float | None = None) -> DeliveryResult:
         return cls(False, retryable, error, retry_after)
 
 

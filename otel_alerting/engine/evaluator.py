@@ -62,9 +62,7 @@ def _scalar(selector: Selector, reading: Reading) -> float:
             return reading.count
         if selector.field == "sum":
             return reading.sum
-        raise ValueError(
-            f"{selector.metric} is a histogram: read it with field: count, sum or quantile"
-        )
+        raise ValueError(f"{selector.metric} is a histogram: read it with field: count, sum or quantile")
     if selector.field != "value":
         raise ValueError(f"{selector.metric} is not a histogram: field {selector.field} needs one")
     return reading
@@ -215,7 +213,7 @@ class _WindowedState(_RuleState):
     def _advance(self, role: str, now: float, previous: float) -> dict[GroupKey, _Window]:
         windows = self._windows.setdefault(role, {})
         tick = self._tick.pop(role, {})
-        for key, increase in tick.items():
+        for key, _increase in tick.items():
             if key not in windows:
                 windows[key] = _Window(previous, 0.0)
         for key, window in windows.items():
@@ -333,9 +331,7 @@ class Evaluator:
             for role, selector in state.selectors():
                 self._consumers.setdefault(selector.metric, []).append((state, role, selector))
                 self._metrics.setdefault(selector.metric, MetricState(selector.metric, start_ns))
-        self._max_window = max(
-            [getattr(s.rule.expr, "window", 0.0) for s in self._states] + [300.0]
-        )
+        self._max_window = max([getattr(s.rule.expr, "window", 0.0) for s in self._states] + [300.0])
         self._ticks = 0
 
     @property
@@ -363,9 +359,7 @@ class Evaluator:
                         state = self._metrics[metric.name]
                         for sample in state.samples(metric, scope, now):
                             for rule_state, role, selector in consumers:
-                                if id(rule_state) in failed or not selector.matches(
-                                    sample.attributes
-                                ):
+                                if id(rule_state) in failed or not selector.matches(sample.attributes):
                                     continue
                                 try:
                                     rule_state.observe(role, sample)

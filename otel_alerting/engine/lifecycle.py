@@ -95,8 +95,7 @@ class Alert:
         for severity, _ in rule.thresholds:
             since = self._since.get(severity)
             if (since is not None and now - since >= rule.for_) or (
-                severity in self._firing
-                and now - self._last_true.get(severity, now) < rule.keep_firing_for
+                severity in self._firing and now - self._last_true.get(severity, now) < rule.keep_firing_for
             ):
                 firing.add(severity)
         self._firing = firing

@@ -75,12 +75,10 @@ class _Tracked:
 
 
 class AlertManager:
-    def __init__(
-        self, rules: Sequence[Rule], cooldown: float = 60.0, history_size: int = 1000
-    ) -> None:
+    def __init__(self, rules: Sequence[Rule], cooldown: float = 60.0, history_size: int = 1000) -> None:
         self._rules = {rule.alert: rule for rule in rules}
         self._cooldown = cooldown
-        self._alerts: dict[tuple[str, GroupKey], _Tracked] = {}
+        self._alerts: dict[str, dict[GroupKey, _Tracked]] = {}
         self._history: deque[HistoryEntry] = deque(maxlen=history_size)
         self._rule_errors: dict[str, str] = {}
         self._stats = ManagerStats()
@@ -100,31 +98,34 @@ class AlertManager:
                     continue
                 if self._rule_errors.pop(rule.alert, None) is not None:
                     _logger.info("rule %s evaluates again", rule.alert)
-                seen: set[GroupKey] = set()
+                alerts = self._alerts.setdefault(rule.alert, {})
                 for key, value in result.values.items():
-                    seen.add(key)
-                    tracked = self._alerts.get((rule.alert, key))
+                    tracked = alerts.get(key)
                     if tracked is None:
                         if value is None or not _any_level_holds(rule, value):
                             continue
                         tracked = self._track(rule, key, now)
                     self._step(tracked, value, now)
-                for (name, key), tracked in list(self._alerts.items()):
-                    if name == rule.alert and key not in seen:
+                for key, tracked in alerts.items():
+                    if key not in result.values:
                         self._step(tracked, None, now)
-            for key, tracked in list(self._alerts.items()):
-                notification = self._reconcile(tracked, now)
-                if notification is not None:
-                    out.append(notification)
-                if self._forgettable(tracked, now):
-                    del self._alerts[key]
+            for alerts in self._alerts.values():
+                for key, tracked in list(alerts.items()):
+                    notification = self._reconcile(tracked, now)
+                    if notification is not None:
+                        out.append(notification)
+                    if self._forgettable(tracked, now):
+                        del alerts[key]
         return out
+
+    def _all(self) -> list[_Tracked]:
+        return [tracked for alerts in self._alerts.values() for tracked in alerts.values()]
 
     def _track(self, rule: Rule, key: GroupKey, now: float) -> _Tracked:
         group = dict(zip(rule.by, key))
         labels = {"alertname": rule.alert, **rule.labels, **group}
         tracked = _Tracked(Alert(rule, group, now), labels, fingerprint(labels))
-        self._alerts[(rule.alert, key)] = tracked
+        self._alerts.setdefault(rule.alert, {})[key] = tracked
         return tracked
 
     def _step(self, tracked: _Tracked, value: float | None, now: float) -> None:
@@ -160,9 +161,7 @@ class AlertManager:
             previous = tracked.notified
             assert previous is not None
             tracked.notified = None
-            return self._notification(
-                tracked, Status.RESOLVED, Change.RESOLVED, previous, None, now
-            )
+            return self._notification(tracked, Status.RESOLVED, Change.RESOLVED, previous, None, now)
         last = tracked.sent_at.get(desired)
         if last is not None and now - last < self._cooldown:
             if not tracked.held:
@@ -249,12 +248,10 @@ class AlertManager:
                     t.alert.fired_at,
                     t.fingerprint,
                 )
-                for t in self._alerts.values()
+                for t in self._all()
                 if t.alert.state is not AlertState.INACTIVE
             ]
-        return sorted(
-            snapshots, key=lambda s: (-(s.severity or 0), s.alert, sorted(s.labels.items()))
-        )
+        return sorted(snapshots, key=lambda s: (-(s.severity or 0), s.alert, sorted(s.labels.items())))
 
     def history(self) -> list[HistoryEntry]:
         with self._lock:
@@ -284,7 +281,7 @@ class AlertManager:
         """(alert, severity, state) -> number of alerts; for the ``otel_alerting.alerts`` gauge."""
         counts: Counter[tuple[str, str, str]] = Counter()
         with self._lock:
-            for t in self._alerts.values():
+            for t in self._all():
                 state = t.alert.state
                 if state is AlertState.INACTIVE:
                     continue

@@ -27,10 +27,7 @@ def bucket_quantile(q: float, bounds: Sequence[float], counts: Sequence[float]) 
             if index >= len(bounds):
                 return float(bounds[-1]) if bounds else None
             upper = float(bounds[index])
-            if index == 0:
-                lower = 0.0 if upper > 0 else upper
-            else:
-                lower = float(bounds[index - 1])
+            lower = (0.0 if upper > 0 else upper) if index == 0 else float(bounds[index - 1])
             return lower + (upper - lower) * max(rank - cumulative, 0.0) / count
         cumulative += count
     return float(bounds[-1]) if bounds else None

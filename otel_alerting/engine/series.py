@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -56,7 +56,7 @@ class HistogramValue:
 
 
 EMPTY_HISTOGRAM = HistogramValue(0.0, 0.0, (), ())
-Reading = Union[float, HistogramValue]
+Reading = float | HistogramValue
 
 
 @dataclass
@@ -116,9 +116,7 @@ class MetricState:
                 state.last_seen = now
             yield Sample(attributes, value, increase, now, True)
 
-    def _numbers(
-        self, data: Sum, scope: str, now: float, delta: bool, monotonic: bool
-    ) -> Iterator[Sample]:
+    def _numbers(self, data: Sum, scope: str, now: float, delta: bool, monotonic: bool) -> Iterator[Sample]:
         series = self._series
         observe_from = self._observe_from_ns
         for point in data.data_points:

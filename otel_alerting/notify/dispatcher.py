@@ -205,9 +205,7 @@ class Dispatcher:
         while True:
             attempt += 1
             try:
-                result = await asyncio.wait_for(
-                    lane.channel.send(batch), max(deadline - time.monotonic(), 0.001)
-                )
+                result = await asyncio.wait_for(lane.channel.send(batch), max(deadline - time.monotonic(), 0.001))
             except asyncio.TimeoutError:
                 result = DeliveryResult.failed("delivery deadline exceeded", retryable=False)
             except Exception as exc:
@@ -220,18 +218,12 @@ class Dispatcher:
             wait = result.retry_after
             if wait is None:
                 wait = self._backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
-            if (
-                not result.retryable
-                or attempt >= self._max_attempts
-                or time.monotonic() + wait > deadline
-            ):
+            if not result.retryable or attempt >= self._max_attempts or time.monotonic() + wait > deadline:
                 self._record(lane, FAILED, len(batch), None, result.error)
                 return
             await asyncio.sleep(wait)
 
-    def _record(
-        self, lane: _Lane, outcome: str, count: int, latency: float | None, error: str | None
-    ) -> None:
+    def _record(self, lane: _Lane, outcome: str, count: int, latency: float | None, error: str | None) -> None:
         with self._lock:
             lane.counts[outcome] += count
             if outcome == FAILED and error != lane.last_error:

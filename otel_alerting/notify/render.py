@@ -37,9 +37,7 @@ def summary_line(n: Notification) -> str:
 def _quote(text: str) -> str:
     if text and all(c.isalnum() or c in "._-:/@" for c in text):
         return text
-    escaped = (
-        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    )
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
     return f'"{escaped}"'
 
 

@@ -35,9 +35,7 @@ class RuleSet:
     extra: Mapping[str, object]
 
 
-def load_rule_set(
-    paths: Sequence[str], environ: Mapping[str, str], *, include_defaults: bool = True
-) -> RuleSet:
+def load_rule_set(paths: Sequence[str], environ: Mapping[str, str], *, include_defaults: bool = True) -> RuleSet:
     """Built-in pack, then each file (a same-named rule replaces an earlier one),
     then the environment overrides. Never raises: problems are in ``errors``."""
     by_name: dict[str, Rule] = {}

@@ -6,6 +6,7 @@ loading collects all errors instead of stopping at the first.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -118,7 +119,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Lines:
 
 _LineLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
+    _construct_mapping,
 )
 
 
@@ -135,9 +136,7 @@ def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        return RulesFile(
-            (), frozenset(), {}, (RuleError(source, f"not valid YAML/JSON: {problem}", line),)
-        )
+        return RulesFile((), frozenset(), {}, (RuleError(source, f"not valid YAML/JSON: {problem}", line),))
     return parse_rules(document, source)
 
 
@@ -208,9 +207,7 @@ def _parse_rule(raw: Any, index: int, source: str, errors: list[RuleError]) -> R
         return None
 
     def fail(exc: _Invalid) -> None:
-        errors.append(
-            RuleError(source, exc.message, exc.line or _line(raw), f"{prefix}.{exc.field}")
-        )
+        errors.append(RuleError(source, exc.message, exc.line or _line(raw), f"{prefix}.{exc.field}"))
 
     for key in raw:
         if key not in _RULE_KEYS:
@@ -248,7 +245,7 @@ def _parse_rule(raw: Any, index: int, source: str, errors: list[RuleError]) -> R
     rule = Rule(
         alert=checks["alert"],
         expr=checks["expr"],
-        direction=direction,
+        direction=direction,  # type: ignore[arg-type]
         thresholds=thresholds,
         for_=checks["for"],
         keep_firing_for=checks["keep_firing_for"],
@@ -268,9 +265,7 @@ def _parse_rule(raw: Any, index: int, source: str, errors: list[RuleError]) -> R
 
 def _alert_name(value: Any, node: Any) -> str:
     if not isinstance(value, str) or not _ALERT_NAME.match(value):
-        raise _Invalid(
-            "alert", "required: a name of letters, digits and underscores", node, "alert"
-        )
+        raise _Invalid("alert", "required: a name of letters, digits and underscores", node, "alert")
     return value
 
 
@@ -338,9 +333,7 @@ def _thresholds(raw: Mapping[str, Any]) -> tuple[str, tuple[tuple[Severity, floa
     return direction, parse_ladder(direction, raw[direction], raw)
 
 
-def parse_ladder(
-    direction: str, value: Any, node: Any = None
-) -> tuple[tuple[Severity, float], ...]:
+def parse_ladder(direction: str, value: Any, node: Any = None) -> tuple[tuple[Severity, float], ...]:
     """``{medium: 100, high: 500}`` (or a bare number, meaning one HIGH level)
     into levels ordered by severity, checked to be monotonic."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -360,7 +353,7 @@ def parse_ladder(
             raise _Invalid(f"{direction}.{key}", str(exc), value, key) from None
         levels.append((severity, _number(f"{direction}.{key}", threshold, value)))
     levels.sort(key=lambda item: item[0])
-    for (low_sev, low), (high_sev, high) in zip(levels, levels[1:]):
+    for (low_sev, low), (high_sev, high) in itertools.pairwise(levels):
         ordered = high >= low if direction == "above" else high <= low
         if not ordered:
             relation = "at least" if direction == "above" else "at most"
@@ -380,9 +373,7 @@ def _check_recovery(rule: Rule, raw: Any) -> None:
     ok = rule.recovery <= lowest if rule.direction == "above" else rule.recovery >= lowest
     if not ok:
         side = "at or below" if rule.direction == "above" else "at or above"
-        raise _Invalid(
-            "recovery", f"must be {side} the lowest threshold ({lowest:g})", raw, "recovery"
-        )
+        raise _Invalid("recovery", f"must be {side} the lowest threshold ({lowest:g})", raw, "recovery")
 
 
 def _expr(value: Any, node: Any) -> Expr:
@@ -395,15 +386,11 @@ def _expr(value: Any, node: Any) -> Expr:
         )
     kinds = [kind for kind in _EXPR_KINDS if kind in value]
     if len(kinds) != 1:
-        raise _Invalid(
-            "expr", f"needs exactly one of {', '.join(_EXPR_KINDS)}, found {len(kinds)}", value
-        )
+        raise _Invalid("expr", f"needs exactly one of {', '.join(_EXPR_KINDS)}, found {len(kinds)}", value)
     kind = kinds[0]
     for key in value:
         if key not in (kind, "by", "window"):
-            raise _Invalid(
-                f"expr.{key}", f"unknown field (expected {kind}, by, window)", value, key
-            )
+            raise _Invalid(f"expr.{key}", f"unknown field (expected {kind}, by, window)", value, key)
     by = _by(value.get("by"), value)
     window_raw = value.get("window")
     if kind in ("rate", "ratio"):
@@ -418,9 +405,7 @@ def _expr(value: Any, node: Any) -> Expr:
     if kind == "value":
         reduce = body.get("reduce") if isinstance(body, Mapping) else None
         if reduce is not None and reduce not in _REDUCERS:
-            raise _Invalid(
-                "expr.value.reduce", f"must be one of {', '.join(_REDUCERS)}", body, "reduce"
-            )
+            raise _Invalid("expr.value.reduce", f"must be one of {', '.join(_REDUCERS)}", body, "reduce")
         return ValueExpr(_selector("expr.value", body, extra=("reduce",)), reduce, by)
     if kind == "rate":
         return RateExpr(_selector("expr.rate", body), window, by)
@@ -461,9 +446,7 @@ def _selector(name: str, body: Any, extra: Iterable[str] = (), node: Any = None)
     allowed = {"metric", "match", "field", "quantile", *extra}
     for key in body:
         if key not in allowed:
-            raise _Invalid(
-                f"{name}.{key}", f"unknown field (expected {', '.join(sorted(allowed))})", body, key
-            )
+            raise _Invalid(f"{name}.{key}", f"unknown field (expected {', '.join(sorted(allowed))})", body, key)
     match_raw = body.get("match") or {}
     if not isinstance(match_raw, Mapping):
         raise _Invalid(
@@ -481,11 +464,7 @@ def _selector(name: str, body: Any, extra: Iterable[str] = (), node: Any = None)
     if field not in ("value", "count", "sum", "quantile"):
         raise _Invalid(f"{name}.field", "must be value, count, sum or quantile", body, "field")
     if field == "quantile":
-        if (
-            isinstance(quantile, bool)
-            or not isinstance(quantile, (int, float))
-            or not 0 <= quantile <= 1
-        ):
+        if isinstance(quantile, bool) or not isinstance(quantile, (int, float)) or not 0 <= quantile <= 1:
             raise _Invalid(f"{name}.quantile", "must be a number between 0 and 1", body, "quantile")
         quantile = float(quantile)
     elif quantile is not None:
@@ -507,9 +486,7 @@ def override_key(alert: str) -> str:
     return re.sub(r"[^A-Z0-9_]", "_", alert.upper())
 
 
-def apply_overrides(
-    rules: Sequence[Rule], environ: Mapping[str, str]
-) -> tuple[list[Rule], list[RuleError]]:
+def apply_overrides(rules: Sequence[Rule], environ: Mapping[str, str]) -> tuple[list[Rule], list[RuleError]]:
     """Apply ``OTEL_PYTHON_ALERTING_RULE_<ALERT>_<FIELD>`` variables.
 
     A variable that names no loaded rule is an error, so a typo is never silent.

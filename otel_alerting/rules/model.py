@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 __all__ = [
     "AbsentExpr",
@@ -129,7 +129,7 @@ class AbsentExpr:
         return f"seconds_since_data({self.selector.describe()}){_by(self.by)}"
 
 
-Expr = Union[ValueExpr, RateExpr, RatioExpr, AbsentExpr]
+Expr = ValueExpr | RateExpr | RatioExpr | AbsentExpr
 
 
 @dataclass(frozen=True)

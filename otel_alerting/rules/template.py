@@ -13,9 +13,7 @@ from typing import Any
 
 __all__ = ["TemplateError", "render", "validate"]
 
-ALLOWED_NAMES = frozenset(
-    {"alert", "value", "threshold", "severity", "state", "labels", "for", "window", "expr"}
-)
+ALLOWED_NAMES = frozenset({"alert", "value", "threshold", "severity", "state", "labels", "for", "window", "expr"})
 
 
 class TemplateError(ValueError):
