@@ -40,7 +40,7 @@ class OtlpReceiver:
         from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-        self._types = {
+        self._types: dict[str, Any] = {
             "/v1/metrics": ExportMetricsServiceRequest,
             "/v1/traces": ExportTraceServiceRequest,
             "/v1/logs": ExportLogsServiceRequest,
@@ -82,7 +82,7 @@ class OtlpReceiver:
     @property
     def endpoint(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> OtlpReceiver:
         self._thread.start()

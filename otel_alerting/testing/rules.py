@@ -86,7 +86,7 @@ class RuleTester:
             cooldown_s=parse_duration(cooldown),
             channels=(),
         )
-        delta = {
+        delta: dict[type, AggregationTemporality] = {
             Counter: AggregationTemporality.DELTA,
             UpDownCounter: AggregationTemporality.DELTA,
             Histogram: AggregationTemporality.DELTA,
@@ -147,6 +147,7 @@ class RuleTester:
         existing = self._instruments.get(metric)
         if existing is not None:
             return existing
+        created: Any
         if kind == "counter":
             created = self._meter.create_counter(metric)
         elif kind == "updown":
