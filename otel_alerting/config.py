@@ -50,13 +50,13 @@ class Settings:
     def describe(self) -> dict[str, object]:
         """The effective configuration, safe to print (it holds no secret)."""
         return {
-            ev.OTEL_PYTHON_ALERTING_ENABLED: self.enabled,
-            ev.OTEL_PYTHON_ALERTING_STRICT: self.strict,
+            ev.OTEL_PYTHON_ALERTING_ENABLED: _flag(self.enabled),
+            ev.OTEL_PYTHON_ALERTING_STRICT: _flag(self.strict),
             ev.OTEL_PYTHON_ALERTING_INTERVAL: f"{self.interval_ms:g}",
             ev.OTEL_PYTHON_ALERTING_MODE: self.mode,
             ev.OTEL_PYTHON_ALERTING_EXPORTERS: ",".join(self.exporters),
             ev.OTEL_PYTHON_ALERTING_RULES: os.pathsep.join(self.rules_paths) or "(none)",
-            ev.OTEL_PYTHON_ALERTING_DEFAULT_RULES: self.default_rules,
+            ev.OTEL_PYTHON_ALERTING_DEFAULT_RULES: _flag(self.default_rules),
             ev.OTEL_PYTHON_ALERTING_COOLDOWN: f"{self.cooldown_s:g}s",
             ev.OTEL_PYTHON_ALERTING_HISTORY_SIZE: self.history_size,
             ev.OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT: self.cardinality_limit,
@@ -64,6 +64,10 @@ class Settings:
             ev.OTEL_PYTHON_ALERTING_CONSOLE_COLOR: self.console_color,
             ev.OTEL_PYTHON_ALERTING_QUEUE_SIZE: self.queue_size,
         }
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
 
 
 _TRUE = ("true", "1", "yes", "on")

@@ -155,9 +155,7 @@ class AlertingMetricReader(MetricReader):
         kwargs: dict[str, Any] = {"channels": channels}
         if clock is not None:
             kwargs["clock"] = clock
-        system = AlertingSystem(settings, config.rule_set, **kwargs)
-        _logger.info("%s", system.status_line())
-        return system
+        return AlertingSystem(settings, config.rule_set, **kwargs)
 
     @property
     def system(self) -> AlertingSystem | None:
@@ -185,7 +183,13 @@ class AlertingMetricReader(MetricReader):
     def _tick_forever(self) -> None:
         interval = self.settings.interval_ms / 1000.0
         next_tick = time.monotonic() + interval
+        announced = False
         while not self._stop.wait(max(next_tick - time.monotonic(), 0.0)):
+            if not announced and self._system is not None:
+                # Stated at the first tick, not during bootstrap: by then the application
+                # has usually configured logging, so the record is not lost.
+                _logger.info("%s", self._system.status_line())
+                announced = True
             self._collect_once()
             next_tick += interval
             now = time.monotonic()

@@ -1,0 +1,247 @@
+"""The reader on a real MeterProvider: timer, suppression, shutdown, flush, export mode."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, get_value
+from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.sdk.metrics import Counter, MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+)
+
+from otel_alerting.channels.base import Channel, DeliveryResult
+from otel_alerting.config import Settings
+from otel_alerting.notify.model import Notification, Status
+from otel_alerting.reader import AlertingMetricReader
+
+RULES = """
+rules:
+  - alert: LevelHigh
+    expr:
+      value: {metric: app.level}
+    above: {high: 10}
+"""
+
+
+class Recorder(Channel):
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.received: list[Notification] = []
+        self.threads: list[str] = []
+        self.suppressed: list[object] = []
+
+    async def send(self, notifications: Sequence[Notification]) -> DeliveryResult:
+        self.received.extend(notifications)
+        self.threads.append(threading.current_thread().name)
+        self.suppressed.append(get_value(_SUPPRESS_INSTRUMENTATION_KEY))
+        return DeliveryResult.delivered()
+
+
+class MemoryExporter(MetricExporter):
+    def __init__(self, delta: bool = False) -> None:
+        temporality = {Counter: AggregationTemporality.DELTA} if delta else None
+        super().__init__(preferred_temporality=temporality)
+        self.batches: list[MetricsData] = []
+        self.shut = False
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object) -> MetricExportResult:
+        self.batches.append(metrics_data)
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: object) -> None:
+        self.shut = True
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture
+def rules_file(tmp_path: Path) -> Path:
+    path = tmp_path / "rules.yaml"
+    path.write_text(RULES)
+    return path
+
+
+def make(
+    rules_file: Path, interval_ms: float = 50, **kwargs: object
+) -> tuple[AlertingMetricReader, MeterProvider, Recorder, dict[str, float], list[object]]:
+    recorder = Recorder()
+    settings = Settings(interval_ms=interval_ms, rules_paths=(str(rules_file),), cooldown_s=0, **kwargs)  # type: ignore[arg-type]
+    reader = AlertingMetricReader(settings, environ={}, channels=[recorder])
+    provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+    level = {"value": 0.0}
+    seen_suppressed: list[object] = []
+
+    def observe(options: CallbackOptions) -> list[Observation]:
+        seen_suppressed.append(get_value(_SUPPRESS_INSTRUMENTATION_KEY))
+        return [Observation(level["value"])]
+
+    provider.get_meter("app").create_observable_gauge("app.level", callbacks=[observe])
+    return reader, provider, recorder, level, seen_suppressed
+
+
+def test_timer_evaluates_off_the_application_thread_under_suppression(rules_file: Path) -> None:
+    _reader, provider, recorder, level, seen = make(rules_file)
+    try:
+        level["value"] = 50
+        wait_until(lambda: any(n.status is Status.FIRING for n in recorder.received), 5, "FIRING")
+        level["value"] = 0
+        wait_until(lambda: any(n.status is Status.RESOLVED for n in recorder.received), 5, "RESOLVED")
+    finally:
+        provider.shutdown()
+    assert threading.main_thread().name not in recorder.threads
+    assert set(recorder.threads) == {"otel-alerting-notify"}
+    assert all(s is True for s in recorder.suppressed)
+    assert seen and all(s is True for s in seen), "collection ran without instrumentation suppression"
+
+
+def test_shutdown_runs_a_final_evaluation_and_delivers_it(rules_file: Path) -> None:
+    _reader, provider, recorder, level, _ = make(rules_file, interval_ms=60_000)
+    level["value"] = 50
+    provider.shutdown()
+    assert [n.status for n in recorder.received] == [Status.FIRING]
+
+
+def test_force_flush_evaluates_and_waits_for_delivery(rules_file: Path) -> None:
+    reader, provider, recorder, level, _ = make(rules_file, interval_ms=60_000)
+    try:
+        level["value"] = 50
+        assert reader.force_flush(5_000)
+        assert [n.alert for n in recorder.received] == ["LevelHigh"]
+    finally:
+        provider.shutdown()
+
+
+def test_second_shutdown_is_ignored_with_a_warning(rules_file: Path, caplog: pytest.LogCaptureFixture) -> None:
+    reader, provider, *_ = make(rules_file, interval_ms=60_000)
+    provider.shutdown()
+    with caplog.at_level(logging.WARNING):
+        reader.shutdown()
+    assert "Can't shutdown multiple times" in caplog.text
+
+
+def test_built_with_no_arguments_from_the_environment(rules_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_PYTHON_ALERTING_RULES", str(rules_file))
+    monkeypatch.setenv("OTEL_PYTHON_ALERTING_INTERVAL", "60000")
+    monkeypatch.setenv("OTEL_PYTHON_ALERTING_CHANNELS", "log")
+    reader = AlertingMetricReader()
+    try:
+        assert reader.system is not None
+        assert [r.alert for r in reader.system.rule_set.rules] == ["LevelHigh"]
+        assert reader.settings.interval_ms == 60_000
+        assert [c.name for c in reader.system.dispatcher.channels] == ["log"]
+    finally:
+        MeterProvider(metric_readers=[reader], shutdown_on_exit=False).shutdown()
+
+
+def test_invalid_settings_never_raise_and_are_logged_once(
+    rules_file: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("OTEL_PYTHON_ALERTING_RULES", str(rules_file) + "-missing")
+    monkeypatch.setenv("OTEL_PYTHON_ALERTING_QUEUE_SIZE", "-3")
+    with caplog.at_level(logging.ERROR, logger="otel_alerting"):
+        reader = AlertingMetricReader()
+    records = [r for r in caplog.records if r.name == "otel_alerting"]
+    assert len(records) == 1
+    assert "OTEL_PYTHON_ALERTING_QUEUE_SIZE: invalid value '-3'" in records[0].getMessage()
+    assert "rules.yaml-missing: cannot read" in records[0].getMessage()
+    assert reader.system is not None and reader.system.settings.queue_size == 1000
+    MeterProvider(metric_readers=[reader], shutdown_on_exit=False).shutdown()
+
+
+def test_disabled_reader_does_nothing(rules_file: Path) -> None:
+    reader = AlertingMetricReader(Settings(enabled=False, rules_paths=(str(rules_file),)), environ={})
+    assert reader.system is None
+    MeterProvider(metric_readers=[reader], shutdown_on_exit=False).shutdown()
+
+
+def test_cardinality_overflow_is_reported(rules_file: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "by.yaml"
+    path.write_text(
+        "rules:\n  - alert: PerUser\n    expr:\n      rate: {metric: app.hits}\n      window: 10s\n"
+        "      by: [user]\n    above: {high: 1000}\n"
+    )
+    recorder = Recorder()
+    reader = AlertingMetricReader(
+        Settings(interval_ms=60_000, rules_paths=(str(path),), cardinality_limit=5), environ={}, channels=[recorder]
+    )
+    provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+    hits = provider.get_meter("app").create_counter("app.hits")
+    for user in range(20):
+        hits.add(1, {"user": str(user)})
+    with caplog.at_level(logging.WARNING, logger="otel_alerting"):
+        reader.force_flush()
+        reader.force_flush()
+    assert reader.system is not None
+    assert reader.system.evaluator.overflowed_metrics() == ["app.hits"]
+    assert sum("cardinality limit (5)" in r.getMessage() for r in caplog.records) == 1
+    provider.shutdown()
+
+
+def test_export_mode_forwards_the_same_collection(rules_file: Path) -> None:
+    exporter = MemoryExporter()
+    recorder = Recorder()
+    reader = AlertingMetricReader(
+        Settings(interval_ms=60_000, mode="export", rules_paths=(str(rules_file),), cooldown_s=0),
+        environ={"OTEL_METRIC_EXPORT_INTERVAL": "3600000"},
+        channels=[recorder],
+        exporters=[exporter],
+    )
+    provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+    level = {"value": 50.0}
+    provider.get_meter("app").create_observable_gauge("app.level", callbacks=[lambda o: [Observation(level["value"])]])
+    reader.force_flush()  # evaluates, and forwards the newest collection
+    assert recorder.received and recorder.received[0].status is Status.FIRING
+    assert len(exporter.batches) == 1
+    names = {m.name for rm in exporter.batches[0].resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+    assert "app.level" in names
+    reader.collect()  # within OTEL_METRIC_EXPORT_INTERVAL: evaluated, not exported (cumulative)
+    assert len(exporter.batches) == 1
+    provider.shutdown()
+    assert len(exporter.batches) == 2 and exporter.shut
+
+
+def test_export_mode_with_delta_exports_every_collection(rules_file: Path) -> None:
+    exporter = MemoryExporter(delta=True)
+    reader = AlertingMetricReader(
+        Settings(interval_ms=60_000, mode="export", rules_paths=(str(rules_file),)),
+        environ={"OTEL_METRIC_EXPORT_INTERVAL": "3600000"},
+        channels=[],
+        exporters=[exporter],
+    )
+    provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+    counter = provider.get_meter("app").create_counter("app.count")
+    for _ in range(3):
+        counter.add(2)
+        reader.force_flush()
+    provider.shutdown()
+    values = [
+        p.value
+        for batch in exporter.batches
+        for rm in batch.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == "app.count"
+        for p in m.data.data_points
+    ]
+    assert values == [2, 2, 2]
