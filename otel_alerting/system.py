@@ -7,7 +7,10 @@ Built from the environment by the reader; also built directly by tests and by
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -74,6 +77,23 @@ class AlertingSystem:
         self._subscribers: list[Callable[[list[Notification]], None]] = []
         self._warned_overflow: set[str] = set()
         self.last_evaluation: float | None = None
+        # The timer thread and a force_flush or shutdown on another thread may both
+        # deliver a collection; the evaluator's windows must see them one at a time.
+        self._evaluate_lock = threading.Lock()
+        if hasattr(os, "register_at_fork"):
+            ref = weakref.WeakMethod(self._after_fork_in_child)
+
+            def after_in_child() -> None:
+                method = ref()
+                if method is not None:
+                    method()
+
+            os.register_at_fork(after_in_child=after_in_child)
+
+    def _after_fork_in_child(self) -> None:
+        # A lock held by a parent's thread at fork() stays held forever in the child.
+        self._evaluate_lock = threading.Lock()
+        self.manager.reset_lock_after_fork()
 
     def attach_telemetry(self, provider: MeterProvider) -> None:
         self._telemetry = SelfTelemetry(provider, self.manager, self.evaluator.overflowed_metrics)
@@ -89,10 +109,11 @@ class AlertingSystem:
 
     def evaluate(self, data: MetricsData | None, now: float | None = None) -> list[Notification]:
         """One evaluation: rules over ``data``, lifecycles stepped, notifications queued."""
-        now = self._clock() if now is None else now
-        started = time.perf_counter()
-        results = self.evaluator.evaluate(data, now)
-        notifications = self.manager.process(results, now)
+        with self._evaluate_lock:
+            now = self._clock() if now is None else now
+            started = time.perf_counter()
+            results = self.evaluator.evaluate(data, now)
+            notifications = self.manager.process(results, now)
         for callback in self._subscribers:
             try:
                 callback(notifications)

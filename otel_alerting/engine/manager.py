@@ -231,6 +231,10 @@ class AlertManager:
             return False
         return all(now - sent >= self._cooldown for sent in tracked.sent_at.values())
 
+    def reset_lock_after_fork(self) -> None:
+        """In a forked child: the parent's threads are gone, so is any hold on the lock."""
+        self._lock = threading.RLock()
+
     # --- reading ------------------------------------------------------------
 
     def active(self) -> list[AlertSnapshot]:

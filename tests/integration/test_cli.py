@@ -1,0 +1,66 @@
+"""The ``otel-alerting`` command, run as the installed console script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from otel_alerting.version import __version__
+
+CLI = str(Path(sys.executable).parent / "otel-alerting")
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ALERT_"))}
+    clean.update(env)
+    return subprocess.run([CLI, *args], env=clean, capture_output=True, text=True, timeout=60)
+
+
+GOOD = """
+rules:
+  - alert: QueueBacklog
+    expr:
+      value: {metric: app.queue.depth, reduce: max}
+      by: [queue]
+    above: {medium: 100, high: 500, critical: 1000}
+    for: 30s
+"""
+
+
+def test_version() -> None:
+    done = run("--version")
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"otel-alerting {__version__}"
+
+
+def test_check_prints_the_effective_configuration_and_rules(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(GOOD)
+    done = run("check", "--rules", str(rules), OTEL_PYTHON_ALERTING_INTERVAL="500")
+    assert done.returncode == 0, done.stderr
+    assert "OTEL_PYTHON_ALERTING_INTERVAL=500" in done.stdout
+    assert "QueueBacklog: max(app.queue.depth) by (queue) [MEDIUM >= 100, HIGH >= 500, CRITICAL >= 1000] for 30s" in (
+        done.stdout
+    )
+    assert done.stdout.rstrip().endswith("OK")
+
+
+def test_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(GOOD + "  - alert: Bad\n    expr: {rate: {metric: x}}\n    below: {low: 1}\n")
+    done = run(
+        "check",
+        "--rules",
+        str(rules),
+        OTEL_PYTHON_ALERTING_INTERVAL="often",
+        OTEL_PYTHON_ALERTING_CHANNELS="log,pager",
+        OTEL_PYTHON_ALERTING_RULE_QUEUEBACKLOG_ABOVE="medium:lots",
+    )
+    assert done.returncode == 1
+    assert "4 problem(s):" in done.stderr
+    assert "OTEL_PYTHON_ALERTING_INTERVAL: invalid value 'often'" in done.stderr
+    assert "OTEL_PYTHON_ALERTING_CHANNELS: unknown channel(s) pager" in done.stderr
+    assert f"{rules}:10: rules[1] (Bad).expr.window: required for rate" in done.stderr
+    assert "OTEL_PYTHON_ALERTING_RULE_QUEUEBACKLOG_ABOVE: 'lots' is not a number" in done.stderr
