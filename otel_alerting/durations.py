@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 __all__ = ["format_duration", "parse_duration"]
@@ -30,8 +31,10 @@ def parse_duration(text: object) -> float:
                 pos = match.end()
             if pos != len(raw) or not raw:
                 raise ValueError(f"invalid duration {raw!r} (expected e.g. 30s, 5m, 1h or seconds)") from None
-    if seconds < 0 or seconds != seconds:
-        raise ValueError(f"invalid duration {text!r}: must be a non-negative number of seconds")
+    # Reject NaN and infinity too ("inf" and YAML's ".inf" parse as floats): an
+    # infinite `for` or cooldown silently means "never", which is never what was meant.
+    if not 0 <= seconds < math.inf:
+        raise ValueError(f"invalid duration {text!r}: must be a finite, non-negative number of seconds")
     return seconds
 
 

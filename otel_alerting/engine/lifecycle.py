@@ -60,7 +60,8 @@ class Alert:
         self.fired_at: float | None = None
         self.last_evaluated: float = now
         self._since: dict[Severity, float] = {}
-        self._last_true: dict[Severity, float] = {}
+        #: first evaluation at which a firing level's condition was false (keep_firing_for)
+        self._cleared: dict[Severity, float] = {}
         self._firing: set[Severity] = set()
 
     @property
@@ -77,7 +78,7 @@ class Alert:
             if rule.no_data == "keep":
                 return []
             self._since.clear()
-            self._last_true.clear()
+            self._cleared.clear()
             self._firing.clear()
             return self._settle(now, None, reason="no data")
         self.value = value
@@ -88,15 +89,24 @@ class Alert:
                 holds = not rule.recovered(value)
             if holds:
                 self._since.setdefault(severity, now)
-                self._last_true[severity] = now
+                self._cleared.pop(severity, None)
+            elif severity in self._firing and rule.keep_firing_for > 0:
+                # As Prometheus: a firing level keeps firing while less than
+                # keep_firing_for has passed since the first evaluation at which its
+                # condition was false (measuring from the last true evaluation made a
+                # keep_firing_for of one interval do nothing). Its `since` is kept, so
+                # a condition back in that time continues the same firing alert.
+                cleared = self._cleared.setdefault(severity, now)
+                if now - cleared >= rule.keep_firing_for:
+                    self._since.pop(severity, None)
+                    self._cleared.pop(severity, None)
             else:
                 self._since.pop(severity, None)
+                self._cleared.pop(severity, None)
         firing: set[Severity] = set()
         for severity, _ in rule.thresholds:
             since = self._since.get(severity)
-            if (since is not None and now - since >= rule.for_) or (
-                severity in self._firing and now - self._last_true.get(severity, now) < rule.keep_firing_for
-            ):
+            if since is not None and now - since >= rule.for_:
                 firing.add(severity)
         self._firing = firing
         return self._settle(now, value, reason=None)

@@ -60,4 +60,10 @@ def logfmt(n: Notification) -> str:
     pairs.append(("fingerprint", n.fingerprint))
     pairs.extend((f"labels.{k}", v) for k, v in sorted(n.group_labels.items()))
     pairs.extend((f"annotations.{k}", v) for k, v in sorted(n.annotations.items()))
-    return " ".join(f"{k}={_quote(v)}" for k, v in pairs)
+    return " ".join(f"{_key(k)}={_quote(v)}" for k, v in pairs)
+
+
+def _key(text: str) -> str:
+    # Keys cannot be quoted in logfmt: a label name with a space, '=' or a quote
+    # (possible in a rule's labels) would break the line for every parser.
+    return "".join(c if c.isalnum() or c in "._-:/@" else "_" for c in text)

@@ -123,6 +123,25 @@ _LineLoader.add_constructor(
 )
 
 
+class _LineList(list[Any]):
+    """A list that remembers the line of each item (a rule that is not a mapping
+    has no line of its own to report)."""
+
+    item_lines: list[int]
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _LineList:
+    sequence = _LineList(loader.construct_object(child, deep=True) for child in node.value)
+    sequence.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return sequence
+
+
+_LineLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
+    _construct_sequence,
+)
+
+
 def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
     """Read a YAML or JSON rules file (JSON is YAML, so one parser reads both)."""
     source = str(path)
@@ -160,7 +179,8 @@ def parse_rules(document: Any, source: str = "<rules>") -> RulesFile:
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_rules):
         rule_errors: list[RuleError] = []
-        rule = _parse_rule(raw, index, source, rule_errors)
+        item_line = raw_rules.item_lines[index] if isinstance(raw_rules, _LineList) else None
+        rule = _parse_rule(raw, index, source, rule_errors, item_line)
         errors.extend(rule_errors)
         if rule is None:
             continue
@@ -170,7 +190,7 @@ def parse_rules(document: Any, source: str = "<rules>") -> RulesFile:
                     source,
                     f"duplicate alert name (first at rule #{seen[rule.alert] + 1})",
                     _line(raw, "alert"),
-                    "alert",
+                    f"rules[{index}] ({rule.alert}).alert",
                 )
             )
             continue
@@ -199,12 +219,16 @@ class _Invalid(Exception):
         self.line = _line(node, key)
 
 
-def _parse_rule(raw: Any, index: int, source: str, errors: list[RuleError]) -> Rule | None:
+def _parse_rule(
+    raw: Any, index: int, source: str, errors: list[RuleError], item_line: int | None = None
+) -> Rule | None:
     name = raw.get("alert") if isinstance(raw, Mapping) else None
     prefix = f"rules[{index}]" + (f" ({name})" if isinstance(name, str) else "")
     if not isinstance(raw, Mapping):
-        errors.append(RuleError(source, "each rule must be a mapping", None, prefix))
+        errors.append(RuleError(source, "each rule must be a mapping", item_line, prefix))
         return None
+
+    errors_before = len(errors)
 
     def fail(exc: _Invalid) -> None:
         errors.append(RuleError(source, exc.message, exc.line or _line(raw), f"{prefix}.{exc.field}"))
@@ -240,7 +264,9 @@ def _parse_rule(raw: Any, index: int, source: str, errors: list[RuleError]) -> R
     except _Invalid as exc:
         fail(exc)
         return None
-    if len(checks) < 9:
+    # Any error leaves the rule out, an unknown field included: a typo such as
+    # `keep_firng_for` must not leave the rule running without what the user meant.
+    if len(checks) < 9 or len(errors) > errors_before:
         return None
     rule = Rule(
         alert=checks["alert"],
@@ -277,13 +303,13 @@ def _enabled(value: Any, node: Any) -> bool:
     return value
 
 
-def _duration(name: str, value: Any, node: Any) -> float:
+def _duration(name: str, value: Any, node: Any, key: str | None = None) -> float:
     if value is None:
         return 0.0
     try:
         return parse_duration(value)
     except ValueError as exc:
-        raise _Invalid(name, str(exc), node, name) from None
+        raise _Invalid(name, str(exc), node, key or name) from None
 
 
 def _number(name: str, value: Any, node: Any) -> float:
@@ -396,7 +422,7 @@ def _expr(value: Any, node: Any) -> Expr:
     if kind in ("rate", "ratio"):
         if window_raw is None:
             raise _Invalid("expr.window", f"required for {kind}", value)
-        window = _duration("expr.window", window_raw, value)
+        window = _duration("expr.window", window_raw, value, "window")
         if window <= 0:
             raise _Invalid("expr.window", "must be positive", value, "window")
     elif window_raw is not None:
@@ -416,14 +442,22 @@ def _expr(value: Any, node: Any) -> Expr:
     for key in body:
         if key not in ("numerator", "denominator", "min_denominator"):
             raise _Invalid(f"expr.ratio.{key}", "unknown field", body, key)
-    min_den = body.get("min_denominator", 0)
-    return RatioExpr(
-        _selector("expr.ratio.numerator", body.get("numerator"), node=body),
-        _selector("expr.ratio.denominator", body.get("denominator"), node=body),
-        window,
-        _number("expr.ratio.min_denominator", min_den, body),
-        by,
-    )
+    min_den = _number("expr.ratio.min_denominator", body.get("min_denominator", 0), body)
+    if min_den < 0:
+        raise _Invalid("expr.ratio.min_denominator", "must be non-negative", body, "min_denominator")
+    selectors = {}
+    for role in ("numerator", "denominator"):
+        selector = _selector(f"expr.ratio.{role}", body.get(role), node=body)
+        # A ratio divides increases of numbers; a quantile only failed at evaluation.
+        if selector.field == "quantile":
+            raise _Invalid(
+                f"expr.ratio.{role}.quantile",
+                "a ratio reads numbers (field value, count or sum), not a quantile",
+                body.get(role),
+                "quantile",
+            )
+        selectors[role] = selector
+    return RatioExpr(selectors["numerator"], selectors["denominator"], window, min_den, by)
 
 
 def _by(value: Any, node: Any) -> tuple[str, ...]:
@@ -495,6 +529,7 @@ def apply_overrides(rules: Sequence[Rule], environ: Mapping[str, str]) -> tuple[
     changed: dict[str, Rule] = {}
     disabled: set[str] = set()
     errors: list[RuleError] = []
+    ladder_variables: dict[str, list[str]] = {}
     for variable in sorted(environ):
         if not variable.startswith(RULE_OVERRIDE_PREFIX):
             continue
@@ -521,8 +556,6 @@ def apply_overrides(rules: Sequence[Rule], environ: Mapping[str, str]) -> tuple[
         rule = changed.get(base.alert, base)
         try:
             rule = _override(rule, field, environ[variable])
-            if rule is not _DISABLED:
-                _check_recovery(rule, None)
         except _Invalid as exc:
             errors.append(RuleError(variable, f"{exc.message} (value {environ[variable]!r})"))
             continue
@@ -533,11 +566,38 @@ def apply_overrides(rules: Sequence[Rule], environ: Mapping[str, str]) -> tuple[
             disabled.add(base.alert)
         else:
             changed[base.alert] = rule
+            if field in ("ABOVE", "BELOW", "RECOVERY"):
+                ladder_variables.setdefault(base.alert, []).append(variable)
+    # Thresholds and recovery are checked together once every override of a rule is
+    # in: checking after each variable made a valid pair (ABOVE=medium:50 with
+    # RECOVERY=40 on a rule whose file says recovery: 80) fail or pass depending on
+    # the alphabetical order of the variable names.
+    originals = {rule.alert: rule for rule in rules}
+    for alert, rule in list(changed.items()):
+        try:
+            _check_recovery(rule, None)
+        except _Invalid as exc:
+            names = ladder_variables.get(alert, [])
+            shown = ", ".join(f"{name}={environ[name]!r}" for name in names)
+            errors.append(RuleError(" and ".join(names), f"{exc.message} (values {shown})"))
+            base = originals[alert]
+            changed[alert] = replace(rule, direction=base.direction, thresholds=base.thresholds, recovery=base.recovery)
     result = [changed.get(rule.alert, rule) for rule in rules if rule.alert not in disabled]
     return result, errors
 
 
 _DISABLED: Any = object()
+
+
+def _finite(field: str, text: str) -> float:
+    """A number as the file loader accepts one: NaN and infinities are refused."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise _Invalid(field, f"{text!r} is not a number") from None
+    if not math.isfinite(number):
+        raise _Invalid(field, "must be a finite number")
+    return number
 
 
 def _override(rule: Rule, field: str, text: str) -> Rule:
@@ -559,7 +619,9 @@ def _override(rule: Rule, field: str, text: str) -> Rule:
     if field == "KEEP_FIRING_FOR":
         return replace(rule, keep_firing_for=parse_duration(value))
     if field == "RECOVERY":
-        return replace(rule, recovery=None if value.lower() in ("", "none") else float(value))
+        if value.lower() in ("", "none"):
+            return replace(rule, recovery=None)
+        return replace(rule, recovery=_finite(field, value))
     if field == "NO_DATA":
         return replace(rule, no_data=_no_data(value, None))  # type: ignore[arg-type]
     if field == "ENABLED":
@@ -571,9 +633,15 @@ def _override(rule: Rule, field: str, text: str) -> Rule:
     if field == "WINDOW":
         if not isinstance(rule.expr, (RateExpr, RatioExpr)):
             raise _Invalid(field, "only rate and ratio rules have a window")
-        return replace(rule, expr=replace(rule.expr, window=parse_duration(value)))
+        window = parse_duration(value)
+        if window <= 0:  # as in files: a zero window never holds an increase
+            raise _Invalid(field, "must be positive")
+        return replace(rule, expr=replace(rule.expr, window=window))
     if field == "MIN_DENOMINATOR":
         if not isinstance(rule.expr, RatioExpr):
             raise _Invalid(field, "only ratio rules have min_denominator")
-        return replace(rule, expr=replace(rule.expr, min_denominator=float(value)))
+        minimum = _finite(field, value)
+        if minimum < 0:
+            raise _Invalid(field, "must be non-negative")
+        return replace(rule, expr=replace(rule.expr, min_denominator=minimum))
     raise _Invalid(field, "unknown field")

@@ -60,7 +60,12 @@ class Selector:
     def matches(self, attributes: Mapping[str, object]) -> bool:
         for key, allowed in self.match.items():
             actual = attributes.get(key)
-            if actual is None or str(actual) not in allowed:
+            if actual is None:
+                return False
+            # The loader stores `match: {hit: true}` as "true" (as OTLP and Prometheus
+            # write booleans); str(True) is "True", so booleans are compared that way.
+            text = ("true" if actual else "false") if isinstance(actual, bool) else str(actual)
+            if text not in allowed:
                 return False
         return True
 

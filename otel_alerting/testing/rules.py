@@ -77,6 +77,8 @@ class RuleTester:
         else:
             paths = tuple(os.fspath(p) for p in rules)
         self.interval = parse_duration(interval)
+        if self.interval <= 0:  # advance() divides by it
+            raise ValueError(f"interval must be positive, not {interval!r}")
         self.clock = FakeClock()
         self.notifications: list[Notification] = []
         settings = Settings(

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+
+from otel_alerting.durations import format_duration, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30s", 30.0),
+        ("5m", 300.0),
+        ("1h", 3600.0),
+        ("1h30m", 5400.0),
+        ("2d", 172800.0),
+        ("1w", 604800.0),
+        ("250ms", 0.25),
+        ("1m30s500ms", 90.5),
+        ("1.5s", 1.5),
+        ("0s", 0.0),
+        (" 30s ", 30.0),
+        ("45", 45.0),
+        ("2.5", 2.5),
+        (30, 30.0),
+        (0.5, 0.5),
+    ],
+)
+def test_parse_duration_accepts_prometheus_forms_and_seconds(text: object, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "abc", "5 m", "30x", "s30", "1h-5m", "30s junk", "-5s", "-1", "nan", "inf", True, -3, float("inf")],
+)
+def test_parse_duration_rejects_bad_values_naming_them(text: object) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_duration(text)
+    shown = str(text).strip()
+    if shown:
+        assert shown in str(info.value) or repr(text) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.0, "0ms"),
+        (0.25, "250ms"),
+        (1.0, "1s"),
+        (59.0, "59s"),
+        (60.0, "1m"),
+        (90.0, "1m30s"),
+        (3600.0, "1h"),
+        (3661.0, "1h1m1s"),
+        (86400.0 + 7200.0, "1d2h"),
+    ],
+)
+def test_format_duration(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize("seconds", [1.0, 45.0, 90.0, 3600.0, 5400.0, 93784.0])
+def test_format_then_parse_round_trips(seconds: float) -> None:
+    assert parse_duration(format_duration(seconds)) == seconds

@@ -1,0 +1,1050 @@
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from otel_alerting.rules import RuleError, load_rule_set, load_rules_file
+from otel_alerting.rules.loader import apply_overrides, override_key, parse_rules
+from otel_alerting.rules.model import AbsentExpr, RateExpr, RatioExpr, Rule, Selector, Severity, ValueExpr
+
+ISSUE_EXAMPLE = """\
+rules:
+  - alert: QueueBacklog                 # identity of the alert
+    expr:                               # exactly one of value / rate / ratio / absent
+      value: {metric: app.queue.depth, match: {queue: ingest}, reduce: max}
+      by: [queue]
+    above: {medium: 100, high: 500, critical: 1000}
+    for: 30s
+    keep_firing_for: 0s
+    recovery: 80
+    labels: {team: platform}
+    annotations:
+      summary: "Queue {labels[queue]} holds {value:.0f} items"
+  - alert: CacheHitRateLow
+    expr:
+      ratio:
+        numerator: {metric: otel_alerting.cache.requests, match: {otel_alerting.cache.result: hit}}
+        denominator: {metric: otel_alerting.cache.requests}
+        min_denominator: 100
+      window: 5m
+      by: [db.namespace]
+    below: {medium: 0.5, high: 0.3, critical: 0.1}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "rules.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def only(errors: tuple[RuleError, ...] | list[RuleError]) -> RuleError:
+    assert len(errors) == 1, [str(e) for e in errors]
+    return errors[0]
+
+
+# --- valid files -------------------------------------------------------------
+
+
+def test_issue_example_loads_into_the_model(tmp_path: Path) -> None:
+    path = write(tmp_path, ISSUE_EXAMPLE)
+    loaded = load_rules_file(path)
+    assert loaded.errors == ()
+    backlog, hit_rate = loaded.rules
+
+    assert backlog.alert == "QueueBacklog"
+    assert backlog.expr == ValueExpr(Selector("app.queue.depth", {"queue": ("ingest",)}), "max", ("queue",))
+    assert backlog.direction == "above"
+    assert backlog.thresholds == ((Severity.MEDIUM, 100.0), (Severity.HIGH, 500.0), (Severity.CRITICAL, 1000.0))
+    assert backlog.for_ == 30.0
+    assert backlog.keep_firing_for == 0.0
+    assert backlog.recovery == 80.0
+    assert backlog.no_data == "keep"
+    assert dict(backlog.labels) == {"team": "platform"}
+    assert dict(backlog.annotations) == {"summary": "Queue {labels[queue]} holds {value:.0f} items"}
+    assert backlog.source == f"{path}:2"
+
+    assert hit_rate.direction == "below"
+    assert hit_rate.thresholds == ((Severity.MEDIUM, 0.5), (Severity.HIGH, 0.3), (Severity.CRITICAL, 0.1))
+    assert isinstance(hit_rate.expr, RatioExpr)
+    assert hit_rate.expr.window == 300.0
+    assert hit_rate.expr.min_denominator == 100.0
+    assert hit_rate.expr.by == ("db.namespace",)
+    assert hit_rate.expr.numerator == Selector("otel_alerting.cache.requests", {"otel_alerting.cache.result": ("hit",)})
+    assert hit_rate.expr.denominator == Selector("otel_alerting.cache.requests")
+    assert hit_rate.source == f"{path}:13"
+
+
+def test_json_file_loads_the_same_rules(tmp_path: Path) -> None:
+    import yaml
+
+    document = yaml.safe_load(ISSUE_EXAMPLE)
+    json_path = write(tmp_path, json.dumps(document, indent=2), "rules.json")
+    yaml_path = write(tmp_path, ISSUE_EXAMPLE)
+    from_json = load_rules_file(json_path)
+    from_yaml = load_rules_file(yaml_path)
+    assert from_json.errors == ()
+    assert len(from_json.rules) == 2
+    for a, b in zip(from_json.rules, from_yaml.rules):
+        assert a.alert == b.alert
+        assert a.expr == b.expr
+        assert a.thresholds == b.thresholds
+        assert (a.for_, a.recovery, dict(a.labels), dict(a.annotations)) == (
+            b.for_,
+            b.recovery,
+            dict(b.labels),
+            dict(b.annotations),
+        )
+        assert a.source.startswith(str(json_path) + ":")
+
+
+def test_json_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '{"rules": [\n  {"alert": "A",\n   "above": 1,,\n  }\n]}\n', "rules.json")
+    error = only(load_rules_file(path).errors)
+    assert error.source == str(path)
+    assert error.line == 3
+    assert "not valid YAML/JSON" in error.message
+
+
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        ("value: {metric: m}", ValueExpr(Selector("m"))),
+        ("value: {metric: m, reduce: sum}", ValueExpr(Selector("m"), "sum")),
+        ("value: {metric: m, match: {code: [500, 503]}}", ValueExpr(Selector("m", {"code": ("500", "503")}))),
+        ("value: {metric: m, match: {ok: true}}", ValueExpr(Selector("m", {"ok": ("true",)}))),
+        ("value: {metric: h, field: count}", ValueExpr(Selector("h", field="count"))),
+        ("value: {metric: h, field: sum}", ValueExpr(Selector("h", field="sum"))),
+        ("value: {metric: h, quantile: 0.99}", ValueExpr(Selector("h", field="quantile", quantile=0.99))),
+        ("rate: {metric: c}\n  window: 1m", RateExpr(Selector("c"), 60.0)),
+        ("rate: {metric: c}\n  window: 90", RateExpr(Selector("c"), 90.0)),
+        ("rate: {metric: c}\n  window: 1m\n  by: queue", RateExpr(Selector("c"), 60.0, ("queue",))),
+        ("absent: {metric: g}\n  by: [a, b]", AbsentExpr(Selector("g"), ("a", "b"))),
+    ],
+)
+def test_expression_forms(snippet: str, expected: object) -> None:
+    import yaml
+
+    text = "rules:\n- alert: A\n  above: 1\n  expr:\n    " + snippet.replace("\n  ", "\n    ")
+    loaded = parse_rules(yaml.safe_load(text), "t")
+    assert loaded.errors == ()
+    assert loaded.rules[0].expr == expected
+
+
+def test_bare_threshold_means_one_high_level_and_ladders_sort_by_severity() -> None:
+    loaded = parse_rules(
+        {
+            "rules": [
+                {"alert": "A", "expr": {"value": {"metric": "m"}}, "above": 7},
+                {"alert": "B", "expr": {"value": {"metric": "m"}}, "below": {"critical": 1, "LOW": 9, "high": 3}},
+            ]
+        }
+    )
+    assert loaded.errors == ()
+    assert loaded.rules[0].thresholds == ((Severity.HIGH, 7.0),)
+    assert loaded.rules[1].thresholds == ((Severity.LOW, 9.0), (Severity.HIGH, 3.0), (Severity.CRITICAL, 1.0))
+
+
+def test_disabled_rule_is_reported_as_disabled_not_loaded(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        rules:
+          - alert: Disabled
+            enabled: false
+            expr: {value: {metric: m}}
+            above: 1
+          - alert: Enabled
+            expr: {value: {metric: m}}
+            above: 1
+        route: {group_by: [alertname]}
+        """,
+    )
+    loaded = load_rules_file(path)
+    assert loaded.errors == ()
+    assert [r.alert for r in loaded.rules] == ["Enabled"]
+    assert loaded.disabled == frozenset({"Disabled"})
+    assert loaded.extra == {"route": {"group_by": ["alertname"]}}
+
+
+def test_empty_file_has_no_rules_and_no_errors(tmp_path: Path) -> None:
+    loaded = load_rules_file(write(tmp_path, ""))
+    assert (loaded.rules, loaded.errors) == ((), ())
+
+
+def test_missing_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yaml"
+    error = only(load_rules_file(path).errors)
+    assert error.source == str(path)
+    assert "cannot read" in error.message
+
+
+# --- every error names source, line and field ----------------------------------
+
+# Each case marks the line the error must point at with "#<".
+BAD_FILES = {
+    "invalid_yaml": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}
+            above: 1  #<
+        """,
+        None,
+        r"not valid YAML/JSON",
+    ),
+    "unknown_rule_field": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            keep_firng_for: 5m  #<
+        """,
+        "rules[0] (A).keep_firng_for",
+        r"unknown field",
+    ),
+    "unknown_expr_field": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              value: {metric: m}
+              grup_by: [x]  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.grup_by",
+        r"unknown field",
+    ),
+    "unknown_selector_field": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              value:
+                metric: m
+                labels: {x: y}  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.value.labels",
+        r"unknown field",
+    ),
+    "non_monotonic_above": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: {medium: 500, high: 100}  #<
+        """,
+        "rules[0] (A).above",
+        r"high \(100\) must be at least medium \(500\)",
+    ),
+    "non_monotonic_below": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            below: {medium: 0.1, critical: 0.5}  #<
+        """,
+        "rules[0] (A).below",
+        r"critical \(0.5\) must be at most medium \(0.1\)",
+    ),
+    "unknown_severity": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above:
+              urgent: 5  #<
+        """,
+        "rules[0] (A).above.urgent",
+        r"unknown severity 'urgent'",
+    ),
+    "threshold_not_a_number": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above:
+              high: lots  #<
+        """,
+        "rules[0] (A).above.high",
+        r"must be a number, not 'lots'",
+    ),
+    "bad_for_duration": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            for: 5 minutes  #<
+        """,
+        "rules[0] (A).for",
+        r"invalid duration '5 minutes'",
+    ),
+    "negative_keep_firing_for": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            keep_firing_for: -5  #<
+        """,
+        "rules[0] (A).keep_firing_for",
+        r"non-negative",
+    ),
+    "bad_window": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              rate: {metric: c}
+              window: soon  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.window",
+        r"invalid duration 'soon'",
+    ),
+    "zero_window": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              rate: {metric: c}
+              window: 0s  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.window",
+        r"must be positive",
+    ),
+    "duplicate_name": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+          - alert: A  #<
+            expr: {value: {metric: n}}
+            above: 2
+        """,
+        "rules[1] (A).alert",
+        r"duplicate alert name \(first at rule #1\)",
+    ),
+    "template_attribute_access": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            annotations:
+              summary: "{value.__class__}"  #<
+        """,
+        "rules[0] (A).annotations.summary",
+        r"attribute access",
+    ),
+    "template_unknown_name": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            annotations:
+              summary: "hello {os}"  #<
+        """,
+        "rules[0] (A).annotations.summary",
+        r"unknown template field 'os'",
+    ),
+    "both_above_and_below": (
+        """\
+        rules:
+          - alert: A  #<
+            expr: {value: {metric: m}}
+            above: 1
+            below: 0
+        """,
+        "rules[0] (A).above",
+        r"exactly one of 'above' or 'below'",
+    ),
+    "missing_expr": (
+        """\
+        rules:
+          - alert: A  #<
+            above: 1
+        """,
+        "rules[0] (A).expr",
+        r"required",
+    ),
+    "two_expr_kinds": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              value: {metric: m}  #<
+              rate: {metric: m}
+            above: 1
+        """,
+        "rules[0] (A).expr",
+        r"exactly one of value, rate, ratio, absent, found 2",
+    ),
+    "rate_without_window": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              rate: {metric: c}  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.window",
+        r"required for rate",
+    ),
+    "window_on_value": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              value: {metric: c}
+              window: 5m  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.window",
+        r"not used by value",
+    ),
+    "bad_reduce": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              value:
+                metric: m
+                reduce: median  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.value.reduce",
+        r"must be one of last, sum, max, min, avg",
+    ),
+    "quantile_out_of_range": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              value:
+                metric: h
+                quantile: 99  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.value.quantile",
+        r"between 0 and 1",
+    ),
+    "quantile_without_quantile_field": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              value:
+                metric: h
+                field: count
+                quantile: 0.5  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.value.quantile",
+        r"only with field: quantile",
+    ),
+    "bad_field": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              value:
+                metric: h
+                field: p99  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.value.field",
+        r"value, count, sum or quantile",
+    ),
+    "missing_metric": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              rate:
+                match: {a: b}  #<
+              window: 1m
+            above: 1
+        """,
+        "rules[0] (A).expr.rate.metric",
+        r"required: the metric name",
+    ),
+    "ratio_unknown_field": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              ratio:
+                numerator: {metric: a}
+                denominator: {metric: b}
+                minimum: 10  #<
+              window: 1m
+            below: 0.5
+        """,
+        "rules[0] (A).expr.ratio.minimum",
+        r"unknown field",
+    ),
+    "ratio_missing_denominator": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              ratio:
+                numerator: {metric: a}  #<
+              window: 1m
+            below: 0.5
+        """,
+        "rules[0] (A).expr.ratio.denominator.metric",
+        r"required",
+    ),
+    "bad_no_data": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            no_data: ignore  #<
+        """,
+        "rules[0] (A).no_data",
+        r"'keep' or 'resolve', not 'ignore'",
+    ),
+    "recovery_on_wrong_side": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: {medium: 100, high: 200}
+            recovery: 150  #<
+        """,
+        "rules[0] (A).recovery",
+        r"at or below the lowest threshold \(100\)",
+    ),
+    "recovery_on_wrong_side_below": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            below: {medium: 0.5}
+            recovery: 0.4  #<
+        """,
+        "rules[0] (A).recovery",
+        r"at or above the lowest threshold \(0.5\)",
+    ),
+    "recovery_not_a_number": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            recovery: [1]  #<
+        """,
+        "rules[0] (A).recovery",
+        r"must be a number",
+    ),
+    "bad_alert_name": (
+        """\
+        rules:
+          - alert: my alert  #<
+            expr: {value: {metric: m}}
+            above: 1
+        """,
+        "rules[0] (my alert).alert",
+        r"letters, digits and underscores",
+    ),
+    "enabled_not_bool": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            enabled: sometimes  #<
+        """,
+        "rules[0] (A).enabled",
+        r"true or false",
+    ),
+    "nested_label": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            labels:
+              team: {name: x}  #<
+        """,
+        "rules[0] (A).labels.team",
+        r"must be a string",
+    ),
+    "rules_not_a_list": (
+        """\
+        rules: {alert: A}  #<
+        """,
+        "rules",
+        r"must be a list",
+    ),
+    "rule_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+          - just a string  #<
+        """,
+        "rules[1]",
+        r"each rule must be a mapping",
+    ),
+    "labels_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            labels: [team]  #<
+        """,
+        "rules[0] (A).labels",
+        r"mapping of names to strings",
+    ),
+    "empty_ladder": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: {}  #<
+        """,
+        "rules[0] (A).above",
+        r"must map severities",
+    ),
+    "match_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              value:
+                metric: m
+                match: [a]  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.value.match",
+        r"must map attribute names",
+    ),
+    "ratio_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              ratio: [a, b]  #<
+              window: 1m
+            below: 0.5
+        """,
+        "rules[0] (A).expr.ratio",
+        r"must have numerator and denominator",
+    ),
+    "ratio_of_quantiles": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              ratio:
+                numerator:
+                  metric: h
+                  quantile: 0.9  #<
+                denominator: {metric: h, field: count}
+              window: 1m
+            below: 0.5
+        """,
+        "rules[0] (A).expr.ratio.numerator.quantile",
+        r"a ratio reads numbers",
+    ),
+    "negative_min_denominator": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              ratio:
+                numerator: {metric: a}
+                denominator: {metric: b}
+                min_denominator: -5  #<
+              window: 1m
+            below: 0.5
+        """,
+        "rules[0] (A).expr.ratio.min_denominator",
+        r"non-negative",
+    ),
+    "by_not_names": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              value: {metric: m}
+              by: {a: 1}  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.by",
+        r"list of attribute names",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_every_error_names_source_line_and_field(tmp_path: Path, case: str) -> None:
+    text, field, message = BAD_FILES[case]
+    text = textwrap.dedent(text)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "#<" in row)
+    path = write(tmp_path, text)
+
+    loaded = load_rules_file(path)
+
+    error = only(loaded.errors)
+    assert error.source == str(path)
+    assert error.line == line
+    assert error.field == field
+    assert re.search(message, error.message), error.message
+    # the printed form carries all three for the user
+    shown = str(error)
+    assert shown.startswith(f"{path}:{line}:")
+    if field:
+        assert f" {field}:" in shown
+    # and a rule with an error is never loaded half-understood (only the good one of two is)
+    assert len(loaded.rules) == (1 if case in ("duplicate_name", "rule_not_a_mapping") else 0)
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    path = write(tmp_path, "- alert: A\n")
+    error = only(load_rules_file(path).errors)
+    assert error.source == str(path)
+    assert "top level must be a mapping" in error.message
+
+
+def test_all_errors_are_collected_and_valid_rules_still_load(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        rules:
+          - alert: Good
+            expr: {value: {metric: m}}
+            above: 1
+          - alert: BadFor
+            expr: {value: {metric: m}}
+            above: 1
+            for: never
+          - alert: BadLadder
+            expr: {value: {metric: m}}
+            above: {high: 1, medium: 2}
+          - alert: BadEverything
+            expr: {value: {metric: m, reduce: p50}}
+            above: 1
+            no_data: maybe
+            for: later
+        """,
+    )
+    loaded = load_rules_file(path)
+    assert [r.alert for r in loaded.rules] == ["Good"]
+    fields = sorted(e.field or "" for e in loaded.errors)
+    assert fields == [
+        "rules[1] (BadFor).for",
+        "rules[2] (BadLadder).above",
+        "rules[3] (BadEverything).expr.value.reduce",
+        "rules[3] (BadEverything).for",
+        "rules[3] (BadEverything).no_data",
+    ]
+    assert {e.line for e in loaded.errors} == {8, 11, 13, 15, 16}
+
+
+def test_a_rule_with_an_unknown_field_is_not_loaded(tmp_path: Path) -> None:
+    # A typo such as keep_firng_for must not leave a rule running without the
+    # setting the user meant: it is reported and the rule is left out, as the
+    # reader's start-up message ("the affected rules are not loaded") says.
+    path = write(
+        tmp_path,
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            keep_firng_for: 5m
+        """,
+    )
+    loaded = load_rules_file(path)
+    assert loaded.rules == ()
+    assert len(loaded.errors) == 1
+
+
+# --- load_rule_set --------------------------------------------------------------
+
+
+def _simple(name: str, metric: str, threshold: float) -> str:
+    return f"  - alert: {name}\n    expr: {{value: {{metric: {metric}}}}}\n    above: {threshold}\n"
+
+
+def test_rule_set_later_file_replaces_and_disables_earlier_rules(tmp_path: Path) -> None:
+    first = write(tmp_path, "rules:\n" + _simple("A", "m1", 1) + _simple("B", "m1", 2), "a.yaml")
+    second = write(
+        tmp_path,
+        "rules:\n"
+        + _simple("A", "m2", 5)
+        + "  - alert: B\n    enabled: false\n    expr: {value: {metric: x}}\n    above: 1\n"
+        + _simple("C", "m3", 3)
+        + "channels: {log: {}}\n",
+        "b.yaml",
+    )
+    rule_set = load_rule_set([str(first), str(second)], {}, include_defaults=False)
+    assert rule_set.errors == ()
+    by_name = {r.alert: r for r in rule_set.rules}
+    assert sorted(by_name) == ["A", "C"]
+    assert by_name["A"].thresholds == ((Severity.HIGH, 5.0),)
+    assert isinstance(by_name["A"].expr, ValueExpr)
+    assert by_name["A"].expr.selector.metric == "m2"
+    assert dict(rule_set.sources) == {str(second): 2}
+    assert rule_set.extra == {"channels": {"log": {}}}
+
+
+def test_rule_set_collects_file_and_override_errors_and_never_raises(tmp_path: Path) -> None:
+    good = write(tmp_path, "rules:\n" + _simple("A", "m", 1), "good.yaml")
+    bad = write(tmp_path, "rules: [", "bad.yaml")
+    rule_set = load_rule_set(
+        [str(good), str(bad), str(tmp_path / "missing.yaml")],
+        {"OTEL_PYTHON_ALERTING_RULE_A_ABOVE": "high:x", "OTEL_PYTHON_ALERTING_RULE_NOPE_FOR": "1s"},
+        include_defaults=False,
+    )
+    assert [r.alert for r in rule_set.rules] == ["A"]
+    sources = sorted(e.source for e in rule_set.errors)
+    assert sources == sorted(
+        [
+            str(bad),
+            str(tmp_path / "missing.yaml"),
+            "OTEL_PYTHON_ALERTING_RULE_A_ABOVE",
+            "OTEL_PYTHON_ALERTING_RULE_NOPE_FOR",
+        ]
+    )
+
+
+# --- environment overrides -------------------------------------------------------
+
+
+def _rules() -> list[Rule]:
+    loaded = parse_rules(
+        {
+            "rules": [
+                {
+                    "alert": "CacheHitRateLow",
+                    "expr": {
+                        "ratio": {
+                            "numerator": {"metric": "hits"},
+                            "denominator": {"metric": "requests"},
+                            "min_denominator": 100,
+                        },
+                        "window": "5m",
+                    },
+                    "below": {"medium": 0.5, "high": 0.3, "critical": 0.1},
+                },
+                {
+                    "alert": "queue_backlog",
+                    "expr": {"value": {"metric": "depth"}},
+                    "above": {"medium": 100, "high": 500},
+                    "recovery": 80,
+                },
+                {"alert": "ErrorRate", "expr": {"rate": {"metric": "errors"}, "window": "1m"}, "above": 5},
+            ]
+        },
+        "rules.yaml",
+    )
+    assert loaded.errors == ()
+    return list(loaded.rules)
+
+
+def _override(variable: str, value: str) -> tuple[dict[str, Rule], list[RuleError]]:
+    rules, errors = apply_overrides(_rules(), {variable: value, "UNRELATED": "x"})
+    return {r.alert: r for r in rules}, errors
+
+
+@pytest.mark.parametrize(
+    ("alert", "key"),
+    [("CacheHitRateLow", "CACHEHITRATELOW"), ("queue_backlog", "QUEUE_BACKLOG"), ("Err2", "ERR2")],
+)
+def test_override_key(alert: str, key: str) -> None:
+    assert override_key(alert) == key
+
+
+def test_override_below_ladder() -> None:
+    rules, errors = _override("OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_BELOW", "medium:0.6,high:0.4,critical:0.2")
+    assert errors == []
+    assert rules["CacheHitRateLow"].thresholds == (
+        (Severity.MEDIUM, 0.6),
+        (Severity.HIGH, 0.4),
+        (Severity.CRITICAL, 0.2),
+    )
+    assert rules["CacheHitRateLow"].direction == "below"
+    # other rules untouched
+    assert rules["queue_backlog"].thresholds == ((Severity.MEDIUM, 100.0), (Severity.HIGH, 500.0))
+
+
+def test_override_above_ladder_replaces_all_levels() -> None:
+    rules, errors = _override("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", " high:900 , critical:2000 ")
+    assert errors == []
+    assert rules["queue_backlog"].thresholds == ((Severity.HIGH, 900.0), (Severity.CRITICAL, 2000.0))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "check"),
+    [
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_FOR", "2m", lambda r: r["queue_backlog"].for_ == 120.0),
+        (
+            "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_KEEP_FIRING_FOR",
+            "45s",
+            lambda r: r["queue_backlog"].keep_firing_for == 45.0 and r["queue_backlog"].for_ == 0.0,
+        ),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY", "60", lambda r: r["queue_backlog"].recovery == 60.0),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY", "none", lambda r: r["queue_backlog"].recovery is None),
+        (
+            "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_NO_DATA",
+            "resolve",
+            lambda r: r["queue_backlog"].no_data == "resolve",
+        ),
+        ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_WINDOW", "10m", lambda r: r["ErrorRate"].expr.window == 600.0),
+        (
+            "OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_WINDOW",
+            "1h",
+            lambda r: r["CacheHitRateLow"].expr.window == 3600.0,
+        ),
+        (
+            "OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_MIN_DENOMINATOR",
+            "20",
+            lambda r: r["CacheHitRateLow"].expr.min_denominator == 20.0,
+        ),
+        ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_ENABLED", "false", lambda r: "ErrorRate" not in r and len(r) == 2),
+        ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_ENABLED", "off", lambda r: "ErrorRate" not in r),
+        ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_ENABLED", "true", lambda r: "ErrorRate" in r and len(r) == 3),
+    ],
+)
+def test_override_each_field(variable: str, value: str, check: object) -> None:
+    rules, errors = _override(variable, value)
+    assert errors == []
+    assert check(rules)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("OTEL_PYTHON_ALERTING_RULE_NOSUCHRULE_FOR", "1m", r"no loaded rule is named 'NOSUCHRULE'"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_TRESHOLD", "1", r"unknown field"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "high:500,critical:100", r"must be at least"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "500", r"severity:number pairs"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "high:lots", r"'lots' is not a number"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "urgent:5", r"unknown severity"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "high:nan", r"finite"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_FOR", "forever", r"invalid duration 'forever'"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_KEEP_FIRING_FOR", "-1s", r"invalid duration"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY", "high", r"'high'"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY", "150", r"at or below the lowest threshold \(100\)"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY", "-inf", r"finite"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_NO_DATA", "drop", r"'keep' or 'resolve'"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ENABLED", "maybe", r"true or false"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_WINDOW", "5m", r"only rate and ratio rules have a window"),
+        ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_WINDOW", "0", r"positive"),
+        ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_WINDOW", "soon", r"invalid duration 'soon'"),
+        ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_MIN_DENOMINATOR", "5", r"only ratio rules have min_denominator"),
+        ("OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_MIN_DENOMINATOR", "many", r"'many'"),
+        ("OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_MIN_DENOMINATOR", "nan", r"finite"),
+        ("OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_MIN_DENOMINATOR", "-1", r"non-negative|at least 0"),
+    ],
+)
+def test_override_errors_name_the_variable_and_keep_the_rule(variable: str, value: str, message: str) -> None:
+    rules, errors = _override(variable, value)
+    error = only(errors)
+    assert error.source == variable
+    assert re.search(message, error.message), error.message
+    assert str(error).startswith(variable + ":")
+    # the rule stays as the file defined it
+    original = {r.alert: r for r in _rules()}
+    assert rules == original
+
+
+def test_unknown_rule_error_lists_the_loaded_names() -> None:
+    _, errors = _override("OTEL_PYTHON_ALERTING_RULE_QUEUEBACKLOG_FOR", "1m")
+    assert "CACHEHITRATELOW, ERRORRATE, QUEUE_BACKLOG" in only(errors).message
+
+
+def test_several_overrides_of_one_rule_combine() -> None:
+    rules, errors = apply_overrides(
+        _rules(),
+        {
+            "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE": "medium:50",
+            "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY": "40",
+            "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_FOR": "10s",
+        },
+    )
+    assert errors == []
+    backlog = next(r for r in rules if r.alert == "queue_backlog")
+    assert (backlog.thresholds, backlog.recovery, backlog.for_) == (((Severity.MEDIUM, 50.0),), 40.0, 10.0)
+
+
+def test_overrides_are_checked_together_whatever_the_variable_order() -> None:
+    # ABOVE sorts before RECOVERY: lowering both at once must not fail on the
+    # intermediate state (medium 50 with the file's recovery 80).
+    rules, errors = apply_overrides(
+        _rules(),
+        {
+            "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY": "40",
+            "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE": "medium:50,high:60",
+        },
+    )
+    assert errors == []
+    backlog = next(r for r in rules if r.alert == "queue_backlog")
+    assert backlog.recovery == 40.0
+    assert backlog.thresholds[0] == (Severity.MEDIUM, 50.0)
+
+
+def test_ladder_override_clashing_with_file_recovery_is_reported_and_reverted() -> None:
+    rules, errors = apply_overrides(
+        _rules(),
+        {
+            "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE": "medium:50",
+            "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_FOR": "10s",
+        },
+    )
+    error = only(errors)
+    assert error.source == "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE"
+    assert "at or below the lowest threshold (50)" in error.message
+    assert "'medium:50'" in error.message
+    backlog = next(r for r in rules if r.alert == "queue_backlog")
+    # thresholds stay as the file has them (consistent with its recovery); FOR still applies
+    assert backlog.thresholds == ((Severity.MEDIUM, 100.0), (Severity.HIGH, 500.0))
+    assert backlog.recovery == 80.0
+    assert backlog.for_ == 10.0
+
+
+def test_keep_firing_for_override_is_not_taken_for_a_for_override() -> None:
+    rules, errors = apply_overrides(_rules(), {"OTEL_PYTHON_ALERTING_RULE_ERRORRATE_KEEP_FIRING_FOR": "1m"})
+    assert errors == []
+    error_rate = next(r for r in rules if r.alert == "ErrorRate")
+    assert (error_rate.for_, error_rate.keep_firing_for) == (0.0, 60.0)
+
+
+def test_rule_set_file_rule_replaces_a_built_in_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import otel_alerting.rules as rules_package
+
+    built_in = [
+        Rule("A", ValueExpr(Selector("m")), "above", ((Severity.HIGH, 1.0),)),
+        Rule("B", ValueExpr(Selector("m")), "above", ((Severity.HIGH, 1.0),)),
+    ]
+    monkeypatch.setattr(rules_package, "default_rules", lambda: list(built_in))
+    path = write(tmp_path, "rules:\n" + _simple("A", "mine", 9))
+
+    rule_set = load_rule_set([str(path)], {"OTEL_PYTHON_ALERTING_RULE_B_ABOVE": "critical:3"})
+    assert rule_set.errors == ()
+    by_name = {r.alert: r for r in rule_set.rules}
+    assert by_name["A"].thresholds == ((Severity.HIGH, 9.0),)
+    assert by_name["B"].thresholds == ((Severity.CRITICAL, 3.0),)  # overrides reach built-in rules too
+    assert dict(rule_set.sources) == {"built-in": 1, str(path): 1}
+
+    without = load_rule_set([str(path)], {}, include_defaults=False)
+    assert [r.alert for r in without.rules] == ["A"]
