@@ -52,7 +52,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="otel-alerting", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="otel-alerting", description="In-process alerting for services run under opentelemetry-instrument."
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command")
     check = commands.add_parser(

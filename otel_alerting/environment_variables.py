@@ -67,7 +67,7 @@ OTEL_PYTHON_ALERTING_HISTORY_SIZE = "OTEL_PYTHON_ALERTING_HISTORY_SIZE"
 """
 .. envvar:: OTEL_PYTHON_ALERTING_HISTORY_SIZE
 
-Number of alert transitions kept in memory for ``/alerts`` and the CLI. Default: ``1000``.
+Number of alert transitions the alert manager keeps in memory. Default: ``1000``.
 """
 
 OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT = "OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT"

@@ -23,11 +23,13 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
 from opentelemetry.sdk.environment_variables import (
+    OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
+    OTEL_EXPORTER_OTLP_PROTOCOL,
     OTEL_METRIC_EXPORT_INTERVAL,
     OTEL_METRIC_EXPORT_TIMEOUT,
 )
@@ -93,6 +95,7 @@ class AlertingMetricReader(MetricReader):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._forwarder: _Forwarder | None = None
+        self._received = 0
         try:
             settings = settings or load_settings(env)
         except Exception:
@@ -119,8 +122,14 @@ class AlertingMetricReader(MetricReader):
             self._system = None
         if self._exporters:
             delta = any(t == AggregationTemporality.DELTA for t in self._instrument_class_temporality.values())
-            self._forwarder = _Forwarder(self._exporters, env, every_collection=delta)
-        if start_timer and self._system is not None and settings.interval_ms != float("inf"):
+            self._forwarder = _Forwarder(self._exporters, env, every_collection=delta, on_drop=self._forward_dropped)
+        # In export mode the timer also carries the application's metrics to the
+        # exporters: it runs even when the alerting system could not be built.
+        if (
+            start_timer
+            and (self._system is not None or self._forwarder is not None)
+            and settings.interval_ms != float("inf")
+        ):
             self._start_timer()
             if hasattr(os, "register_at_fork"):
                 ref = weakref.WeakMethod(self._after_fork_in_child)
@@ -145,7 +154,7 @@ class AlertingMetricReader(MetricReader):
             listing = "\n  ".join(problems)
             if settings.strict:
                 _logger.critical("otel-alerting: invalid configuration (strict mode):\n  %s", listing)
-                raise ConfigurationProblems(f"otel-alerting: invalid configuration:\n  {listing}")
+                raise ConfigurationProblems("otel-alerting: invalid configuration (strict mode), see above")
             _logger.error(
                 "otel-alerting: %d configuration problem(s); the affected settings use their "
                 "defaults and the affected rules are not loaded:\n  %s",
@@ -156,6 +165,14 @@ class AlertingMetricReader(MetricReader):
         if clock is not None:
             kwargs["clock"] = clock
         return AlertingSystem(settings, config.rule_set, **kwargs)
+
+    def _forward_dropped(self, total: int) -> None:
+        if total == 1 or total % 100 == 0:
+            _logger.warning(
+                "otel-alerting: the metric exporter is too slow; %d collection(s) were not exported so far", total
+            )
+        if self._system is not None:
+            self._system.record_forward_drop()
 
     @property
     def system(self) -> AlertingSystem | None:
@@ -208,6 +225,7 @@ class AlertingMetricReader(MetricReader):
     # --- MetricReader --------------------------------------------------------
 
     def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> None:
+        self._received += 1
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
             if self._system is not None:
@@ -259,7 +277,14 @@ class _Forwarder:
 
     _MAX_BACKLOG = 64
 
-    def __init__(self, exporters: Sequence[MetricExporter], env: Mapping[str, str], every_collection: bool) -> None:
+    def __init__(
+        self,
+        exporters: Sequence[MetricExporter],
+        env: Mapping[str, str],
+        every_collection: bool,
+        on_drop: Callable[[int], None] | None = None,
+    ) -> None:
+        self._on_drop = on_drop
         self._exporters = exporters
         self._every = every_collection
         self._interval = _env_seconds(env, OTEL_METRIC_EXPORT_INTERVAL, 60.0)
@@ -297,6 +322,8 @@ class _Forwarder:
                 if len(self._pending) >= self._MAX_BACKLOG:
                     self._pending.popleft()
                     self.dropped += 1
+                    if self._on_drop is not None:
+                        self._on_drop(self.dropped)
                 self._pending.append(data)
             else:
                 self._latest = data
@@ -378,8 +405,13 @@ def _load_exporters(names: Sequence[str]) -> list[MetricExporter]:
     from opentelemetry.util._importlib_metadata import entry_points
 
     exporters: list[MetricExporter] = []
+    protocol_set = any(os.environ.get(v) for v in (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL))
     for name in names:
         try:
+            if name == "otlp" and not protocol_set:
+                # The SDK's bare "otlp" means gRPC, which this package does not depend
+                # on; HTTP/protobuf is what it ships with (and what its distro sets).
+                name = "otlp_proto_http"
             resolved = _get_exporter_entry_point(name, "metrics")
             found = list(entry_points(group="opentelemetry_metrics_exporter", name=resolved))
             if not found:

@@ -135,6 +135,10 @@ class AlertingSystem:
             self._telemetry.record_evaluation(time.perf_counter() - started, [r.rule.alert for r in results if r.error])
         return notifications
 
+    def record_forward_drop(self) -> None:
+        if self._telemetry is not None:
+            self._telemetry.record_forward_drop()
+
     def status_line(self) -> str:
         s = self.settings
         sources = ", ".join(f"{src}: {n}" for src, n in self.rule_set.sources.items()) or "none"

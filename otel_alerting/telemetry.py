@@ -20,6 +20,11 @@ CHANNEL = "otel_alerting.channel"
 OUTCOME = "otel_alerting.outcome"
 METRIC_NAME = "otel_alerting.metric.name"
 
+# Evaluations take micro- to milliseconds and deliveries milliseconds to seconds:
+# the SDK's default buckets (0, 5, 10, ... 10000) would put nearly all in the first.
+EVALUATION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
 
 class SelfTelemetry:
     """Instruments on the application's MeterProvider, fed by the alerting system."""
@@ -55,11 +60,18 @@ class SelfTelemetry:
             "otel_alerting.notification.latency",
             unit="s",
             description="From the evaluation that produced a notification to its delivery.",
+            explicit_bucket_boundaries_advisory=LATENCY_BUCKETS,
         )
         self._duration = meter.create_histogram(
             "otel_alerting.evaluation.duration",
             unit="s",
             description="Time to evaluate every rule on one collection.",
+            explicit_bucket_boundaries_advisory=EVALUATION_BUCKETS,
+        )
+        self._forward_drops = meter.create_counter(
+            "otel_alerting.export.dropped",
+            unit="{batch}",
+            description="Collections not forwarded in export mode because the exporter fell behind.",
         )
         self._errors = meter.create_counter(
             "otel_alerting.rule.errors",
@@ -89,6 +101,9 @@ class SelfTelemetry:
         self._notifications.add(outcome.count, attributes)
         if outcome.latency is not None:
             self._latency.record(outcome.latency, {CHANNEL: outcome.channel})
+
+    def record_forward_drop(self) -> None:
+        self._forward_drops.add(1)
 
     def record_evaluation(self, seconds: float, failed_rules: Iterable[str]) -> None:
         self._duration.record(seconds)
