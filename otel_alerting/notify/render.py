@@ -11,7 +11,9 @@ __all__ = ["format_number", "logfmt", "summary_line"]
 def format_number(value: float | None) -> str:
     if value is None:
         return "n/a"
-    return f"{value:.4g}"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))  # 12345 stays 12345, not 1.234e+04
+    return f"{value:.6g}"
 
 
 def summary_line(n: Notification) -> str:

@@ -180,6 +180,11 @@ def parse_rules(document: Any, source: str = "<rules>") -> RulesFile:
     for index, raw in enumerate(raw_rules):
         rule_errors: list[RuleError] = []
         item_line = raw_rules.item_lines[index] if isinstance(raw_rules, _LineList) else None
+        if _is_bare_disable(raw):
+            # `{alert: X, enabled: false}` turns off a rule defined elsewhere (the
+            # built-in pack, an earlier file) without repeating its definition.
+            disabled.add(raw["alert"])
+            continue
         rule = _parse_rule(raw, index, source, rule_errors, item_line)
         errors.extend(rule_errors)
         if rule is None:
@@ -217,6 +222,16 @@ class _Invalid(Exception):
         self.field = field
         self.message = message
         self.line = _line(node, key)
+
+
+def _is_bare_disable(raw: Any) -> bool:
+    return (
+        isinstance(raw, Mapping)
+        and set(raw) == {"alert", "enabled"}
+        and raw["enabled"] is False
+        and isinstance(raw["alert"], str)
+        and bool(_ALERT_NAME.match(raw["alert"]))
+    )
 
 
 def _parse_rule(
@@ -526,6 +541,9 @@ def apply_overrides(rules: Sequence[Rule], environ: Mapping[str, str]) -> tuple[
     A variable that names no loaded rule is an error, so a typo is never silent.
     """
     by_key = {override_key(rule.alert): rule for rule in rules}
+    shared: dict[str, list[str]] = {}
+    for rule in rules:
+        shared.setdefault(override_key(rule.alert), []).append(rule.alert)
     changed: dict[str, Rule] = {}
     disabled: set[str] = set()
     errors: list[RuleError] = []
@@ -550,6 +568,14 @@ def apply_overrides(rules: Sequence[Rule], environ: Mapping[str, str]) -> tuple[
                 RuleError(
                     variable,
                     f"no loaded rule is named {key!r} (names: {', '.join(sorted(by_key)) or 'none'})",
+                )
+            )
+            continue
+        if len(shared[key]) > 1:
+            errors.append(
+                RuleError(
+                    variable,
+                    f"ambiguous: rules {' and '.join(sorted(shared[key]))} share this override name; rename one",
                 )
             )
             continue

@@ -47,7 +47,17 @@ def resolved(**kwargs: object) -> Notification:
 # --- rendering ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "text"), [(None, "n/a"), (612.0, "612"), (0.12345, "0.1235"), (1e7, "1e+07")])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "n/a"),
+        (612.0, "612"),
+        (12345.0, "12345"),
+        (0.12345, "0.12345"),
+        (1e7, "10000000"),
+        (0.1234567, "0.123457"),
+    ],
+)
 def test_format_number(value: float | None, text: str) -> None:
     assert format_number(value) == text
 
@@ -130,7 +140,9 @@ def test_log_channel_record_is_logfmt_with_structured_fields(caplog: pytest.LogC
         "change": "fired",
         "value": 612.0,
         "threshold": 500.0,
-        "labels": {"alertname": "QueueBacklog", "queue": "ingest"},
+        "previous_severity": None,
+        "labels": {"queue": "ingest"},
+        "annotations": {"summary": "Queue ingest holds 612 items"},
         "fingerprint": "abc123",
         "fired_for_s": None,
         "reason": None,

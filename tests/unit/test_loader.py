@@ -1048,3 +1048,32 @@ def test_rule_set_file_rule_replaces_a_built_in_one(tmp_path: Path, monkeypatch:
 
     without = load_rule_set([str(path)], {}, include_defaults=False)
     assert [r.alert for r in without.rules] == ["A"]
+
+
+def test_a_bare_enabled_false_disables_a_rule_defined_elsewhere(tmp_path: Path) -> None:
+    first = tmp_path / "a.yaml"
+    first.write_text(
+        "rules:\n  - alert: Keep\n    expr: {value: {metric: m}}\n    above: {high: 1}\n"
+        "  - alert: Drop\n    expr: {value: {metric: m}}\n    above: {high: 1}\n"
+    )
+    second = tmp_path / "b.yaml"
+    second.write_text("rules:\n  - {alert: Drop, enabled: false}\n")
+    rule_set = load_rule_set([str(first), str(second)], {}, include_defaults=False)
+    assert rule_set.errors == ()
+    assert [r.alert for r in rule_set.rules] == ["Keep"]
+
+
+def test_an_override_name_shared_by_two_rules_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "rules:\n  - alert: QueueBacklog\n    expr: {value: {metric: m}}\n    above: {high: 1}\n"
+        "  - alert: QUEUEBACKLOG\n    expr: {value: {metric: m}}\n    above: {high: 1}\n"
+    )
+    rule_set = load_rule_set(
+        [str(path)], {"OTEL_PYTHON_ALERTING_RULE_QUEUEBACKLOG_ABOVE": "high:5"}, include_defaults=False
+    )
+    assert [str(e) for e in rule_set.errors] == [
+        "OTEL_PYTHON_ALERTING_RULE_QUEUEBACKLOG_ABOVE: ambiguous: rules QUEUEBACKLOG and QueueBacklog share this "
+        "override name; rename one"
+    ]
+    assert all(r.thresholds[0][1] == 1 for r in rule_set.rules)
