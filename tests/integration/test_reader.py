@@ -147,7 +147,12 @@ def test_built_with_no_arguments_from_the_environment(rules_file: Path, monkeypa
     reader = AlertingMetricReader()
     try:
         assert reader.system is not None
-        assert [r.alert for r in reader.system.rule_set.rules] == ["LevelHigh"]
+        assert [r.alert for r in reader.system.rule_set.rules] == [
+            "CacheHitRateLow",
+            "MemoryPressure",
+            "DependencyDown",
+            "LevelHigh",
+        ]
         assert reader.settings.interval_ms == 60_000
         assert [c.name for c in reader.system.dispatcher.channels] == ["log"]
     finally:

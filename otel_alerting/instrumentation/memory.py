@@ -1,0 +1,244 @@
+"""Memory pressure against the limit the kernel enforces.
+
+In a container that limit is the cgroup's (v2 ``memory.max``, v1
+``memory.limit_in_bytes``), not the machine's RAM: a process at 90% of a 512 MiB
+limit is about to be OOM-killed while the host looks idle. Usage is the cgroup's
+working set (usage minus inactive page cache, as the kubelet counts it). Without a
+cgroup limit the effective limit is the machine's memory and usage is what the
+system uses. Every figure is read from a few small files at collection time: the
+application pays nothing between collections.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter
+
+from ..version import __version__
+
+__all__ = ["CgroupMemory", "MemoryInstrumentor", "MemoryReading", "read_memory"]
+
+_logger = logging.getLogger(__name__)
+
+#: cgroup v1 writes "no limit" as a page-aligned LONG_MAX
+_V1_UNLIMITED = 1 << 60
+LIMIT_SOURCE = "otel_alerting.memory.limit.source"
+
+
+@dataclass(frozen=True)
+class MemoryReading:
+    usage: float
+    limit: float
+    source: str  # cgroup_v2 | cgroup_v1 | system
+
+    @property
+    def utilization(self) -> float:
+        return self.usage / self.limit if self.limit > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class CgroupMemory:
+    """Where this process's memory cgroup files are, found once."""
+
+    version: int
+    directory: Path
+
+    @classmethod
+    def discover(cls, root: Path = Path("/")) -> CgroupMemory | None:
+        """Find the memory cgroup of this process under ``root`` (a fake tree in tests)."""
+        try:
+            lines = (root / "proc/self/cgroup").read_text().splitlines()
+        except OSError:
+            return None
+        mounts = _cgroup_mounts(root)
+        for line in lines:
+            _hierarchy, _, rest = line.partition(":")
+            controllers, _, path = rest.partition(":")
+            if "memory" in controllers.split(","):
+                mount = mounts.get("memory")
+                if mount is not None:
+                    return cls(1, _join(root, mount, path))
+        for line in lines:
+            if line.startswith("0::"):
+                mount = mounts.get("cgroup2")
+                if mount is not None:
+                    return cls(2, _join(root, mount, line[3:]))
+        return None
+
+    def read(self) -> MemoryReading | None:
+        """Working set and limit; None when the cgroup sets no limit."""
+        if self.version == 2:
+            limit_text = _read(self.directory / "memory.max")
+            usage_text = _read(self.directory / "memory.current")
+            inactive_key = "inactive_file"
+        else:
+            limit_text = _read(self.directory / "memory.limit_in_bytes")
+            usage_text = _read(self.directory / "memory.usage_in_bytes")
+            inactive_key = "total_inactive_file"
+        if limit_text is None or usage_text is None or limit_text == "max":
+            return None
+        limit = float(limit_text)
+        if limit >= _V1_UNLIMITED:
+            return None
+        usage = float(usage_text)
+        inactive = _stat(self.directory / "memory.stat", inactive_key)
+        working_set = max(usage - inactive, 0.0) if inactive is not None and inactive < usage else usage
+        return MemoryReading(working_set, limit, f"cgroup_v{self.version}")
+
+
+def _cgroup_mounts(root: Path) -> dict[str, str]:
+    """Mount points of the cgroup2 hierarchy and of the v1 memory controller."""
+    mounts: dict[str, str] = {}
+    try:
+        text = (root / "proc/self/mountinfo").read_text()
+    except OSError:
+        return mounts
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields, extra = left.split(), right.split()
+        if len(fields) < 5 or not extra:
+            continue
+        mount_point, fs_type = fields[4], extra[0]
+        if fs_type == "cgroup2":
+            mounts.setdefault("cgroup2", mount_point)
+        elif fs_type == "cgroup" and len(extra) >= 3 and "memory" in extra[2].split(","):
+            mounts.setdefault("memory", mount_point)
+    return mounts
+
+
+def _join(root: Path, mount: str, path: str) -> Path:
+    directory = root / mount.lstrip("/") / path.lstrip("/")
+    # Inside a container the cgroup path is often that of the host, not visible in
+    # the container's mount: the mount point itself is then the process's cgroup.
+    return directory if directory.is_dir() else root / mount.lstrip("/")
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
+
+
+def _stat(path: Path, key: str) -> float | None:
+    text = _read(path)
+    if text is None:
+        return None
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == key:
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
+
+
+def read_memory(cgroup: CgroupMemory | None) -> MemoryReading:
+    """The effective figure: the cgroup's when it has a limit, else the system's."""
+    if cgroup is not None:
+        try:
+            reading = cgroup.read()
+        except (OSError, ValueError):
+            reading = None
+        if reading is not None:
+            system_total = float(psutil.virtual_memory().total)
+            # a limit above the machine's memory is no limit at all
+            if reading.limit < system_total:
+                return reading
+    memory = psutil.virtual_memory()
+    return MemoryReading(float(memory.total - memory.available), float(memory.total), "system")
+
+
+class MemoryInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Registers ``process.memory.usage``, ``system.memory.utilization`` and
+    ``otel_alerting.memory.utilization`` (with ``otel_alerting.memory.limit``)."""
+
+    _cgroup: CgroupMemory | None = None
+    _process: psutil.Process | None = None
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return ()
+
+    def _instrument(self, **kwargs: Any) -> None:
+        try:
+            provider: MeterProvider | None = kwargs.get("meter_provider")
+            root = Path(kwargs.get("root", "/"))
+            self._cgroup = CgroupMemory.discover(root)
+            meter = get_meter(__name__, __version__, meter_provider=provider)
+            self._process = psutil.Process(os.getpid())
+            meter.create_observable_up_down_counter(
+                "process.memory.usage",
+                callbacks=[self._guard(self._observe_process)],
+                unit="By",
+                description="The amount of physical memory in use (resident set size).",
+            )
+            meter.create_observable_gauge(
+                "system.memory.utilization",
+                callbacks=[self._guard(self._observe_system)],
+                unit="1",
+                description="Share of the machine's memory in use.",
+            )
+            meter.create_observable_gauge(
+                "otel_alerting.memory.utilization",
+                callbacks=[self._guard(self._observe_effective)],
+                unit="1",
+                description="Memory in use as a share of the effective limit (the cgroup's, else the machine's).",
+            )
+            meter.create_observable_up_down_counter(
+                "otel_alerting.memory.limit",
+                callbacks=[self._guard(self._observe_limit)],
+                unit="By",
+                description="The effective memory limit (the cgroup's, else the machine's).",
+            )
+        except Exception:
+            _logger.exception("otel-alerting: memory instrumentation could not start")
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        # Observable instruments cannot be removed from a MeterProvider; their
+        # callbacks stop reporting instead.
+        self._cgroup = None
+        self._process = None
+
+    def _guard(
+        self, observe: Callable[[], Iterable[Observation]]
+    ) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        reported: list[bool] = []
+
+        def callback(options: CallbackOptions) -> Iterable[Observation]:
+            if self._process is None:
+                return []
+            try:
+                return list(observe())
+            except Exception:
+                if not reported:
+                    reported.append(True)
+                    _logger.warning("otel-alerting: reading memory failed", exc_info=True)
+                return []
+
+        return callback
+
+    def _observe_process(self) -> Iterable[Observation]:
+        process = self._process
+        if process is None or os.getpid() != process.pid:  # forked: measure the child, not the parent
+            process = self._process = psutil.Process(os.getpid())
+        yield Observation(process.memory_info().rss)
+
+    def _observe_system(self) -> Iterable[Observation]:
+        yield Observation(psutil.virtual_memory().percent / 100.0, {"system.memory.state": "used"})
+
+    def _observe_effective(self) -> Iterable[Observation]:
+        reading = read_memory(self._cgroup)
+        yield Observation(reading.utilization, {LIMIT_SOURCE: reading.source})
+
+    def _observe_limit(self) -> Iterable[Observation]:
+        reading = read_memory(self._cgroup)
+        yield Observation(reading.limit, {LIMIT_SOURCE: reading.source})
