@@ -42,6 +42,10 @@ class AlertingDistro(BaseDistro):  # type: ignore[misc]
             # the package depends on the OTLP/HTTP exporter, not on gRPC
             os.environ.setdefault(OTEL_EXPORTER_OTLP_PROTOCOL, "http/protobuf")
             os.environ.setdefault(OTEL_PYTHON_CONFIGURATOR, ENTRY_POINT_NAME)
+            # Stable HTTP and database conventions: without them the httpx instrumentation does
+            # not record http.client.request.duration with server.address, so no rule can tell
+            # the embeddings service from another host. Read once, at the first instrument().
+            os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http,database")
         except Exception:
             _logger.exception("otel-alerting: distro defaults could not be set")
 

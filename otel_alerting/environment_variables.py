@@ -99,3 +99,65 @@ OTEL_PYTHON_ALERTING_QUEUE_SIZE = "OTEL_PYTHON_ALERTING_QUEUE_SIZE"
 
 Notifications each channel may hold before the lowest severities are dropped. Default: ``1000``.
 """
+
+OTEL_PYTHON_ALERTING_REDIS_URL = "OTEL_PYTHON_ALERTING_REDIS_URL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_REDIS_URL
+
+Redis server(s) whose health is probed with ``PING`` over a connection of the probe's
+own: a ``redis://``, ``rediss://`` or ``unix://`` URL, or a comma-separated list, each
+optionally named (``sessions=redis://10.0.0.5:6379/0``; the name becomes
+``otel_alerting.dependency.name``, default ``redis``). A password in the URL is never
+logged. Default: ``REDIS_URL`` if the application sets it, else no Redis probe.
+"""
+
+OTEL_PYTHON_ALERTING_CHROMA_URL = "OTEL_PYTHON_ALERTING_CHROMA_URL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_CHROMA_URL
+
+ChromaDB server(s) whose health is probed with ``GET /api/v2/heartbeat``
+(``http://chroma:8000``; a list and names as for ``OTEL_PYTHON_ALERTING_REDIS_URL``).
+Default: chromadb's own ``CHROMA_SERVER_HOST``/``CHROMA_SERVER_HTTP_PORT``/``CHROMA_SERVER_SSL_ENABLED``,
+else ``CHROMA_HOST``/``CHROMA_PORT``, else the server of the first ``chromadb.HttpClient``
+the application uses. An embedded client's health comes from its operations.
+"""
+
+OTEL_PYTHON_ALERTING_EMBEDDINGS_URL = "OTEL_PYTHON_ALERTING_EMBEDDINGS_URL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMBEDDINGS_URL
+
+Health URL of the embeddings service, checked with ``GET`` (any status below 400 is
+healthy); with ``OTEL_PYTHON_ALERTING_EMBEDDINGS_REQUEST`` set, the embeddings endpoint,
+checked with a minimal ``POST``. A list and names as for ``OTEL_PYTHON_ALERTING_REDIS_URL``.
+"""
+
+OTEL_PYTHON_ALERTING_EMBEDDINGS_REQUEST = "OTEL_PYTHON_ALERTING_EMBEDDINGS_REQUEST"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMBEDDINGS_REQUEST
+
+A JSON body (``{"input": "ping", "model": "text-embedding-3-small"}``): the embeddings
+probe POSTs it instead of sending a GET.
+"""
+
+OTEL_PYTHON_ALERTING_EMBEDDINGS_HEADERS = "OTEL_PYTHON_ALERTING_EMBEDDINGS_HEADERS"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMBEDDINGS_HEADERS
+
+Headers of the embeddings probe, as ``key=value`` pairs separated by commas and
+URL-encoded like ``OTEL_EXPORTER_OTLP_HEADERS`` (``Authorization=Bearer%20sk-...``).
+Their values are treated as secrets.
+"""
+
+OTEL_PYTHON_ALERTING_PROBE_INTERVAL = "OTEL_PYTHON_ALERTING_PROBE_INTERVAL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_PROBE_INTERVAL
+
+Time between two rounds of dependency checks (``5s``, ``500ms`` or seconds). Default: ``5s``.
+"""
+
+OTEL_PYTHON_ALERTING_PROBE_TIMEOUT = "OTEL_PYTHON_ALERTING_PROBE_TIMEOUT"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_PROBE_TIMEOUT
+
+Connect and read timeout of one dependency check (``2s``, ``500ms`` or seconds). Default: ``2s``.
+"""
