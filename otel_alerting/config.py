@@ -15,7 +15,7 @@ from typing import Literal
 from . import environment_variables as ev
 from .durations import parse_duration
 
-__all__ = ["KNOWN_CHANNELS", "ConfigError", "Settings", "load_settings"]
+__all__ = ["KNOWN_CHANNELS", "ConfigError", "Settings", "load_settings", "plugin_enabled"]
 
 KNOWN_CHANNELS = ("log", "console")
 Mode = Literal["reader", "export"]
@@ -139,6 +139,13 @@ class _Reader:
         if value is None:
             return default
         return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def plugin_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """False when OTEL_PYTHON_ALERTING_ENABLED turns the whole plugin off: the
+    alerting reader and every instrumentation of the package."""
+    value = (os.environ if environ is None else environ).get(ev.OTEL_PYTHON_ALERTING_ENABLED, "")
+    return value.strip().lower() not in _FALSE
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -47,6 +47,7 @@ class LogChannel(Channel):
                 "fingerprint": n.fingerprint,
                 "fired_for_s": n.fired_for,
                 "reason": n.reason,
+                "last_firing_value": n.last_firing_value,
             }
             self._logger.log(level, "%s", logfmt(n), extra={"otel_alerting": fields})
         return DeliveryResult.delivered()

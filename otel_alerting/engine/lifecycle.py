@@ -44,6 +44,9 @@ class Transition:
     #: for RESOLVED: why, and how long the alert fired
     reason: str | None = None
     fired_for: float | None = None
+    #: for RESOLVED: the value at the last evaluation that found the alert firing
+    #: (for a downtime rule, the length of the outage)
+    last_firing_value: float | None = None
 
 
 class Alert:
@@ -58,6 +61,7 @@ class Alert:
         self.value: float | None = None
         self.active_since: float | None = None
         self.fired_at: float | None = None
+        self.last_firing_value: float | None = None
         self.last_evaluated: float = now
         self._since: dict[Severity, float] = {}
         #: first evaluation at which a firing level's condition was false (keep_firing_for)
@@ -121,6 +125,8 @@ class Alert:
         else:
             state = AlertState.INACTIVE
         self.severity, self.state = severity, state
+        if state is AlertState.FIRING and value is not None:
+            self.last_firing_value = value
         out: list[Transition] = []
 
         def emit(kind: TransitionKind, **extra: object) -> None:
@@ -139,8 +145,10 @@ class Alert:
                 TransitionKind.RESOLVED,
                 reason=reason or self._why_resolved(value),
                 fired_for=fired_for,
+                last_firing_value=self.last_firing_value,
             )
             self.fired_at = None
+            self.last_firing_value = None
         elif previous is not None and severity is not None and severity != previous:
             emit(TransitionKind.ESCALATED if severity > previous else TransitionKind.DEESCALATED)
         if state is AlertState.PENDING and previous_state is AlertState.INACTIVE:

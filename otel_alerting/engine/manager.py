@@ -205,6 +205,7 @@ class AlertManager:
             if isinstance(rule.expr, (RateExpr, RatioExpr))
             else "",
             "expr": rule.expr.describe(),
+            "last_firing_value": resolution.last_firing_value if resolution is not None else value,
         }
         annotations = {key: render(text, template_values) for key, text in rule.annotations.items()}
         return Notification(
@@ -222,6 +223,7 @@ class AlertManager:
             ends_at=now if status is Status.RESOLVED else None,
             fired_for=resolution.fired_for if resolution is not None else None,
             reason=resolution.reason if resolution is not None else None,
+            last_firing_value=resolution.last_firing_value if resolution is not None else value,
             expr=rule.expr.describe(),
             fingerprint=tracked.fingerprint,
         )

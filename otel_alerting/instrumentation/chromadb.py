@@ -41,6 +41,7 @@ from opentelemetry.metrics import Histogram, get_meter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from ..config import plugin_enabled
 from ..version import __version__
 from .probes.runner import active_runner
 from .probes.state import DependencyKey, HealthBoard, default_board, error_type_of
@@ -354,6 +355,8 @@ class ChromaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         global _active, _hooks_registered
+        if not plugin_enabled(kwargs.get("environ")):
+            return
         try:
             tracer = trace.get_tracer("otel_alerting.chromadb", __version__, kwargs.get("tracer_provider"))
             meter = get_meter("otel_alerting.chromadb", __version__, kwargs.get("meter_provider"))

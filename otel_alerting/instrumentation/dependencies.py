@@ -20,6 +20,7 @@ from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
+from ..config import plugin_enabled
 from .probes.metrics import HealthMetrics, health_metrics
 from .probes.runner import ProbeRunner, set_active_runner
 from .probes.state import default_board
@@ -42,6 +43,8 @@ class DependencyHealthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return self._runner
 
     def _instrument(self, **kwargs: Any) -> None:
+        if not plugin_enabled(kwargs.get("environ")):
+            return
         try:
             board = kwargs.get("board") or default_board()
             environ = kwargs.get("environ")

@@ -22,6 +22,7 @@ import psutil
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter
 
+from ..config import plugin_enabled
 from ..version import __version__
 
 __all__ = ["CgroupMemory", "MemoryInstrumentor", "MemoryReading", "read_memory"]
@@ -169,6 +170,8 @@ class MemoryInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ()
 
     def _instrument(self, **kwargs: Any) -> None:
+        if not plugin_enabled(kwargs.get("environ")):
+            return
         try:
             provider: MeterProvider | None = kwargs.get("meter_provider")
             root = Path(kwargs.get("root", "/"))

@@ -49,6 +49,9 @@ class Notification:
     ends_at: float | None = None
     fired_for: float | None = None
     reason: str | None = None
+    #: the value at the last evaluation that found the alert firing (on RESOLVED,
+    #: what Prometheus would have sent as the value)
+    last_firing_value: float | None = None
     expr: str = ""
     fingerprint: str = field(default="")
 

@@ -24,6 +24,8 @@ def summary_line(n: Notification) -> str:
         head += f" {labels}"
     if n.status is Status.RESOLVED:
         tail = f" value={format_number(n.value)}"
+        if n.last_firing_value is not None:
+            tail += f" last_firing_value={format_number(n.last_firing_value)}"
         if n.fired_for is not None:
             tail += f" fired_for={format_duration(n.fired_for)}"
         if n.reason:
@@ -55,6 +57,8 @@ def logfmt(n: Notification) -> str:
     ]
     if n.previous_severity is not None:
         pairs.append(("previous_severity", n.previous_severity.name))
+    if n.status is Status.RESOLVED and n.last_firing_value is not None:
+        pairs.append(("last_firing_value", format_number(n.last_firing_value)))
     if n.fired_for is not None:
         pairs.append(("fired_for_s", f"{n.fired_for:.3f}"))
     if n.reason:

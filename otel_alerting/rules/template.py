@@ -13,7 +13,9 @@ from typing import Any
 
 __all__ = ["TemplateError", "render", "validate"]
 
-ALLOWED_NAMES = frozenset({"alert", "value", "threshold", "severity", "state", "labels", "for", "window", "expr"})
+ALLOWED_NAMES = frozenset(
+    {"alert", "value", "threshold", "severity", "state", "labels", "for", "window", "expr", "last_firing_value"}
+)
 
 
 class TemplateError(ValueError):
@@ -72,6 +74,7 @@ def validate(template: str) -> None:
         "for": "0s",
         "window": "0s",
         "expr": "x",
+        "last_firing_value": 1.0,
     }
     try:
         _FORMATTER.vformat(template, (), sample)

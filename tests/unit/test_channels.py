@@ -146,6 +146,7 @@ def test_log_channel_record_is_logfmt_with_structured_fields(caplog: pytest.LogC
         "fingerprint": "abc123",
         "fired_for_s": None,
         "reason": None,
+        "last_firing_value": None,
     }
     assert second.otel_alerting["state"] == "RESOLVED"  # type: ignore[attr-defined]
     assert second.otel_alerting["fired_for_s"] == 95.0  # type: ignore[attr-defined]

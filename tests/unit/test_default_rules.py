@@ -82,6 +82,9 @@ def test_dependency_down_escalates_with_the_outage_and_resolves() -> None:
         tester.step()
         resolved = tester.assert_resolved("DependencyDown", **labels)
         assert resolved.severity is Severity.CRITICAL
+        # the value at resolve time is 0 (up again); the outage length is the last firing value
+        assert (resolved.value, resolved.last_firing_value) == (0, 900)
+        assert resolved.annotations["summary"] == "redis at 10.0.0.5 has been down for 900s"
 
 
 def test_thresholds_are_overridable_and_rules_can_be_turned_off() -> None:

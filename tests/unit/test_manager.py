@@ -63,6 +63,7 @@ def test_fired_notification_carries_the_alert() -> None:
         at=10.0,
         expr="max(app.queue.depth) by (queue)",
         fingerprint=fingerprint(labels),
+        last_firing_value=640,
     )
     assert n.group_labels == {"team": "platform", "queue": "ingest"}
 

@@ -16,6 +16,7 @@ VALUES: dict[str, Any] = {
     "for": "30s",
     "window": "5m",
     "expr": "max(app.queue.depth)",
+    "last_firing_value": 700.0,
 }
 
 
