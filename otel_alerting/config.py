@@ -15,7 +15,7 @@ from typing import Literal
 from . import environment_variables as ev
 from .durations import parse_duration
 
-__all__ = ["KNOWN_CHANNELS", "ConfigError", "Settings", "load_settings", "plugin_enabled"]
+__all__ = ["KNOWN_CHANNELS", "ConfigError", "Settings", "env_value", "load_settings", "plugin_enabled"]
 
 KNOWN_CHANNELS = ("log", "console")
 Mode = Literal["reader", "export"]
@@ -139,6 +139,19 @@ class _Reader:
         if value is None:
             return default
         return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def env_value(environ: Mapping[str, str], name: str, alias: str | None = None) -> tuple[str | None, str]:
+    """The value of ``name``, or of its legacy ``alias`` (the seed system's ``ALERT_*``
+    names) when ``name`` is unset; with the variable it came from, for error messages."""
+    value = environ.get(name)
+    if value is not None and value.strip():
+        return value.strip(), name
+    if alias is not None:
+        value = environ.get(alias)
+        if value is not None and value.strip():
+            return value.strip(), alias
+    return None, name
 
 
 def plugin_enabled(environ: Mapping[str, str] | None = None) -> bool:

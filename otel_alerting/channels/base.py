@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..notify.model import Notification
+from ..notify.model import Batch
 
 __all__ = ["Channel", "DeliveryResult"]
 
@@ -43,8 +42,8 @@ class Channel(ABC):
     name: str = ""
 
     @abstractmethod
-    async def send(self, notifications: Sequence[Notification]) -> DeliveryResult:
-        """Deliver ``notifications`` (one group, same channel) in one attempt."""
+    async def send(self, batch: Batch) -> DeliveryResult:
+        """Deliver one batch (the alerts of one group) in one attempt."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called once at shutdown."""

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
 from typing import TextIO
 
-from ..notify.model import Notification, Status
+from ..notify.model import Batch, Status
 from ..notify.render import summary_line
 from ..rules.model import Severity
 from .base import Channel, DeliveryResult
@@ -39,11 +38,11 @@ class ConsoleChannel(Channel):
         isatty = getattr(stream, "isatty", None)
         return bool(isatty and isatty())
 
-    async def send(self, notifications: Sequence[Notification]) -> DeliveryResult:
+    async def send(self, batch: Batch) -> DeliveryResult:
         stream = self._stream or sys.stderr
         colour = self._use_colour(stream)
         lines = []
-        for n in notifications:
+        for n in batch.notifications:
             stamp = time.strftime("%H:%M:%S", time.localtime(n.at))
             text = f"{stamp} otel-alerting {summary_line(n)}"
             if colour:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
-from ..notify.model import Notification, Status
+from ..notify.model import Batch, Status
 from ..notify.render import logfmt
 from ..rules.model import Severity
 from .base import Channel, DeliveryResult
@@ -31,8 +30,8 @@ class LogChannel(Channel):
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self._logger = logger or logging.getLogger(ALERTS_LOGGER)
 
-    async def send(self, notifications: Sequence[Notification]) -> DeliveryResult:
-        for n in notifications:
+    async def send(self, batch: Batch) -> DeliveryResult:
+        for n in batch.notifications:
             level = logging.WARNING if n.status is Status.RESOLVED else _LEVELS[n.severity]
             fields = {
                 "alert": n.alert,

@@ -2,6 +2,6 @@
 and the dispatcher (``dispatcher``, imported from its module to keep channels free
 of an import cycle)."""
 
-from .model import Change, Notification, Status, fingerprint
+from .model import Batch, Change, Notification, Status, fingerprint
 
-__all__ = ["Change", "Notification", "Status", "fingerprint"]
+__all__ = ["Batch", "Change", "Notification", "Status", "fingerprint"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
 
 from ..channels.base import Channel, DeliveryResult
-from .model import Notification
+from .model import Batch, Notification
 
 __all__ = ["DeliveryOutcome", "Dispatcher"]
 
@@ -205,7 +205,9 @@ class Dispatcher:
         while True:
             attempt += 1
             try:
-                result = await asyncio.wait_for(lane.channel.send(batch), max(deadline - time.monotonic(), 0.001))
+                result = await asyncio.wait_for(
+                    lane.channel.send(Batch(lane.channel.name, tuple(batch))), max(deadline - time.monotonic(), 0.001)
+                )
             except asyncio.TimeoutError:
                 result = DeliveryResult.failed("delivery deadline exceeded", retryable=False)
             except Exception as exc:

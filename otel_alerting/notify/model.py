@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ..rules.model import Severity
 
-__all__ = ["Change", "Notification", "Status", "fingerprint"]
+__all__ = ["Batch", "Change", "Notification", "Status", "fingerprint"]
 
 
 class Status(enum.Enum):
@@ -58,6 +58,46 @@ class Notification:
     @property
     def group_labels(self) -> dict[str, str]:
         return {k: v for k, v in self.labels.items() if k != "alertname"}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What one channel is told in one delivery: alerts of one notification group.
+
+    ``group_key`` identifies the group (route and group label values) and stays the
+    same across deliveries; ``group_labels`` are the values of the route's
+    ``group_by`` labels. ``repeat`` marks a re-send of still-firing alerts after
+    ``repeat_interval``.
+    """
+
+    channel: str
+    notifications: tuple[Notification, ...]
+    group_key: str = ""
+    group_labels: Mapping[str, str] = field(default_factory=dict)
+    repeat: bool = False
+
+    @property
+    def severity(self) -> Severity:
+        return max(n.severity for n in self.notifications)
+
+    @property
+    def firing(self) -> tuple[Notification, ...]:
+        return tuple(n for n in self.notifications if n.status is Status.FIRING)
+
+    @property
+    def resolved(self) -> tuple[Notification, ...]:
+        return tuple(n for n in self.notifications if n.status is Status.RESOLVED)
+
+    @property
+    def common_labels(self) -> dict[str, str]:
+        """Labels every alert of the batch shares, as Alertmanager's ``commonLabels``."""
+        first, *rest = self.notifications
+        return {k: v for k, v in first.labels.items() if all(n.labels.get(k) == v for n in rest)}
+
+    @property
+    def common_annotations(self) -> dict[str, str]:
+        first, *rest = self.notifications
+        return {k: v for k, v in first.annotations.items() if all(n.annotations.get(k) == v for n in rest)}
 
 
 def fingerprint(labels: Mapping[str, str]) -> str:

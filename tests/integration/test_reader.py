@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from opentelemetry.sdk.metrics.export import (
 
 from otel_alerting.channels.base import Channel, DeliveryResult
 from otel_alerting.config import Settings
-from otel_alerting.notify.model import Notification, Status
+from otel_alerting.notify.model import Batch, Notification, Status
 from otel_alerting.reader import AlertingMetricReader
 
 RULES = """
@@ -41,7 +41,8 @@ class Recorder(Channel):
         self.threads: list[str] = []
         self.suppressed: list[object] = []
 
-    async def send(self, notifications: Sequence[Notification]) -> DeliveryResult:
+    async def send(self, batch: Batch) -> DeliveryResult:
+        notifications = batch.notifications
         self.received.extend(notifications)
         self.threads.append(threading.current_thread().name)
         self.suppressed.append(get_value(_SUPPRESS_INSTRUMENTATION_KEY))

@@ -11,7 +11,7 @@ import pytest
 
 from otel_alerting.channels.console import ConsoleChannel
 from otel_alerting.channels.log import ALERTS_LOGGER, LogChannel
-from otel_alerting.notify.model import Change, Notification, Status
+from otel_alerting.notify.model import Batch, Change, Notification, Status
 from otel_alerting.notify.render import format_number, logfmt, summary_line
 from otel_alerting.rules.model import Severity
 
@@ -42,6 +42,10 @@ def resolved(**kwargs: object) -> Notification:
         ends_at=1_750_000_095.0,
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def batch(*notifications: Notification) -> Batch:
+    return Batch("test", tuple(notifications))
 
 
 # --- rendering ----------------------------------------------------------------------
@@ -115,7 +119,7 @@ def test_log_channel_level_by_severity(
     severity: Severity, status: Status, level: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger=ALERTS_LOGGER)
-    result = asyncio.run(LogChannel().send([notification(severity, status)]))
+    result = asyncio.run(LogChannel().send(batch(notification(severity, status))))
     assert result.ok
     (record,) = [r for r in caplog.records if r.name == ALERTS_LOGGER]
     assert record.name == "otel_alerting.alerts"
@@ -125,7 +129,7 @@ def test_log_channel_level_by_severity(
 def test_log_channel_record_is_logfmt_with_structured_fields(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger=ALERTS_LOGGER)
     firing = notification(H, annotations={"summary": "Queue ingest holds 612 items"})
-    result = asyncio.run(LogChannel().send([firing, resolved()]))
+    result = asyncio.run(LogChannel().send(batch(firing, resolved())))
     assert result.ok
     first, second = [r for r in caplog.records if r.name == ALERTS_LOGGER]
 
@@ -155,7 +159,7 @@ def test_log_channel_record_is_logfmt_with_structured_fields(caplog: pytest.LogC
 
 def test_log_channel_uses_a_given_logger(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="mine")
-    asyncio.run(LogChannel(logging.getLogger("mine")).send([notification(M)]))
+    asyncio.run(LogChannel(logging.getLogger("mine")).send(batch(notification(M))))
     assert [r.name for r in caplog.records] == ["mine"]
 
 
@@ -175,7 +179,7 @@ class BrokenStream(io.StringIO):
 def test_console_writes_one_line_per_notification() -> None:
     stream = io.StringIO()
     n = notification(H, annotations={"summary": "Queue ingest holds 612 items"})
-    result = asyncio.run(ConsoleChannel(stream).send([n, resolved()]))
+    result = asyncio.run(ConsoleChannel(stream).send(batch(n, resolved())))
     assert result.ok
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2
@@ -199,7 +203,7 @@ def test_console_colour_only_on_a_terminal_or_when_forced(
     stream_type: type[io.StringIO], colour: str, coloured: bool
 ) -> None:
     stream = stream_type()
-    asyncio.run(ConsoleChannel(stream, colour=colour).send([notification(H)]))
+    asyncio.run(ConsoleChannel(stream, colour=colour).send(batch(notification(H))))
     text = stream.getvalue()
     assert bool(ANSI.search(text)) is coloured
     # the words are the same either way
@@ -209,7 +213,7 @@ def test_console_colour_only_on_a_terminal_or_when_forced(
 def test_console_colours_differ_by_severity_and_resolved() -> None:
     def colour_of(n: Notification) -> str:
         stream = io.StringIO()
-        asyncio.run(ConsoleChannel(stream, colour="always").send([n]))
+        asyncio.run(ConsoleChannel(stream, colour="always").send(batch(n)))
         match = ANSI.match(stream.getvalue())
         assert match is not None
         assert stream.getvalue().rstrip("\n").endswith("\x1b[0m")
@@ -221,14 +225,14 @@ def test_console_colours_differ_by_severity_and_resolved() -> None:
 
 
 def test_console_defaults_to_standard_error(capsys: pytest.CaptureFixture[str]) -> None:
-    asyncio.run(ConsoleChannel().send([notification(H)]))
+    asyncio.run(ConsoleChannel().send(batch(notification(H))))
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "[FIRING:HIGH] QueueBacklog" in captured.err
 
 
 def test_console_write_error_is_a_failed_delivery_not_an_exception() -> None:
-    result = asyncio.run(ConsoleChannel(BrokenStream()).send([notification(H)]))
+    result = asyncio.run(ConsoleChannel(BrokenStream()).send(batch(notification(H))))
     assert not result.ok
     assert not result.retryable
     assert result.error is not None and "stream closed" in result.error

@@ -15,7 +15,7 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, get_value
 
 from otel_alerting.channels.base import Channel, DeliveryResult
 from otel_alerting.notify.dispatcher import DeliveryOutcome, Dispatcher
-from otel_alerting.notify.model import Notification
+from otel_alerting.notify.model import Batch, Notification
 from otel_alerting.rules.model import Severity
 
 from .helpers import notification
@@ -53,7 +53,8 @@ class Recorder(Channel):
         self.threads: set[str] = set()
         self.suppressed: list[object] = []
 
-    async def send(self, notifications: Sequence[Notification]) -> DeliveryResult:
+    async def send(self, batch: Batch) -> DeliveryResult:
+        notifications = batch.notifications
         self.attempts += 1
         self.threads.add(threading.current_thread().name)
         self.suppressed.append(get_value(_SUPPRESS_INSTRUMENTATION_KEY))
