@@ -39,9 +39,10 @@ def _check(args: argparse.Namespace) -> int:
         if rule.recovery is not None:
             out.write(f" recovery {rule.recovery:g}")
         out.write(f" ({rule.source})\n")
-    channels = [channel.describe() for channel in build_channels(settings)]
+    built, channel_errors = build_channels(settings, environ)
+    channels = [channel.describe() for channel in built]
     out.write(f"\nChannels: {', '.join(channels) or 'none'}\n")
-    problems = [str(e) for e in settings.errors] + [str(e) for e in rule_set.errors]
+    problems = [str(e) for e in (*settings.errors, *rule_set.errors, *channel_errors)]
     if problems:
         sys.stderr.write(f"\n{len(problems)} problem(s):\n")
         for problem in problems:

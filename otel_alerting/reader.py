@@ -161,7 +161,11 @@ class AlertingMetricReader(MetricReader):
                 len(problems),
                 listing,
             )
-        kwargs: dict[str, Any] = {"channels": channels}
+        kwargs: dict[str, Any] = {
+            "channels": list(config.channels) if channels is None else channels,
+            "notify": config.notify if channels is None else None,
+            "environ": env,
+        }
         if clock is not None:
             kwargs["clock"] = clock
         return AlertingSystem(settings, config.rule_set, **kwargs)
@@ -245,7 +249,7 @@ class AlertingMetricReader(MetricReader):
         if self._forwarder is not None:
             ok = self._forwarder.flush(max(deadline - time.monotonic(), 0.0), force_last=True)
         if self._system is not None:
-            ok = self._system.dispatcher.flush(max(deadline - time.monotonic(), 0.0)) and ok
+            ok = self._system.flush(max(deadline - time.monotonic(), 0.0)) and ok
         return ok
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:

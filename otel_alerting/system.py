@@ -18,11 +18,16 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from .channels import Channel, build_channels
-from .config import Settings
+from .config import ConfigError, Settings
 from .engine.evaluator import Evaluator
+from .engine.lifecycle import AlertState
 from .engine.manager import AlertManager
+from .notify.config import NotifyConfig, load_notify_config
 from .notify.dispatcher import DeliveryOutcome, Dispatcher
-from .notify.model import Notification
+from .notify.model import Batch, Notification
+from .notify.pipeline import Inhibitor, NotificationPipeline
+from .notify.routing import routing_labels
+from .notify.silences import SilenceStore
 from .rules import RuleSet, load_rule_set
 from .telemetry import SelfTelemetry
 
@@ -41,15 +46,29 @@ class ConfigurationProblems(SystemExit):
 class Configuration:
     settings: Settings
     rule_set: RuleSet
+    channels: tuple[Channel, ...]
+    notify: NotifyConfig
+    channel_errors: tuple[ConfigError, ...] = ()
 
     @property
     def problems(self) -> list[str]:
-        return [str(e) for e in self.settings.errors] + [str(e) for e in self.rule_set.errors]
+        return [
+            str(e) for e in (*self.settings.errors, *self.rule_set.errors, *self.channel_errors, *self.notify.errors)
+        ]
 
 
 def load_configuration(settings: Settings, environ: Mapping[str, str]) -> Configuration:
+    """Everything the environment and the rules files configure; never raises."""
     rule_set = load_rule_set(settings.rules_paths, environ, include_defaults=settings.default_rules)
-    return Configuration(settings, rule_set)
+    channels, channel_errors = build_channels(settings, environ)
+    notify = load_notify_config(
+        rule_set.extra,
+        [c.name for c in channels],
+        environ,
+        include_defaults=settings.default_rules,
+        source=os.pathsep.join(settings.rules_paths) or "rules file",
+    )
+    return Configuration(settings, rule_set, tuple(channels), notify, tuple(channel_errors))
 
 
 class AlertingSystem:
@@ -59,17 +78,32 @@ class AlertingSystem:
         rule_set: RuleSet,
         *,
         channels: Sequence[Channel] | None = None,
+        notify: NotifyConfig | None = None,
+        environ: Mapping[str, str] | None = None,
         clock: Clock = time.time,
         start_ns: int | None = None,
     ) -> None:
         self.settings = settings
         self.rule_set = rule_set
         self._clock = clock
+        env = os.environ if environ is None else environ
         now = clock()
         self.evaluator = Evaluator(rule_set.rules, now, start_ns if start_ns is not None else time.time_ns())
         self.manager = AlertManager(rule_set.rules, settings.cooldown_s, settings.history_size)
+        if channels is None:
+            channels, _ = build_channels(settings, env)
+        if notify is None:
+            notify = load_notify_config(
+                rule_set.extra, [c.name for c in channels], env, include_defaults=settings.default_rules
+            )
+        self.silences = SilenceStore()
+        self.pipeline = NotificationPipeline(
+            notify.route,
+            inhibitor=Inhibitor(notify.inhibit_rules, self._firing_labels),
+            silences=self.silences,
+        )
         self.dispatcher = Dispatcher(
-            build_channels(settings) if channels is None else channels,
+            channels,
             queue_size=settings.queue_size,
             listener=self._on_outcome,
         )
@@ -119,7 +153,7 @@ class AlertingSystem:
                 callback(notifications)
             except Exception:
                 _logger.exception("otel-alerting: a notification subscriber failed")
-        self.dispatcher.submit(notifications)
+        self._deliver(self.pipeline.process(notifications, now))
         self.last_evaluation = now
         for name in self.evaluator.overflowed_metrics():
             if name not in self._warned_overflow:
@@ -135,6 +169,23 @@ class AlertingSystem:
             self._telemetry.record_evaluation(time.perf_counter() - started, [r.rule.alert for r in results if r.error])
         return notifications
 
+    def _firing_labels(self) -> list[dict[str, str]]:
+        return [
+            routing_labels(a.labels, a.severity)
+            for a in self.manager.active()
+            if a.state is AlertState.FIRING and a.severity is not None
+        ]
+
+    def _deliver(self, batches: list[Batch]) -> None:
+        self.dispatcher.submit(batches)
+        wake = self.pipeline.next_wake()
+        if wake is not None:
+            self.dispatcher.call_at(wake, self._flush_due)
+
+    def _flush_due(self) -> None:
+        """On the dispatcher's thread, when a group's wait ends between evaluations."""
+        self._deliver(self.pipeline.flush_due(self._clock()))
+
     def record_forward_drop(self) -> None:
         if self._telemetry is not None:
             self._telemetry.record_forward_drop()
@@ -149,5 +200,16 @@ class AlertingSystem:
             f"channels: {channels}"
         )
 
+    def flush(self, timeout: float) -> bool:
+        """Deliver what group waits still hold and wait for the channels (force_flush)."""
+        self.dispatcher.submit(self.pipeline.flush_due(self._clock(), force=True))
+        return self.dispatcher.flush(timeout)
+
     def shutdown(self, timeout: float = 10.0) -> None:
+        """Deliver everything still held by a group wait (a pending CRITICAL is not
+        lost at a clean exit), then drain the channels within ``timeout``."""
+        try:
+            self.dispatcher.submit(self.pipeline.flush_due(self._clock(), force=True))
+        except Exception:
+            _logger.exception("otel-alerting: final notification flush failed")
         self.dispatcher.shutdown(timeout)

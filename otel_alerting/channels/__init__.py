@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
-from ..config import Settings
+from ..config import ConfigError, Settings
 from .base import Channel, DeliveryResult
 from .console import ConsoleChannel
 from .log import LogChannel
@@ -12,12 +12,14 @@ from .log import LogChannel
 __all__ = ["Channel", "ConsoleChannel", "DeliveryResult", "LogChannel", "build_channels"]
 
 
-def build_channels(settings: Settings) -> Sequence[Channel]:
-    """The channels ``settings`` enables, in a stable order."""
+def build_channels(settings: Settings, environ: Mapping[str, str]) -> tuple[list[Channel], list[ConfigError]]:
+    """The channels ``settings`` and the environment enable, in a stable order, and
+    the problems of those whose configuration is incomplete (they do not start)."""
+    errors: list[ConfigError] = []
     channels: list[Channel] = []
     for name in settings.channels:
         if name == "log":
             channels.append(LogChannel())
         elif name == "console":
             channels.append(ConsoleChannel(colour=settings.console_color))
-    return channels
+    return channels, errors

@@ -1,8 +1,10 @@
-"""Delivers notifications on a background event loop, one worker per channel.
+"""Delivers batches on a background event loop, one worker per channel.
 
 ``submit`` never blocks and never does I/O: it appends to a bounded per-channel
-queue and wakes the worker. A full queue drops its lowest-severity notification,
-and every notification ends counted as delivered, failed or dropped.
+queue and wakes the worker. A full queue drops its lowest-severity batch first,
+and every notification ends counted as delivered, failed or dropped. Transient
+failures are retried with exponential backoff and jitter until the delivery
+deadline; permanent ones are not.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
 
 from ..channels.base import Channel, DeliveryResult
-from .model import Batch, Notification
+from .model import Batch
 
 __all__ = ["DeliveryOutcome", "Dispatcher"]
 
@@ -49,7 +51,7 @@ class _Lane:
     def __init__(self, channel: Channel, capacity: int) -> None:
         self.channel = channel
         self.capacity = capacity
-        self.queue: deque[Notification] = deque()
+        self.queue: deque[Batch] = deque()
         self.counts: Counter[str] = Counter()
         self.last_error: str | None = None
         self.wake: asyncio.Event | None = None
@@ -62,14 +64,19 @@ class Dispatcher:
         channels: Sequence[Channel],
         *,
         queue_size: int = 1000,
-        max_attempts: int = 3,
+        max_attempts: int | None = None,
         backoff: float = 0.5,
-        deadline: float = 30.0,
+        max_backoff: float = 15.0,
+        deadline: float = 120.0,
         listener: OutcomeListener | None = None,
     ) -> None:
         self._lanes = [_Lane(channel, queue_size) for channel in channels]
+        self._by_name = {lane.channel.name: lane for lane in self._lanes}
         self._max_attempts = max_attempts
         self._backoff = backoff
+        self._max_backoff = max_backoff
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
         self._deadline = deadline
         self._listener = listener
         self._lock = threading.Lock()
@@ -144,33 +151,63 @@ class Dispatcher:
 
     # --- submitting --------------------------------------------------------
 
-    def submit(self, notifications: Sequence[Notification]) -> None:
-        """Queue ``notifications`` for every channel; never blocks."""
-        if not notifications:
+    def submit(self, batches: Sequence[Batch]) -> None:
+        """Queue each batch for its channel; never blocks."""
+        if not batches:
             return
-        dropped: list[tuple[_Lane, Notification]] = []
+        dropped: list[tuple[_Lane, Batch, str]] = []
         with self._lock:
-            if self._closed:
-                dropped = [(lane, n) for lane in self._lanes for n in notifications]
-            else:
-                for lane in self._lanes:
-                    for n in notifications:
-                        victim = _enqueue(lane, n)
-                        if victim is not None:
-                            dropped.append((lane, victim))
-        for lane, victim in dropped:
-            self._record(lane, DROPPED, 1, None, "queue full" if not self._closed else "shut down")
+            for batch in batches:
+                lane = self._by_name.get(batch.channel)
+                if lane is None:
+                    _logger.error("otel-alerting: no channel named %r; batch dropped", batch.channel)
+                    continue
+                if self._closed:
+                    dropped.append((lane, batch, "dispatcher shut down"))
+                    continue
+                for victim in _enqueue(lane, batch):
+                    dropped.append((lane, victim, "queue full"))
+        for lane, victim, why in dropped:
+            self._record(lane, DROPPED, len(victim.notifications), None, why)
             _logger.warning(
-                "notification %s (%s) dropped for channel %s: %s",
-                victim.alert,
-                victim.severity.name,
+                "otel-alerting: dropped for channel %s (%s): %s",
                 lane.channel.name,
-                "queue full" if not self._closed else "dispatcher shut down",
+                why,
+                ", ".join(f"{n.alert} ({n.severity.name})" for n in victim.notifications[:5])
+                + (f" and {len(victim.notifications) - 5} more" if len(victim.notifications) > 5 else ""),
             )
+        self._call_in_loop(self._wake_all)
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the dispatcher's thread at wall-clock time ``when``
+        (or sooner if an earlier call is already due); one pending call at a time."""
+
+        def schedule() -> None:
+            loop = self._loop
+            if loop is None:
+                return
+            if self._timer is not None and self._timer_at is not None and self._timer_at <= when:
+                return
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = when
+
+            def fire() -> None:
+                self._timer = self._timer_at = None
+                try:
+                    callback()
+                except Exception:
+                    _logger.exception("otel-alerting: scheduled notification flush failed")
+
+            self._timer = loop.call_later(max(when - time.time(), 0.0), fire)
+
+        self._call_in_loop(schedule)
+
+    def _call_in_loop(self, callback: Callable[[], None]) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             try:
-                loop.call_soon_threadsafe(self._wake_all)
+                loop.call_soon_threadsafe(callback)
             except RuntimeError:
                 pass  # the loop closed between the check and the call
 
@@ -188,10 +225,9 @@ class Dispatcher:
             lane.wake.clear()
             while True:
                 with self._lock:
-                    batch = list(lane.queue)
-                    lane.queue.clear()
-                    lane.busy = bool(batch)
-                if not batch:
+                    batch = lane.queue.popleft() if lane.queue else None
+                    lane.busy = batch is not None
+                if batch is None:
                     break
                 await self._deliver(lane, batch)
                 with self._lock:
@@ -199,29 +235,29 @@ class Dispatcher:
             if self._stop.is_set():
                 return
 
-    async def _deliver(self, lane: _Lane, batch: list[Notification]) -> None:
+    async def _deliver(self, lane: _Lane, batch: Batch) -> None:
         deadline = time.monotonic() + self._deadline
         attempt = 0
         while True:
             attempt += 1
             try:
-                result = await asyncio.wait_for(
-                    lane.channel.send(Batch(lane.channel.name, tuple(batch))), max(deadline - time.monotonic(), 0.001)
-                )
+                result = await asyncio.wait_for(lane.channel.send(batch), max(deadline - time.monotonic(), 0.001))
             except asyncio.TimeoutError:
                 result = DeliveryResult.failed("delivery deadline exceeded", retryable=False)
             except Exception as exc:
                 result = DeliveryResult.failed(f"{type(exc).__name__} in channel", retryable=False)
                 _logger.debug("channel %s raised", lane.channel.name, exc_info=True)
+            count = len(batch.notifications)
             if result.ok:
-                latency = max(time.time() - min(n.at for n in batch), 0.0)
-                self._record(lane, DELIVERED, len(batch), latency, None)
+                latency = max(time.time() - min(n.at for n in batch.notifications), 0.0)
+                self._record(lane, DELIVERED, count, latency, None)
                 return
             wait = result.retry_after
             if wait is None:
-                wait = self._backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
-            if not result.retryable or attempt >= self._max_attempts or time.monotonic() + wait > deadline:
-                self._record(lane, FAILED, len(batch), None, result.error)
+                wait = min(self._backoff * (2 ** (attempt - 1)), self._max_backoff) * (0.5 + random.random())
+            out_of_attempts = self._max_attempts is not None and attempt >= self._max_attempts
+            if not result.retryable or out_of_attempts or time.monotonic() + wait > deadline:
+                self._record(lane, FAILED, count, None, result.error)
                 return
             await asyncio.sleep(wait)
 
@@ -268,7 +304,7 @@ class Dispatcher:
         self.flush(timeout)
         with self._lock:
             self._closed = True
-            leftovers = [(lane, len(lane.queue)) for lane in self._lanes if lane.queue]
+            leftovers = [(lane, sum(len(b.notifications) for b in lane.queue)) for lane in self._lanes if lane.queue]
             for lane in self._lanes:
                 lane.queue.clear()
         for lane, count in leftovers:
@@ -283,15 +319,18 @@ class Dispatcher:
             self._thread.join(max(end - time.monotonic(), 0.1))
 
 
-def _enqueue(lane: _Lane, n: Notification) -> Notification | None:
-    """Append ``n``; when full, evict the oldest of the lowest severity (maybe ``n``)."""
+def _enqueue(lane: _Lane, batch: Batch) -> list[Batch]:
+    """Append ``batch``; past capacity (counted in notifications), evict the oldest
+    batches of the lowest severity, or the new batch itself when it is the lowest."""
     queue = lane.queue
-    if len(queue) < lane.capacity:
-        queue.append(n)
-        return None
-    lowest = min(queue, key=lambda item: item.severity)
-    if n.severity <= lowest.severity:
-        return n
-    queue.remove(lowest)
-    queue.append(n)
-    return lowest
+    queue.append(batch)
+    evicted: list[Batch] = []
+    while sum(len(b.notifications) for b in queue) > lane.capacity and len(queue) > 1:
+        lowest = min(queue, key=lambda item: item.severity)  # the oldest among equals
+        if lowest is batch or batch.severity <= lowest.severity:
+            queue.remove(batch)
+            evicted.append(batch)
+            break
+        queue.remove(lowest)
+        evicted.append(lowest)
+    return evicted

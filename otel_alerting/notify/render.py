@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
-from ..durations import format_duration
-from .model import Notification, Status
+import re
+import time
+from collections.abc import Mapping
+from datetime import datetime, timezone
 
-__all__ = ["format_number", "logfmt", "summary_line"]
+from ..durations import format_duration
+from ..rules.model import Severity
+from .model import Batch, Notification, Status
+
+__all__ = [
+    "batch_title",
+    "colour",
+    "detail_rows",
+    "format_number",
+    "format_timestamp",
+    "iso_timestamp",
+    "label_pairs",
+    "logfmt",
+    "one_line",
+    "ordered",
+    "summary_line",
+    "truncate",
+]
 
 
 def format_number(value: float | None) -> str:
@@ -73,3 +92,108 @@ def _key(text: str) -> str:
     # Keys cannot be quoted in logfmt: a label name with a space, '=' or a quote
     # (possible in a rule's labels) would break the line for every parser.
     return "".join(c if c.isalnum() or c in "._-:/@" else "_" for c in text)
+
+
+# --- shared by the people-facing channels (email, Slack, Mattermost, PagerDuty) ------
+
+# C0 and C1 controls and the Unicode line and paragraph separators: anything that
+# could end a header line, a subject or a one-line summary.
+_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+_COLOURS = {
+    Severity.LOW: "#439FE0",  # blue
+    Severity.MEDIUM: "#F2C744",  # yellow
+    Severity.HIGH: "#E8590C",  # orange
+    Severity.CRITICAL: "#D00000",  # red
+}
+_RESOLVED_COLOUR = "#2EB67D"  # green
+
+
+def colour(n: Notification) -> str:
+    """``#RRGGBB`` of a notification: by severity while firing, green once resolved."""
+    return _RESOLVED_COLOUR if n.status is Status.RESOLVED else _COLOURS[n.severity]
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in ``…`` when cut."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def one_line(text: str, limit: int | None = None) -> str:
+    """``text`` with every line break and control character replaced by a space."""
+    flat = _BREAKS.sub(" ", text)
+    return truncate(flat, limit) if limit is not None else flat
+
+
+def format_timestamp(seconds: float) -> str:
+    """``2025-06-15 15:06:40 UTC``"""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
+
+
+def iso_timestamp(seconds: float) -> str:
+    """ISO 8601 with milliseconds and offset: ``2025-06-15T15:06:40.000+00:00``."""
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def label_pairs(labels: Mapping[str, str], sep: str = ", ") -> str:
+    """``queue=ingest, team=platform`` (sorted by name)."""
+    return sep.join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def ordered(batch: Batch) -> tuple[Notification, ...]:
+    """Firing alerts first, the most severe first; then the resolved ones."""
+    return tuple(
+        sorted(
+            batch.notifications,
+            key=lambda n: (n.status is Status.RESOLVED, -n.severity, n.alert, sorted(n.labels.items())),
+        )
+    )
+
+
+def batch_title(batch: Batch) -> str:
+    """One line naming state, severity, alert and group: ``[FIRING:HIGH] QueueBacklog
+    (queue=ingest)`` for one alert; ``[FIRING:2 RESOLVED:1] HIGH QueueBacklog
+    (queue=ingest)`` for several (the severity is the highest among the firing ones,
+    or among the resolved ones when none fires)."""
+    notifications = batch.notifications
+    if len(notifications) == 1:
+        only = notifications[0]
+        state = f"[{only.status.value}:{only.severity.name}]"
+        labels = only.group_labels
+    else:
+        firing, resolved = batch.firing, batch.resolved
+        counts = [f"FIRING:{len(firing)}"] if firing else []
+        counts += [f"RESOLVED:{len(resolved)}"] if resolved else []
+        state = f"[{' '.join(counts)}] {max(n.severity for n in (firing or resolved)).name}"
+        labels = dict(batch.group_labels) or {k: v for k, v in batch.common_labels.items() if k != "alertname"}
+    names = sorted({n.alert for n in notifications})
+    alert = ", ".join(names[:3]) + (f" +{len(names) - 3} more" if len(names) > 3 else "")
+    title = f"{state} {alert}"
+    if labels:
+        title += f" ({label_pairs(labels)})"
+    return one_line(title)
+
+
+def detail_rows(n: Notification) -> list[tuple[str, str]]:
+    """The facts of one notification as (name, value) rows, at most eight."""
+    severity = n.severity.name
+    if n.previous_severity is not None:
+        severity += f" ({n.change.value} from {n.previous_severity.name})"
+    rows = [("State", n.status.value), ("Severity", severity)]
+    if n.status is Status.RESOLVED:
+        rows.append(("Value at resolve", format_number(n.value)))
+        if n.last_firing_value is not None:
+            rows.append(("Last firing value", format_number(n.last_firing_value)))
+        if n.fired_for is not None:
+            rows.append(("Fired for", format_duration(n.fired_for)))
+        rows.append(("Resolved", format_timestamp(n.ends_at if n.ends_at is not None else n.at)))
+        if n.reason:
+            rows.append(("Reason", n.reason))
+    else:
+        rows.append(("Value", format_number(n.value)))
+        rows.append(("Threshold", format_number(n.threshold)))
+        rows.append(("Started", format_timestamp(n.starts_at)))
+    if n.expr:
+        rows.append(("Expression", n.expr))
+    return rows

@@ -29,6 +29,7 @@ class Matcher:
 
     def __post_init__(self) -> None:
         if self.op in ("=~", "!~"):
+            re.compile(self.value)  # so that an error's position is in the user's text
             object.__setattr__(self, "_pattern", re.compile(f"^(?:{self.value})$"))
 
     @classmethod

@@ -121,6 +121,7 @@ def test_describe_lists_every_variable_with_its_effective_value() -> None:
     [(("log", "console"), [LogChannel, ConsoleChannel]), (("console",), [ConsoleChannel]), ((), [])],
 )
 def test_build_channels_follows_settings(channels: tuple[str, ...], types: list[type]) -> None:
-    built = build_channels(Settings(channels=channels))
+    built, errors = build_channels(Settings(channels=channels), {})
+    assert errors == []
     assert [type(c) for c in built] == types
     assert [c.name for c in built] == list(channels)

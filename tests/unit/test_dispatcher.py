@@ -77,6 +77,12 @@ class Recorder(Channel):
         return [n for batch in self.batches for n in batch]
 
 
+def submit(dispatcher: Dispatcher, notifications: Sequence[Notification], *, one_batch: bool = False) -> None:
+    """Queue ``notifications`` for every channel: one batch each, or all in one batch."""
+    groups = [tuple(notifications)] if one_batch else [(n,) for n in notifications]
+    dispatcher.submit([Batch(c.name, g) for c in dispatcher.channels for g in groups if g])
+
+
 @pytest.fixture
 def make() -> Iterator[Callable[..., Dispatcher]]:
     made: list[tuple[Dispatcher, list[Channel]]] = []
@@ -100,7 +106,7 @@ def test_delivers_to_every_channel_off_the_calling_thread(make: Callable[..., Di
     outcomes: list[DeliveryOutcome] = []
     dispatcher = make([a, b], listener=outcomes.append)
     batch = [notification(H), notification(M, alert="Other")]
-    dispatcher.submit(batch)
+    submit(dispatcher, batch, one_batch=True)
     assert dispatcher.flush(TIMEOUT)
     assert a.delivered == batch
     assert b.delivered == batch
@@ -116,7 +122,7 @@ def test_delivers_to_every_channel_off_the_calling_thread(make: Callable[..., Di
 def test_submit_of_nothing_does_nothing(make: Callable[..., Dispatcher]) -> None:
     a = Recorder("a")
     dispatcher = make([a])
-    dispatcher.submit([])
+    submit(dispatcher, [])
     assert dispatcher.flush(TIMEOUT)
     assert a.attempts == 0
     assert dispatcher.counts() == {"a": {}}
@@ -124,7 +130,7 @@ def test_submit_of_nothing_does_nothing(make: Callable[..., Dispatcher]) -> None
 
 def test_no_channels_is_a_no_op() -> None:
     dispatcher = Dispatcher([])
-    dispatcher.submit([notification()])
+    dispatcher.submit([Batch("nowhere", (notification(),))])
     assert dispatcher.flush(0.1)
     assert dispatcher.pending() == 0
     dispatcher.shutdown(0.1)
@@ -138,16 +144,16 @@ def test_full_queue_drops_the_lowest_severity_and_counts_it(
     outcomes: list[DeliveryOutcome] = []
     dispatcher = make([channel], queue_size=2, listener=outcomes.append)
     first = notification(L, alert="InFlight")
-    dispatcher.submit([first])
+    submit(dispatcher, [first])
     assert channel.entered.wait(TIMEOUT)  # the worker holds it: the queue is empty again
 
     low, high = notification(L, alert="Low"), notification(H, alert="High")
     medium, low2 = notification(M, alert="Medium"), notification(L, alert="Low2")
     critical = notification(C, alert="Critical")
-    dispatcher.submit([low, high])  # queue full: [low, high]
-    dispatcher.submit([medium])  # evicts low (the lowest): [high, medium]
-    dispatcher.submit([low2])  # lower than anything queued: dropped itself
-    dispatcher.submit([critical])  # evicts medium: [high, critical]
+    submit(dispatcher, [low, high])  # two batches, queue full: [low, high]
+    submit(dispatcher, [medium])  # evicts low (the lowest): [high, medium]
+    submit(dispatcher, [low2])  # lower than anything queued: dropped itself
+    submit(dispatcher, [critical])  # evicts medium: [high, critical]
     assert dispatcher.counts() == {"slow": {"dropped": 3}}
     assert dispatcher.pending() == 3  # two queued and one in flight
 
@@ -157,14 +163,14 @@ def test_full_queue_drops_the_lowest_severity_and_counts_it(
     assert dispatcher.counts() == {"slow": {"dropped": 3, "delivered": 3}}
     assert [o.outcome for o in outcomes].count("dropped") == 3
     dropped_logs = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
-    assert any("Low " in m and "queue full" in m for m in dropped_logs)
+    assert any("Low (LOW)" in m and "queue full" in m for m in dropped_logs)
     assert any("Medium" in m for m in dropped_logs)
 
 
 def test_retryable_failure_is_retried_until_delivered(make: Callable[..., Dispatcher]) -> None:
     channel = Recorder("flaky", results=[DeliveryResult.failed("503 from receiver", retryable=True)])
     dispatcher = make([channel], max_attempts=3)
-    dispatcher.submit([notification()])
+    submit(dispatcher, [notification()])
     assert dispatcher.flush(TIMEOUT)
     assert channel.attempts == 2
     assert dispatcher.counts() == {"flaky": {"delivered": 1}}
@@ -177,7 +183,7 @@ def test_retry_after_from_the_channel_is_used(make: Callable[..., Dispatcher]) -
     )
     dispatcher = make([channel], backoff=100.0, deadline=10.0)
     started = time.monotonic()
-    dispatcher.submit([notification()])
+    submit(dispatcher, [notification()])
     # with backoff=100 s only the channel's retry_after lets this finish in time
     assert dispatcher.flush(TIMEOUT)
     assert time.monotonic() - started >= 0.05
@@ -191,7 +197,7 @@ def test_retries_stop_after_max_attempts_and_the_failure_is_counted(
     channel = Recorder("down", results=[failure] * 10)
     outcomes: list[DeliveryOutcome] = []
     dispatcher = make([channel], max_attempts=3, listener=outcomes.append)
-    dispatcher.submit([notification(), notification(alert="B")])
+    submit(dispatcher, [notification(), notification(alert="B")], one_batch=True)
     assert dispatcher.flush(TIMEOUT)
     assert channel.attempts == 3
     assert dispatcher.counts() == {"down": {"failed": 2}}
@@ -203,7 +209,7 @@ def test_retries_stop_after_max_attempts_and_the_failure_is_counted(
 def test_non_retryable_failure_is_not_retried(make: Callable[..., Dispatcher]) -> None:
     channel = Recorder("strict", results=[DeliveryResult.failed("401 bad token", retryable=False)])
     dispatcher = make([channel], max_attempts=5)
-    dispatcher.submit([notification()])
+    submit(dispatcher, [notification()])
     assert dispatcher.flush(TIMEOUT)
     assert channel.attempts == 1
     assert dispatcher.counts() == {"strict": {"failed": 1}}
@@ -214,9 +220,9 @@ def test_raising_channel_counts_as_failed_and_does_not_affect_another(make: Call
     fine = Recorder("fine")
     outcomes: list[DeliveryOutcome] = []
     dispatcher = make([broken, fine], listener=outcomes.append)
-    dispatcher.submit([notification()])
+    submit(dispatcher, [notification()])
     assert dispatcher.flush(TIMEOUT)
-    dispatcher.submit([notification(alert="Second")])
+    submit(dispatcher, [notification(alert="Second")])
     assert dispatcher.flush(TIMEOUT)
     assert dispatcher.counts() == {"broken": {"failed": 2}, "fine": {"delivered": 2}}
     assert [n.alert for n in fine.delivered] == ["QueueBacklog", "Second"]
@@ -230,8 +236,8 @@ def test_a_hanging_channel_does_not_block_another(make: Callable[..., Dispatcher
     gate = threading.Event()
     stuck, fine = Recorder("stuck", gate=gate), Recorder("fine")
     dispatcher = make([stuck, fine])
-    dispatcher.submit([notification()])
-    dispatcher.submit([notification(alert="Second")])
+    submit(dispatcher, [notification()])
+    submit(dispatcher, [notification(alert="Second")])
     wait_until(lambda: len(fine.delivered) == 2, "the healthy channel to deliver both")
     assert stuck.batches == []
     assert not dispatcher.flush(0.01)  # the stuck one is still pending
@@ -245,7 +251,7 @@ def test_delivery_deadline_bounds_a_hanging_channel(make: Callable[..., Dispatch
     stuck = Recorder("stuck", gate=gate)
     outcomes: list[DeliveryOutcome] = []
     dispatcher = make([stuck], deadline=0.05, listener=outcomes.append)
-    dispatcher.submit([notification()])
+    submit(dispatcher, [notification()])
     assert dispatcher.flush(TIMEOUT)
     assert dispatcher.counts() == {"stuck": {"failed": 1}}
     assert outcomes[0].error == "delivery deadline exceeded"
@@ -254,12 +260,12 @@ def test_delivery_deadline_bounds_a_hanging_channel(make: Callable[..., Dispatch
 def test_shutdown_delivers_what_is_queued_and_closes_channels() -> None:
     channel = Recorder("a")
     dispatcher = Dispatcher([channel])
-    dispatcher.submit([notification(), notification(alert="B")])
+    submit(dispatcher, [notification(), notification(alert="B")])
     dispatcher.shutdown(TIMEOUT)
     assert len(channel.delivered) == 2
     assert channel.closed
     # after shutdown nothing is queued, and nothing is lost silently
-    dispatcher.submit([notification(alert="Late")])
+    submit(dispatcher, [notification(alert="Late")])
     assert dispatcher.counts() == {"a": {"delivered": 2, "dropped": 1}}
     dispatcher.shutdown(TIMEOUT)  # a second shutdown is harmless
 
@@ -269,9 +275,9 @@ def test_shutdown_counts_undelivered_notifications_as_dropped() -> None:
     channel = Recorder("stuck", gate=gate)
     dispatcher = Dispatcher([channel])
     try:
-        dispatcher.submit([notification()])
+        submit(dispatcher, [notification()])
         assert channel.entered.wait(TIMEOUT)
-        dispatcher.submit([notification(alert="B"), notification(alert="C")])
+        submit(dispatcher, [notification(alert="B"), notification(alert="C")])
         dispatcher.shutdown(0.05)
         assert dispatcher.counts()["stuck"].get("dropped") == 2
     finally:

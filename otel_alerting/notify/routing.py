@@ -1,0 +1,245 @@
+"""Routing: which channels hear about an alert, and how its notifications are grouped.
+
+Shaped as Alertmanager's route tree: a route matches labels, names where to send,
+how to group and how long to wait; its children are tried in order and the first
+match wins unless it has ``continue: true``. Matching sees the alert's labels plus
+``severity`` (lower case), so severities route like any label.
+
+Without a ``route:`` in the rules file, the tree is built from severities (the
+defaults of DESIGN.md, adjustable per severity with OTEL_PYTHON_ALERTING_ROUTE_<SEVERITY>).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..config import ConfigError
+from ..durations import parse_duration
+from ..rules.inhibition import Matcher
+from ..rules.model import Severity
+
+__all__ = [
+    "ALL_LABELS",
+    "DEFAULT_TIMERS",
+    "SINK_CHANNELS",
+    "Route",
+    "Timers",
+    "default_route",
+    "parse_route",
+    "routing_labels",
+]
+
+#: ``group_by: ["..."]``: every label, i.e. one group per alert (Alertmanager's spelling)
+ALL_LABELS = "..."
+#: channels that want every alert whatever its severity: they route and store on their own
+#: (channels the severity table does not name are treated the same way)
+SINK_CHANNELS = ("alertmanager", "otel_logs")
+BUILT_IN_CHANNELS = (
+    "log",
+    "console",
+    "email",
+    "slack",
+    "mattermost",
+    "webhook",
+    "pagerduty",
+    "alertmanager",
+    "otel_logs",
+)
+#: DESIGN.md's severity defaults; CRITICAL goes to every configured channel
+SEVERITY_CHANNELS: Mapping[Severity, tuple[str, ...]] = {
+    Severity.LOW: ("console", "log"),
+    Severity.MEDIUM: ("console", "log", "slack", "mattermost"),
+    Severity.HIGH: ("console", "log", "email", "slack", "mattermost", "webhook"),
+}
+
+
+@dataclass(frozen=True)
+class Timers:
+    """Alertmanager's three timers. ``group_wait`` defaults to seconds, not 30 s:
+    evaluation is in-process, there is no scrape and no rule interval to wait for."""
+
+    group_wait: float = 2.0
+    group_interval: float = 300.0
+    repeat_interval: float = 4 * 3600.0
+
+
+DEFAULT_TIMERS = Timers()
+#: CRITICAL skips the grouping delays and repeats sooner
+CRITICAL_REPEAT = 3600.0
+
+
+@dataclass(frozen=True)
+class Route:
+    receivers: tuple[str, ...] = ()
+    matchers: tuple[Matcher, ...] = ()
+    group_by: tuple[str, ...] = ("alertname",)
+    timers: Timers = DEFAULT_TIMERS
+    continue_: bool = False
+    routes: tuple[Route, ...] = ()
+    #: position in the tree ("0", "0.1", ...): part of the group key
+    path: str = "0"
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return all(m.matches(labels) for m in self.matchers)
+
+    def resolve(self, labels: Mapping[str, str]) -> list[Route]:
+        """The routes an alert with ``labels`` goes to (depth first, as Alertmanager)."""
+        if not self.matches(labels):
+            return []
+        found: list[Route] = []
+        for child in self.routes:
+            matched = child.resolve(labels)
+            if matched:
+                found.extend(matched)
+                if not child.continue_:
+                    break
+        return found or [self]
+
+    def group_labels(self, labels: Mapping[str, str]) -> dict[str, str]:
+        if ALL_LABELS in self.group_by:
+            return dict(labels)
+        return {name: labels.get(name, "") for name in self.group_by}
+
+
+def routing_labels(labels: Mapping[str, str], severity: Severity) -> dict[str, str]:
+    return {**labels, "severity": severity.name.lower()}
+
+
+def default_route(configured: Sequence[str], environ: Mapping[str, str]) -> tuple[Route, list[ConfigError]]:
+    """One child route per severity, to the configured channels of DESIGN.md's table
+    (or of OTEL_PYTHON_ALERTING_ROUTE_<SEVERITY>), plus the sinks for every severity."""
+    errors: list[ConfigError] = []
+    # sinks, and channels that are not built in (custom ones), hear every severity
+    sinks = tuple(c for c in configured if c in SINK_CHANNELS or c not in BUILT_IN_CHANNELS)
+    children = []
+    for severity in sorted(Severity, reverse=True):
+        variable = f"OTEL_PYTHON_ALERTING_ROUTE_{severity.name}"
+        raw = environ.get(variable, "").strip()
+        if raw:
+            wanted = tuple(name.strip() for name in raw.split(",") if name.strip())
+            unknown = [name for name in wanted if name not in configured]
+            if unknown:
+                errors.append(
+                    ConfigError(
+                        variable,
+                        f"channel(s) {', '.join(unknown)} not configured (configured: "
+                        f"{', '.join(configured) or 'none'})",
+                    )
+                )
+            receivers = tuple(name for name in wanted if name in configured)
+        elif severity is Severity.CRITICAL:
+            receivers = tuple(configured)
+        else:
+            receivers = tuple(c for c in SEVERITY_CHANNELS[severity] if c in configured) + sinks
+        timers = (
+            Timers(group_wait=0.0, group_interval=0.0, repeat_interval=CRITICAL_REPEAT)
+            if severity is Severity.CRITICAL
+            else DEFAULT_TIMERS
+        )
+        children.append(
+            Route(
+                receivers=_unique(receivers),
+                matchers=(Matcher("severity", "=", severity.name.lower()),),
+                timers=timers,
+                # one path for all severities: an alert that escalates stays in its
+                # group of each channel instead of moving to another one
+                path="0.severity",
+            )
+        )
+    return Route(receivers=(), routes=tuple(children)), errors
+
+
+def _unique(names: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))
+
+
+# --- the `route:` section of a rules file ------------------------------------
+
+_ROUTE_KEYS = {
+    "receiver",
+    "receivers",
+    "matchers",
+    "group_by",
+    "group_wait",
+    "group_interval",
+    "repeat_interval",
+    "continue",
+    "routes",
+}
+
+
+def parse_route(raw: Any, configured: Sequence[str], source: str) -> tuple[Route | None, list[ConfigError]]:
+    """An Alertmanager-shaped route tree; ``receiver`` (or our ``receivers`` list)
+    names channels. Children inherit what they do not set, as in Alertmanager."""
+    errors: list[ConfigError] = []
+    route = _parse(raw, None, configured, f"{source}: route", "0", errors)
+    return (route if not errors else None), errors
+
+
+def _parse(
+    raw: Any, parent: Route | None, configured: Sequence[str], where: str, path: str, errors: list[ConfigError]
+) -> Route:
+    base = parent or Route()
+    if not isinstance(raw, Mapping):
+        errors.append(ConfigError(where, "must be a mapping"))
+        return base
+    for key in raw:
+        if key not in _ROUTE_KEYS:
+            errors.append(
+                ConfigError(f"{where}.{key}", f"unknown field (expected one of {', '.join(sorted(_ROUTE_KEYS))})")
+            )
+    receivers = base.receivers if parent is not None else ()
+    if "receiver" in raw or "receivers" in raw:
+        value = raw.get("receivers", raw.get("receiver"))
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            errors.append(ConfigError(f"{where}.receivers", "must be a channel name or a list of them"))
+            names = []
+        for name in names:
+            if name not in configured:
+                errors.append(
+                    ConfigError(
+                        f"{where}.receiver",
+                        f"channel {name!r} is not configured (configured: {', '.join(configured) or 'none'})",
+                    )
+                )
+        receivers = tuple(n for n in names if n in configured)
+    matchers: list[Matcher] = []
+    for text in raw.get("matchers", []) or []:
+        try:
+            matchers.append(Matcher.parse(str(text)))
+        except ValueError as exc:
+            errors.append(ConfigError(f"{where}.matchers", str(exc)))
+    group_by = base.group_by
+    if "group_by" in raw:
+        value = raw["group_by"]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            group_by = tuple(value)
+        else:
+            errors.append(ConfigError(f"{where}.group_by", 'must be a list of label names (or ["..."])'))
+    timers = base.timers
+    for name in ("group_wait", "group_interval", "repeat_interval"):
+        if name in raw:
+            try:
+                timers = replace(timers, **{name: parse_duration(raw[name])})
+            except ValueError as exc:
+                errors.append(ConfigError(f"{where}.{name}", str(exc)))
+    route = Route(
+        receivers=receivers,
+        matchers=tuple(matchers),
+        group_by=group_by,
+        timers=timers,
+        continue_=bool(raw.get("continue", False)),
+        path=path,
+    )
+    children = raw.get("routes", []) or []
+    if not isinstance(children, list):
+        errors.append(ConfigError(f"{where}.routes", "must be a list of routes"))
+        children = []
+    parsed = tuple(
+        _parse(child, route, configured, f"{where}.routes[{i}]", f"{path}.{i}", errors)
+        for i, child in enumerate(children)
+    )
+    return replace(route, routes=parsed)

@@ -1,0 +1,98 @@
+"""Silences: label matchers and a time window that mute notifications, with who
+created them and why. Created and expired through this Python API (the HTTP API
+and the CLI build on it)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from ..rules.inhibition import Matcher
+
+__all__ = ["Silence", "SilenceStore"]
+
+
+@dataclass(frozen=True)
+class Silence:
+    id: str
+    matchers: tuple[Matcher, ...]
+    starts_at: float
+    ends_at: float
+    comment: str
+    created_by: str
+
+    def active(self, now: float) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+    def mutes(self, labels: Mapping[str, str], now: float) -> bool:
+        return self.active(now) and all(m.matches(labels) for m in self.matchers)
+
+    def state(self, now: float) -> str:
+        """``pending``, ``active`` or ``expired``, as Alertmanager names them."""
+        if now < self.starts_at:
+            return "pending"
+        return "active" if now < self.ends_at else "expired"
+
+
+class SilenceStore:
+    """Thread-safe; expired silences are kept for ``retention`` seconds, then forgotten."""
+
+    def __init__(self, retention: float = 24 * 3600.0) -> None:
+        self._silences: dict[str, Silence] = {}
+        self._retention = retention
+        self._lock = threading.Lock()
+
+    def add(
+        self,
+        matchers: Sequence[Matcher | str],
+        *,
+        starts_at: float,
+        ends_at: float,
+        comment: str,
+        created_by: str,
+    ) -> Silence:
+        """Create a silence; ``matchers`` as ``Matcher`` or Alertmanager strings
+        (``alertname="CacheHitRateLow"``). At least one matcher, and a window that ends
+        after it starts, are required (a silence of everything is a mistake)."""
+        parsed = tuple(m if isinstance(m, Matcher) else Matcher.parse(m) for m in matchers)
+        if not parsed:
+            raise ValueError("a silence needs at least one matcher")
+        if all(m.matches({}) for m in parsed):
+            raise ValueError("a silence must not match every alert: add a matcher that requires a label value")
+        if ends_at <= starts_at:
+            raise ValueError("a silence must end after it starts")
+        if not comment.strip() or not created_by.strip():
+            raise ValueError("a silence needs a comment and an author")
+        silence = Silence(uuid.uuid4().hex, parsed, starts_at, ends_at, comment, created_by)
+        with self._lock:
+            self._silences[silence.id] = silence
+        return silence
+
+    def expire(self, silence_id: str, now: float) -> Silence:
+        """End a silence now; KeyError if there is no such silence."""
+        with self._lock:
+            silence = self._silences[silence_id]
+            if silence.ends_at > now:
+                silence = replace(silence, ends_at=max(now, silence.starts_at))
+                self._silences[silence_id] = silence
+            return silence
+
+    def get(self, silence_id: str) -> Silence | None:
+        with self._lock:
+            return self._silences.get(silence_id)
+
+    def list(self, now: float) -> list[Silence]:
+        with self._lock:
+            horizon = now - self._retention
+            for key in [k for k, s in self._silences.items() if s.ends_at < horizon]:
+                del self._silences[key]
+            return sorted(self._silences.values(), key=lambda s: s.starts_at)
+
+    def muting(self, labels: Mapping[str, str], now: float) -> Silence | None:
+        with self._lock:
+            for silence in self._silences.values():
+                if silence.mutes(labels, now):
+                    return silence
+        return None
