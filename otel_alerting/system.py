@@ -138,6 +138,7 @@ class AlertingSystem:
         self._subscribers.append(callback)
 
     def _on_outcome(self, outcome: DeliveryOutcome) -> None:
+        self.manager.record_delivery(outcome.channel, outcome.outcome, outcome.count)
         if self._telemetry is not None:
             self._telemetry.record_outcome(outcome)
 

@@ -59,6 +59,8 @@ class ManagerStats:
     rule_errors: int = 0
     fired_by_severity: Counter[str] = field(default_factory=Counter)
     fired_by_rule: Counter[str] = field(default_factory=Counter)
+    #: (channel, outcome) -> notifications: delivered, failed or dropped
+    deliveries: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 @dataclass
@@ -233,6 +235,11 @@ class AlertManager:
             return False
         return all(now - sent >= self._cooldown for sent in tracked.sent_at.values())
 
+    def record_delivery(self, channel: str, outcome: str, count: int) -> None:
+        """How notifications ended, per channel (fed by the dispatcher)."""
+        with self._lock:
+            self._stats.deliveries[(channel, outcome)] += count
+
     def reset_lock_after_fork(self) -> None:
         """In a forked child: the parent's threads are gone, so is any hold on the lock."""
         self._lock = threading.RLock()
@@ -277,6 +284,7 @@ class AlertManager:
                 s.rule_errors,
                 Counter(s.fired_by_severity),
                 Counter(s.fired_by_rule),
+                Counter(s.deliveries),
             )
 
     def rule_errors(self) -> dict[str, str]:

@@ -67,7 +67,11 @@ class Timers:
 
 DEFAULT_TIMERS = Timers()
 #: CRITICAL skips the grouping delays and repeats sooner
-CRITICAL_REPEAT = 3600.0
+CRITICAL_TIMERS = Timers(group_wait=0.0, group_interval=0.0, repeat_interval=3600.0)
+#: records for machines and terminals, not messages for people: nothing to batch.
+#: Alertmanager groups on its own side.
+IMMEDIATE_CHANNELS = ("log", "console", "otel_logs", "alertmanager")
+NO_WAIT = Timers(group_wait=0.0, group_interval=0.0, repeat_interval=4 * 3600.0)
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ def default_route(configured: Sequence[str], environ: Mapping[str, str]) -> tupl
     """One child route per severity, to the configured channels of DESIGN.md's table
     (or of OTEL_PYTHON_ALERTING_ROUTE_<SEVERITY>), plus the sinks for every severity."""
     errors: list[ConfigError] = []
+    timers = _timers_from(environ, errors)
     # sinks, and channels that are not built in (custom ones), hear every severity
     sinks = tuple(c for c in configured if c in SINK_CHANNELS or c not in BUILT_IN_CHANNELS)
     children = []
@@ -133,22 +138,33 @@ def default_route(configured: Sequence[str], environ: Mapping[str, str]) -> tupl
             receivers = tuple(configured)
         else:
             receivers = tuple(c for c in SEVERITY_CHANNELS[severity] if c in configured) + sinks
-        timers = (
-            Timers(group_wait=0.0, group_interval=0.0, repeat_interval=CRITICAL_REPEAT)
-            if severity is Severity.CRITICAL
-            else DEFAULT_TIMERS
-        )
+        critical = severity is Severity.CRITICAL
+        matcher = (Matcher("severity", "=", severity.name.lower()),)
+        receivers = _unique(receivers)
+        immediate = tuple(c for c in receivers if c in IMMEDIATE_CHANNELS)
+        grouped = tuple(c for c in receivers if c not in IMMEDIATE_CHANNELS)
+        # one path for all severities: an alert that escalates stays in its group of
+        # each channel instead of moving to another one
+        children.append(Route(receivers=immediate, matchers=matcher, timers=NO_WAIT, continue_=True, path="0.severity"))
         children.append(
             Route(
-                receivers=_unique(receivers),
-                matchers=(Matcher("severity", "=", severity.name.lower()),),
-                timers=timers,
-                # one path for all severities: an alert that escalates stays in its
-                # group of each channel instead of moving to another one
-                path="0.severity",
+                receivers=grouped, matchers=matcher, timers=CRITICAL_TIMERS if critical else timers, path="0.severity"
             )
         )
     return Route(receivers=(), routes=tuple(children)), errors
+
+
+def _timers_from(environ: Mapping[str, str], errors: list[ConfigError]) -> Timers:
+    timers = DEFAULT_TIMERS
+    for name in ("group_wait", "group_interval", "repeat_interval"):
+        variable = f"OTEL_PYTHON_ALERTING_{name.upper()}"
+        raw = environ.get(variable, "").strip()
+        if raw:
+            try:
+                timers = replace(timers, **{name: parse_duration(raw)})
+            except ValueError as exc:
+                errors.append(ConfigError(variable, str(exc)))
+    return timers
 
 
 def _unique(names: Sequence[str]) -> tuple[str, ...]:

@@ -110,6 +110,9 @@ def test_timer_evaluates_off_the_application_thread_under_suppression(rules_file
         wait_until(lambda: any(n.status is Status.RESOLVED for n in recorder.received), 5, "RESOLVED")
     finally:
         provider.shutdown()
+    assert reader.system is not None
+    stats = reader.system.manager.stats()
+    assert stats.deliveries[("recorder", "delivered")] == len(recorder.received) >= 2
     assert threading.main_thread().name not in recorder.threads
     assert set(recorder.threads) == {"otel-alerting-notify"}
     assert all(s is True for s in recorder.suppressed)

@@ -66,8 +66,23 @@ def sent(batches: Sequence[Batch]) -> dict[str, list[tuple[str, str, str]]]:
 def test_default_routes_follow_the_severity_table(severity: Severity, channels: set[str]) -> None:
     route, errors = default_route(ALL, {})
     assert errors == []
-    (matched,) = route.resolve(routing_labels({"alertname": "X"}, severity))
-    assert set(matched.receivers) == channels
+    immediate, grouped = route.resolve(routing_labels({"alertname": "X"}, severity))
+    assert set(immediate.receivers + grouped.receivers) == channels
+    # records for machines and terminals go at once; people's channels are grouped
+    assert set(immediate.receivers) == channels & {"log", "console", "alertmanager"}
+    assert immediate.timers.group_wait == 0
+    assert grouped.timers.group_wait == (0 if severity is C else 2.0)
+
+
+def test_default_timers_from_the_environment() -> None:
+    route, errors = default_route(
+        ["slack"], {"OTEL_PYTHON_ALERTING_GROUP_WAIT": "10s", "OTEL_PYTHON_ALERTING_REPEAT_INTERVAL": "often"}
+    )
+    assert [str(e) for e in errors] == [
+        "OTEL_PYTHON_ALERTING_REPEAT_INTERVAL: invalid duration 'often' (expected e.g. 30s, 5m, 1h or seconds)"
+    ]
+    _, grouped = route.resolve(routing_labels({}, M))
+    assert grouped.timers.group_wait == 10.0
 
 
 def test_severity_routes_can_be_changed_from_the_environment() -> None:
@@ -76,8 +91,8 @@ def test_severity_routes_can_be_changed_from_the_environment() -> None:
         "OTEL_PYTHON_ALERTING_ROUTE_MEDIUM: channel(s) sms not configured (configured: console, log, email, "
         "slack, webhook, pagerduty, alertmanager)"
     ]
-    (matched,) = route.resolve(routing_labels({}, M))
-    assert matched.receivers == ("console", "pagerduty")
+    immediate, grouped = route.resolve(routing_labels({}, M))
+    assert (immediate.receivers, grouped.receivers) == (("console",), ("pagerduty",))
 
 
 def test_a_route_tree_with_matchers_continue_and_inheritance() -> None:
