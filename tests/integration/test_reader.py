@@ -102,7 +102,7 @@ def make(
 
 
 def test_timer_evaluates_off_the_application_thread_under_suppression(rules_file: Path) -> None:
-    _reader, provider, recorder, level, seen = make(rules_file)
+    reader, provider, recorder, level, seen = make(rules_file)
     try:
         level["value"] = 50
         wait_until(lambda: any(n.status is Status.FIRING for n in recorder.received), 5, "FIRING")
