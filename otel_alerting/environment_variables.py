@@ -161,3 +161,40 @@ OTEL_PYTHON_ALERTING_PROBE_TIMEOUT = "OTEL_PYTHON_ALERTING_PROBE_TIMEOUT"
 
 Connect and read timeout of one dependency check (``2s``, ``500ms`` or seconds). Default: ``2s``.
 """
+
+OTEL_PYTHON_ALERTING_CACHE_KEY_PREFIXES = "OTEL_PYTHON_ALERTING_CACHE_KEY_PREFIXES"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_CACHE_KEY_PREFIXES
+
+Comma-separated Redis key prefixes whose reads count as cache lookups, each ``PREFIX``
+(the cache is named after it, trailing ``:``, ``.``, ``/``, ``-``, ``_`` dropped:
+``session:`` is cache ``session``) or ``NAME=PREFIX``. The longest matching prefix wins;
+other keys are not counted. Empty (the default): every key counts, as cache
+:envvar:`OTEL_PYTHON_ALERTING_CACHE_NAME`.
+"""
+
+OTEL_PYTHON_ALERTING_CACHE_NAME = "OTEL_PYTHON_ALERTING_CACHE_NAME"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_CACHE_NAME
+
+The cache name (``otel_alerting.cache.name``) of Redis lookups when no key prefixes are
+configured. Default: ``redis``.
+"""
+
+OTEL_PYTHON_ALERTING_CACHE_COMMANDS = "OTEL_PYTHON_ALERTING_CACHE_COMMANDS"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_CACHE_COMMANDS
+
+Comma-separated Redis read commands counted as cache lookups, among ``GET``, ``GETEX``,
+``GETDEL``, ``HGET``, ``LINDEX``, ``ZSCORE``, ``JSON.GET``, ``MGET``, ``HMGET``, ``EXISTS``,
+``HGETALL``. Default: all of them.
+"""
+
+OTEL_PYTHON_ALERTING_CACHE_SPAN_ATTRIBUTES = "OTEL_PYTHON_ALERTING_CACHE_SPAN_ATTRIBUTES"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_CACHE_SPAN_ATTRIBUTES
+
+``false`` stops adding ``otel_alerting.cache.result`` (and ``.hits``/``.misses``) to the
+spans of opentelemetry-instrumentation-redis; the metric is counted either way. Each
+attribute is one SDK ``set_attribute``, about 1 µs on a sampled span. Default: ``true``.
+"""
