@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -30,6 +31,8 @@ __all__ = [
 def format_number(value: float | None) -> str:
     if value is None:
         return "n/a"
+    if not math.isfinite(value):
+        return str(value)  # nan, inf, -inf (int() of them raises)
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))  # 12345 stays 12345, not 1.234e+04
     return f"{value:.6g}"
