@@ -190,6 +190,305 @@ Comma-separated Redis read commands counted as cache lookups, among ``GET``, ``G
 ``HGETALL``. Default: all of them.
 """
 
+# --- channels: email, Slack, Mattermost, PagerDuty ------------------------------------
+
+OTEL_PYTHON_ALERTING_EMAIL_ENABLED = "OTEL_PYTHON_ALERTING_EMAIL_ENABLED"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMAIL_ENABLED
+
+``true`` requires a complete email configuration (a missing SMTP host is then an
+error); ``false`` turns the email channel off whatever else is set. Unset: email is
+configured when an SMTP host or recipients are set. Alias: ``ALERT_EMAIL_ENABLED``.
+"""
+
+OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST = "OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST
+
+Host name or address of the SMTP server. Alias: ``ALERT_SMTP_HOST``.
+"""
+
+OTEL_PYTHON_ALERTING_EMAIL_SMTP_PORT = "OTEL_PYTHON_ALERTING_EMAIL_SMTP_PORT"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMAIL_SMTP_PORT
+
+SMTP port. Default: ``587`` with ``starttls``, ``465`` with ``tls``, ``25`` with
+``none``. Alias: ``ALERT_SMTP_PORT``.
+"""
+
+OTEL_PYTHON_ALERTING_EMAIL_USERNAME = "OTEL_PYTHON_ALERTING_EMAIL_USERNAME"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMAIL_USERNAME
+
+User name for SMTP authentication (AUTH); unset, no authentication. Alias: ``ALERT_SMTP_USER``.
+"""
+
+OTEL_PYTHON_ALERTING_EMAIL_PASSWORD = "OTEL_PYTHON_ALERTING_EMAIL_PASSWORD"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMAIL_PASSWORD
+
+Password for SMTP authentication; a secret, never logged or printed. Alias: ``ALERT_SMTP_PASSWORD``.
+"""
+
+OTEL_PYTHON_ALERTING_EMAIL_FROM = "OTEL_PYTHON_ALERTING_EMAIL_FROM"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMAIL_FROM
+
+Sender address (``alerts@example.com`` or ``Alerts <alerts@example.com>``). Default: the
+user name, when it is an address. Alias: ``ALERT_FROM_EMAIL``.
+"""
+
+OTEL_PYTHON_ALERTING_EMAIL_TO = "OTEL_PYTHON_ALERTING_EMAIL_TO"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMAIL_TO
+
+Comma-separated recipient addresses. Alias: ``ALERT_TO_EMAILS``.
+"""
+
+OTEL_PYTHON_ALERTING_EMAIL_TLS = "OTEL_PYTHON_ALERTING_EMAIL_TLS"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMAIL_TLS
+
+``starttls`` (default: plain connection upgraded with STARTTLS, which the server must
+offer), ``tls`` (implicit TLS from the first byte, usually port 465) or ``none``.
+"""
+
+OTEL_PYTHON_ALERTING_EMAIL_VERIFY = "OTEL_PYTHON_ALERTING_EMAIL_VERIFY"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMAIL_VERIFY
+
+``false`` turns off verification of the SMTP server's certificate and host name.
+Default: ``true``.
+"""
+
+OTEL_PYTHON_ALERTING_EMAIL_CA_FILE = "OTEL_PYTHON_ALERTING_EMAIL_CA_FILE"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMAIL_CA_FILE
+
+PEM file of the certificate authorities that sign the SMTP server's certificate,
+instead of the system's. Default: the system's trust store.
+"""
+
+OTEL_PYTHON_ALERTING_EMAIL_TIMEOUT = "OTEL_PYTHON_ALERTING_EMAIL_TIMEOUT"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMAIL_TIMEOUT
+
+Time limit of each SMTP step (connect, TLS handshake, each command); one delivery
+attempt takes at most three times this. Default: ``10s``.
+"""
+
+OTEL_PYTHON_ALERTING_SLACK_ENABLED = "OTEL_PYTHON_ALERTING_SLACK_ENABLED"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_SLACK_ENABLED
+
+``true`` requires a webhook URL; ``false`` turns the Slack channel off. Unset: Slack is
+configured when a webhook URL is set. Alias: ``ALERT_SLACK_ENABLED``.
+"""
+
+OTEL_PYTHON_ALERTING_SLACK_WEBHOOK_URL = "OTEL_PYTHON_ALERTING_SLACK_WEBHOOK_URL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_SLACK_WEBHOOK_URL
+
+Slack incoming webhook URL (``https://hooks.slack.com/services/...``); a secret, since
+its path is the token. Alias: ``ALERT_SLACK_WEBHOOK_URL``.
+"""
+
+OTEL_PYTHON_ALERTING_SLACK_CHANNEL = "OTEL_PYTHON_ALERTING_SLACK_CHANNEL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_SLACK_CHANNEL
+
+Channel override sent as ``channel`` (``#alerts``). Webhooks of Slack apps always post
+to the channel chosen at installation and ignore it; legacy webhooks honour it.
+Alias: ``ALERT_SLACK_CHANNEL``.
+"""
+
+OTEL_PYTHON_ALERTING_SLACK_USERNAME = "OTEL_PYTHON_ALERTING_SLACK_USERNAME"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_SLACK_USERNAME
+
+Sender name override sent as ``username`` (honoured by legacy webhooks only).
+"""
+
+OTEL_PYTHON_ALERTING_SLACK_TIMEOUT = "OTEL_PYTHON_ALERTING_SLACK_TIMEOUT"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_SLACK_TIMEOUT
+
+Time limit of one webhook request, connection included. Default: ``5s``.
+"""
+
+OTEL_PYTHON_ALERTING_MATTERMOST_WEBHOOK_URL = "OTEL_PYTHON_ALERTING_MATTERMOST_WEBHOOK_URL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_MATTERMOST_WEBHOOK_URL
+
+Mattermost incoming webhook URL (``https://chat.example.com/hooks/...``); a secret.
+Setting it configures the ``mattermost`` channel.
+"""
+
+OTEL_PYTHON_ALERTING_MATTERMOST_CHANNEL = "OTEL_PYTHON_ALERTING_MATTERMOST_CHANNEL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_MATTERMOST_CHANNEL
+
+Channel override sent as ``channel`` (the channel's name, ``town-square``, or ``@user``).
+"""
+
+OTEL_PYTHON_ALERTING_MATTERMOST_USERNAME = "OTEL_PYTHON_ALERTING_MATTERMOST_USERNAME"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_MATTERMOST_USERNAME
+
+Sender name override sent as ``username`` (the server must allow integrations to
+override user names).
+"""
+
+OTEL_PYTHON_ALERTING_MATTERMOST_TIMEOUT = "OTEL_PYTHON_ALERTING_MATTERMOST_TIMEOUT"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_MATTERMOST_TIMEOUT
+
+Time limit of one webhook request, connection included. Default: ``5s``.
+"""
+
+OTEL_PYTHON_ALERTING_PAGERDUTY_ROUTING_KEY = "OTEL_PYTHON_ALERTING_PAGERDUTY_ROUTING_KEY"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_PAGERDUTY_ROUTING_KEY
+
+The 32-character integration key of an Events API v2 integration; a secret. Setting it
+configures the ``pagerduty`` channel.
+"""
+
+OTEL_PYTHON_ALERTING_PAGERDUTY_URL = "OTEL_PYTHON_ALERTING_PAGERDUTY_URL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_PAGERDUTY_URL
+
+Events API v2 endpoint. Default: ``https://events.pagerduty.com/v2/enqueue``.
+"""
+
+OTEL_PYTHON_ALERTING_PAGERDUTY_SOURCE = "OTEL_PYTHON_ALERTING_PAGERDUTY_SOURCE"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_PAGERDUTY_SOURCE
+
+``payload.source`` of the events: the affected system. Default: ``OTEL_SERVICE_NAME``
+when set, else the host name.
+"""
+
+OTEL_PYTHON_ALERTING_PAGERDUTY_TIMEOUT = "OTEL_PYTHON_ALERTING_PAGERDUTY_TIMEOUT"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_PAGERDUTY_TIMEOUT
+
+Time limit of one event request, connection included. Default: ``5s``.
+"""
+
+# --- end of channels: email, Slack, Mattermost, PagerDuty -----------------------------
+
+# --- channels: webhook, Alertmanager, OTel log records ---------------------------------
+
+OTEL_PYTHON_ALERTING_WEBHOOK_ENABLED = "OTEL_PYTHON_ALERTING_WEBHOOK_ENABLED"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_WEBHOOK_ENABLED
+
+``true`` requires a webhook URL (a missing one is then an error); ``false`` turns the
+webhook channel off whatever else is set. Unset: the webhook is configured when a URL
+is set. Alias: ``ALERT_WEBHOOK_ENABLED``.
+"""
+
+OTEL_PYTHON_ALERTING_WEBHOOK_URL = "OTEL_PYTHON_ALERTING_WEBHOOK_URL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_WEBHOOK_URL
+
+``http(s)://`` URL the webhook channel POSTs each batch to, as JSON in Alertmanager's
+webhook format (version 4). A secret: it often holds a token. Alias: ``ALERT_WEBHOOK_URL``.
+"""
+
+OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS = "OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS
+
+Extra request headers, ``NAME=value`` pairs separated by commas and URL-decoded like
+``OTEL_EXPORTER_OTLP_HEADERS`` (``Authorization=Bearer%20abc,X-Team=payments``). Their
+values are secrets.
+"""
+
+OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY = "OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY
+
+HMAC key; when set, each request carries ``X-Otel-Alerting-Timestamp`` (Unix seconds)
+and ``X-Otel-Alerting-Signature: sha256=<hex HMAC-SHA256 of timestamp + "." + body>``.
+A secret.
+"""
+
+OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT = "OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT
+
+Time limit of each phase of a webhook request (connect, write, read). Default: ``5s``.
+"""
+
+OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS = "OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS
+
+At most this many alerts per request, the others counted in ``truncatedAlerts`` (as
+Alertmanager's ``max_alerts``). Default: ``0``, all of them.
+"""
+
+OTEL_PYTHON_ALERTING_ALERTMANAGER_URLS = "OTEL_PYTHON_ALERTING_ALERTMANAGER_URLS"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_ALERTMANAGER_URLS
+
+Comma-separated base URLs of Alertmanagers (``http://am-0:9093,http://am-1:9093``);
+alerts go to ``<url>/api/v2/alerts`` of each. Setting it configures the
+``alertmanager`` channel. Secrets: a URL may hold credentials.
+"""
+
+OTEL_PYTHON_ALERTING_ALERTMANAGER_USERNAME = "OTEL_PYTHON_ALERTING_ALERTMANAGER_USERNAME"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_ALERTMANAGER_USERNAME
+
+User name for HTTP basic authentication to the Alertmanagers (with the password).
+"""
+
+OTEL_PYTHON_ALERTING_ALERTMANAGER_PASSWORD = "OTEL_PYTHON_ALERTING_ALERTMANAGER_PASSWORD"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_ALERTMANAGER_PASSWORD
+
+Password for HTTP basic authentication to the Alertmanagers; a secret.
+"""
+
+OTEL_PYTHON_ALERTING_ALERTMANAGER_BEARER_TOKEN = "OTEL_PYTHON_ALERTING_ALERTMANAGER_BEARER_TOKEN"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_ALERTMANAGER_BEARER_TOKEN
+
+Token sent as ``Authorization: Bearer <token>`` to the Alertmanagers, instead of basic
+authentication; a secret.
+"""
+
+OTEL_PYTHON_ALERTING_ALERTMANAGER_TIMEOUT = "OTEL_PYTHON_ALERTING_ALERTMANAGER_TIMEOUT"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_ALERTMANAGER_TIMEOUT
+
+Time limit of each phase of a request to one Alertmanager. Default: ``10s`` (Prometheus's).
+"""
+
+OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND = "OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND
+
+How often firing alerts (and, for 15 minutes, resolved ones) are sent again, as
+Prometheus's ``--rules.alert.resend-delay``. A firing alert's ``endsAt`` is
+``now + 4 * max(this, the evaluation interval)``. Default: ``1m``.
+"""
+
+OTEL_PYTHON_ALERTING_OTEL_LOGS = "OTEL_PYTHON_ALERTING_OTEL_LOGS"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_OTEL_LOGS
+
+``true``: each notification is also an OpenTelemetry log record (event
+``otel_alerting.alert``) through the SDK's LoggerProvider; ``false``: never. ``auto``
+(default): on when ``OTEL_LOGS_EXPORTER`` names an exporter, as ``opentelemetry-instrument``
+with this package's distro does (``otlp``).
+"""
+
+# --- end of channels: webhook, Alertmanager, OTel log records --------------------------
+
 OTEL_PYTHON_ALERTING_CACHE_SPAN_ATTRIBUTES = "OTEL_PYTHON_ALERTING_CACHE_SPAN_ATTRIBUTES"
 """
 .. envvar:: OTEL_PYTHON_ALERTING_CACHE_SPAN_ATTRIBUTES
