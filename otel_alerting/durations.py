@@ -42,6 +42,8 @@ def format_duration(seconds: float) -> str:
     """A short human form: ``90.0`` -> ``1m30s``."""
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"
+    if seconds < 60 and seconds != int(seconds):
+        return f"{seconds:.3g}s"  # 1.5s, not 2s
     whole = round(seconds)
     out = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):

@@ -62,6 +62,7 @@ class DependencyHealthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             )
             self._runner = runner
             set_active_runner(runner)
+            _import_clients({t.kind for t in settings.targets})
             if kwargs.get("start", True):
                 runner.start()
             if settings.targets:
@@ -83,3 +84,16 @@ class DependencyHealthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 _logger.warning("otel-alerting: the dependency probe thread did not stop in time")
         except Exception:
             _logger.exception("otel-alerting: dependency probes could not be stopped")
+
+
+def _import_clients(kinds: set[str]) -> None:
+    """Import the client libraries here, on the bootstrapping thread. Imported first
+    on the probe thread, while the application's thread imports the same package
+    (redis-py's submodules import each other), a module can be seen half-initialised
+    and the import fails in one of the two threads."""
+    for kind, module in (("redis", "redis"), ("http", "httpx")):
+        if kind in kinds:
+            try:
+                __import__(module)
+            except ImportError:
+                _logger.warning("otel-alerting: %s is not installed; the %s probe cannot run", module, kind)
