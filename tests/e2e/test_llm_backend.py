@@ -4,7 +4,7 @@ imported by the app, against a real redis-server and a real HTTP embeddings stub
 
 from __future__ import annotations
 
-import sys
+import importlib.util
 from pathlib import Path
 
 from otel_alerting.testing import OtlpReceiver
@@ -12,10 +12,12 @@ from otel_alerting.testing import OtlpReceiver
 from ..instrumentation.servers import RedisServer
 from .instrumented import ROOT, instrumented_env, run_instrumented
 
-sys.path.insert(0, str(ROOT / "examples" / "llm_backend"))
-from embeddings_stub import EmbeddingsStub  # noqa: E402
-
 APP = ROOT / "examples" / "llm_backend" / "app.py"
+_spec = importlib.util.spec_from_file_location("embeddings_stub", APP.parent / "embeddings_stub.py")
+assert _spec is not None and _spec.loader is not None
+_stub_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_stub_module)
+EmbeddingsStub = _stub_module.EmbeddingsStub
 
 
 def test_cache_hit_rate_collapse_fires_the_built_in_rule(receiver: OtlpReceiver, tmp_path: Path) -> None:
