@@ -17,7 +17,17 @@ from .durations import parse_duration
 
 __all__ = ["KNOWN_CHANNELS", "ConfigError", "Settings", "env_value", "load_settings", "plugin_enabled"]
 
-KNOWN_CHANNELS = ("log", "console")
+KNOWN_CHANNELS = (
+    "log",
+    "console",
+    "email",
+    "slack",
+    "mattermost",
+    "webhook",
+    "pagerduty",
+    "alertmanager",
+    "otel_logs",
+)
 Mode = Literal["reader", "export"]
 
 
@@ -43,6 +53,8 @@ class Settings:
     history_size: int = 1000
     cardinality_limit: int = 10_000
     channels: tuple[str, ...] = ("log", "console")
+    #: OTEL_PYTHON_ALERTING_CHANNELS was set: exactly those channels, none added
+    channels_set: bool = False
     console_color: str = "auto"
     queue_size: int = 1000
     errors: tuple[ConfigError, ...] = field(default=(), compare=False)
@@ -174,6 +186,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             )
         )
     channels = tuple(c for c in channels if c in KNOWN_CHANNELS)
+    channels_set = r.raw(ev.OTEL_PYTHON_ALERTING_CHANNELS) is not None
     rules = r.raw(ev.OTEL_PYTHON_ALERTING_RULES)
     settings = Settings(
         enabled=r.boolean(ev.OTEL_PYTHON_ALERTING_ENABLED, True),
@@ -187,6 +200,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         history_size=int(r.number(ev.OTEL_PYTHON_ALERTING_HISTORY_SIZE, Settings.history_size, 1, True)),
         cardinality_limit=int(r.number(ev.OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT, Settings.cardinality_limit, 1, True)),
         channels=channels,
+        channels_set=channels_set,
         console_color=r.choice(ev.OTEL_PYTHON_ALERTING_CONSOLE_COLOR, "auto", ("auto", "always", "never")),
         queue_size=int(r.number(ev.OTEL_PYTHON_ALERTING_QUEUE_SIZE, Settings.queue_size, 1, True)),
         errors=(),

@@ -1,25 +1,117 @@
-"""Channels: one module each, one small interface (``Channel``)."""
+"""Channels: one module each, one small interface (``Channel``).
+
+A channel is enabled when its configuration is present in the environment (or when
+OTEL_PYTHON_ALERTING_CHANNELS names it); ``log`` and ``console`` need none. A channel
+module (and the HTTP or SMTP client it brings) is imported only when its variables
+are set, so an unconfigured channel costs nothing at start-up.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from ..config import ConfigError, Settings
 from .base import Channel, DeliveryResult
 from .console import ConsoleChannel
 from .log import LogChannel
 
-__all__ = ["Channel", "ConsoleChannel", "DeliveryResult", "LogChannel", "build_channels"]
+__all__ = ["CHANNEL_TYPES", "Channel", "ConsoleChannel", "DeliveryResult", "LogChannel", "build_channels"]
+
+
+@dataclass(frozen=True)
+class ChannelType:
+    name: str
+    module: str
+    loader: str
+    factory: str
+    #: the variables whose presence means "configured" (prefixes end with "_")
+    markers: tuple[str, ...]
+
+    def configured(self, environ: Mapping[str, str]) -> bool:
+        return any(
+            (key.startswith(marker) if marker.endswith("_") else key == marker) and value.strip()
+            for key, value in environ.items()
+            for marker in self.markers
+        )
+
+    def load(self, environ: Mapping[str, str]) -> tuple[Channel | None, list[ConfigError]]:
+        module = importlib.import_module(self.module, __package__)
+        config, errors = getattr(module, self.loader)(environ)
+        if config is None:
+            return None, list(errors)
+        factory: Callable[[Any], Channel] = getattr(module, self.factory)
+        return factory(config), list(errors)
+
+
+CHANNEL_TYPES = (
+    ChannelType(
+        "email",
+        ".email",
+        "load_email_config",
+        "EmailChannel",
+        ("OTEL_PYTHON_ALERTING_EMAIL_", "ALERT_EMAIL_ENABLED", "ALERT_SMTP_HOST", "ALERT_TO_EMAILS"),
+    ),
+    ChannelType(
+        "slack",
+        ".slack",
+        "load_slack_config",
+        "SlackChannel",
+        ("OTEL_PYTHON_ALERTING_SLACK_", "ALERT_SLACK_ENABLED", "ALERT_SLACK_WEBHOOK_URL"),
+    ),
+    ChannelType(
+        "mattermost", ".slack", "load_mattermost_config", "SlackChannel", ("OTEL_PYTHON_ALERTING_MATTERMOST_",)
+    ),
+    ChannelType(
+        "webhook",
+        ".webhook",
+        "load_webhook_config",
+        "WebhookChannel",
+        ("OTEL_PYTHON_ALERTING_WEBHOOK_", "ALERT_WEBHOOK_ENABLED", "ALERT_WEBHOOK_URL"),
+    ),
+    ChannelType(
+        "pagerduty", ".pagerduty", "load_pagerduty_config", "PagerDutyChannel", ("OTEL_PYTHON_ALERTING_PAGERDUTY_",)
+    ),
+    ChannelType(
+        "alertmanager",
+        ".alertmanager",
+        "load_alertmanager_config",
+        "AlertmanagerChannel",
+        ("OTEL_PYTHON_ALERTING_ALERTMANAGER_",),
+    ),
+    ChannelType(
+        "otel_logs", ".otel_logs", "load_otel_logs_config", "OtelLogsChannel", ("OTEL_PYTHON_ALERTING_OTEL_LOGS",)
+    ),
+)
 
 
 def build_channels(settings: Settings, environ: Mapping[str, str]) -> tuple[list[Channel], list[ConfigError]]:
-    """The channels ``settings`` and the environment enable, in a stable order, and
-    the problems of those whose configuration is incomplete (they do not start)."""
+    """The enabled channels, in a stable order, and the problems of those whose
+    configuration is incomplete (they do not start)."""
     errors: list[ConfigError] = []
     channels: list[Channel] = []
-    for name in settings.channels:
-        if name == "log":
-            channels.append(LogChannel())
-        elif name == "console":
-            channels.append(ConsoleChannel(colour=settings.console_color))
+    wanted = set(settings.channels) if settings.channels_set else {"log", "console"}
+    if "log" in wanted:
+        channels.append(LogChannel())
+    if "console" in wanted:
+        channels.append(ConsoleChannel(colour=settings.console_color))
+    for kind in CHANNEL_TYPES:
+        if settings.channels_set and kind.name not in wanted:
+            continue
+        if not settings.channels_set and not kind.configured(environ):
+            continue
+        try:
+            channel, problems = kind.load(environ)
+        except Exception as exc:  # a channel bug must not stop the others
+            errors.append(ConfigError(kind.name, f"cannot be set up: {type(exc).__name__}"))
+            continue
+        errors.extend(problems)
+        if channel is not None:
+            channels.append(channel)
+        elif settings.channels_set and not problems:
+            errors.append(
+                ConfigError("OTEL_PYTHON_ALERTING_CHANNELS", f"channel {kind.name} is listed but not configured")
+            )
     return channels, errors
