@@ -121,7 +121,41 @@ def test_describe_lists_every_variable_with_its_effective_value() -> None:
     [(("log", "console"), [LogChannel, ConsoleChannel]), (("console",), [ConsoleChannel]), ((), [])],
 )
 def test_build_channels_follows_settings(channels: tuple[str, ...], types: list[type]) -> None:
-    built, errors = build_channels(Settings(channels=channels), {})
+    built, errors = build_channels(Settings(channels=channels, channels_set=True), {})
     assert errors == []
     assert [type(c) for c in built] == types
     assert [c.name for c in built] == list(channels)
+
+
+def test_a_channel_starts_when_its_variables_are_set_and_names_missing_pieces() -> None:
+    env = {
+        "OTEL_PYTHON_ALERTING_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/secret-token",
+        "ALERT_EMAIL_ENABLED": "true",
+    }
+    built, errors = build_channels(load_settings(env), env)
+    assert [c.name for c in built] == ["log", "console", "slack"]
+    assert all("secret-token" not in c.describe() for c in built)
+    assert {e.variable for e in errors} >= {"OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST", "OTEL_PYTHON_ALERTING_EMAIL_TO"}
+
+
+def test_a_listed_channel_without_configuration_is_an_error() -> None:
+    env = {"OTEL_PYTHON_ALERTING_CHANNELS": "log,pagerduty"}
+    built, errors = build_channels(load_settings(env), env)
+    assert [c.name for c in built] == ["log"]
+    assert [str(e) for e in errors] == ["OTEL_PYTHON_ALERTING_CHANNELS: channel pagerduty is listed but not configured"]
+
+
+def test_unconfigured_channels_are_not_even_imported() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from otel_alerting.channels import build_channels; from otel_alerting.config import load_settings;"
+        "build_channels(load_settings({}), {});"
+        "print(sorted(m for m in sys.modules if m in ('httpx', 'aiosmtplib') or m.startswith('otel_alerting.channels.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert (
+        done.stdout.strip()
+        == "['otel_alerting.channels.base', 'otel_alerting.channels.console', 'otel_alerting.channels.log']"
+    )
