@@ -152,7 +152,8 @@ def test_unconfigured_channels_are_not_even_imported() -> None:
     code = (
         "import sys; from otel_alerting.channels import build_channels; from otel_alerting.config import load_settings;"
         "build_channels(load_settings({}), {});"
-        "print(sorted(m for m in sys.modules if m in ('httpx', 'aiosmtplib') or m.startswith('otel_alerting.channels.')))"
+        "print(sorted(m for m in sys.modules"
+        " if m in ('httpx', 'aiosmtplib') or m.startswith('otel_alerting.channels.')))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert (
