@@ -82,7 +82,12 @@ CHANNEL_TYPES = (
         ("OTEL_PYTHON_ALERTING_ALERTMANAGER_",),
     ),
     ChannelType(
-        "otel_logs", ".otel_logs", "load_otel_logs_config", "OtelLogsChannel", ("OTEL_PYTHON_ALERTING_OTEL_LOGS",)
+        # `auto` (the default) follows OTEL_LOGS_EXPORTER, which the distro sets to otlp
+        "otel_logs",
+        ".otel_logs",
+        "load_otel_logs_config",
+        "OtelLogsChannel",
+        ("OTEL_PYTHON_ALERTING_OTEL_LOGS", "OTEL_LOGS_EXPORTER"),
     ),
 )
 

@@ -68,6 +68,13 @@ def test_example_service_fires_escalates_resolves_and_exports(receiver: OtlpRece
         if p.metric == "otel_alerting.notifications" and p.attributes.get("otel_alerting.outcome") == "delivered"
     ]
     assert delivered and max(p.value for p in delivered) >= 4
+    # and the alerts themselves, as OTel log records (event otel_alerting.alert) over OTLP
+    records = receiver.log_records()
+    events = [r for r in records if r.event_name == "otel_alerting.alert"]
+    states = {
+        next(kv.value.string_value for kv in r.attributes if kv.key == "otel_alerting.alert.state") for r in events
+    }
+    assert states == {"firing", "resolved"}, f"alert log records: {len(events)} of {len(records)}"
 
 
 def write_rules(tmp_path: Path, text: str = LEVEL_RULES) -> Path:
