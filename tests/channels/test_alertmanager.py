@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import os
 import queue
-import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
-import urllib.request
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,12 +35,11 @@ from otel_alerting.rules.model import Severity
 from otel_alerting.secrets import Secret
 
 from ..unit.helpers import notification
+from .alertmanager_server import alertmanager_with_webhook, am_alerts
 from .http_receiver import HttpReceiver, Reply, check_webhook_document, free_port, parse_rfc3339
 
 T = TypeVar("T")
 
-AM_BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-needs_alertmanager = pytest.mark.skipif(AM_BINARY is None, reason="the Alertmanager binary is not installed")
 
 URLS = "OTEL_PYTHON_ALERTING_ALERTMANAGER_URLS"
 USER = "OTEL_PYTHON_ALERTING_ALERTMANAGER_USERNAME"
@@ -134,65 +130,10 @@ def posted(request: Any) -> list[dict[str, Any]]:
 
 # --- the real Alertmanager ------------------------------------------------------------------
 
-AM_CONFIG = """
-route:
-  receiver: hook
-  group_by: [alertname]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: {url}/hook
-        send_resolved: true
-"""
-
-
 @pytest.fixture
 def alertmanager(tmp_path: Path) -> Iterator[tuple[str, HttpReceiver]]:
-    """A real Alertmanager on 127.0.0.1 (no cluster) whose receiver is a local webhook."""
-    assert AM_BINARY is not None
-    with HttpReceiver() as hook:
-        (tmp_path / "am.yml").write_text(AM_CONFIG.format(url=hook.url))
-        port = free_port()
-        log = (tmp_path / "am.log").open("w")
-        process = subprocess.Popen(
-            [
-                AM_BINARY,
-                f"--config.file={tmp_path / 'am.yml'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",
-                f"--storage.path={tmp_path}",
-                "--log.level=debug",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 15
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/-/ready", timeout=1) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                assert process.poll() is None, (tmp_path / "am.log").read_text()
-                assert time.monotonic() < deadline, "Alertmanager did not become ready"
-                time.sleep(0.05)
-            yield base, hook
-        finally:
-            process.terminate()
-            process.wait(10)
-            log.close()
-
-
-def am_alerts(base: str) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"{base}/api/v2/alerts", timeout=5) as response:
-        alerts: list[dict[str, Any]] = json.loads(response.read())
-    return alerts
+    with alertmanager_with_webhook(tmp_path) as found:
+        yield found
 
 
 SENDER = textwrap.dedent(
@@ -273,7 +214,6 @@ class Sender:
                 self.kill()
 
 
-@needs_alertmanager
 def test_three_processes_firing_one_alert_make_one_notification_and_one_resolve(
     alertmanager: tuple[str, HttpReceiver],
 ) -> None:
@@ -328,7 +268,6 @@ def test_three_processes_firing_one_alert_make_one_notification_and_one_resolve(
             sender.close()
 
 
-@needs_alertmanager
 def test_the_alert_of_a_dead_sender_expires_at_its_ends_at(alertmanager: tuple[str, HttpReceiver]) -> None:
     base, hook = alertmanager
     sender = Sender(base)
@@ -349,7 +288,6 @@ def test_the_alert_of_a_dead_sender_expires_at_its_ends_at(alertmanager: tuple[s
         sender.close()
 
 
-@needs_alertmanager
 def test_an_escalation_resolves_the_old_severity_in_alertmanager(
     alertmanager: tuple[str, HttpReceiver], loop: LoopThread
 ) -> None:

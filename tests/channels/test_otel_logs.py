@@ -224,8 +224,7 @@ def test_under_opentelemetry_instrument_the_default_sends_over_otlp(tmp_path: Pa
     script = tmp_path / "app.py"
     script.write_text(INSTRUMENTED)
     instrument = Path(sys.executable).with_name("opentelemetry-instrument")
-    if not instrument.exists():
-        pytest.skip("opentelemetry-instrument is not installed next to the interpreter")
+    assert instrument.exists(), "opentelemetry-instrument is not installed next to the interpreter"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     with OtlpReceiver() as receiver:
         env.update(
