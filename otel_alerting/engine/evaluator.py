@@ -1,7 +1,10 @@
 """Rules x series -> one value per alert group, once per collection.
 
 Only metrics that some rule reads are looked at: the cost of an evaluation grows
-with the watched series, not with everything the application records.
+with the watched series, not with everything the application records. Each rule
+takes a metric's points as a ``Batch`` (columns, see ``series``) through a ``Route``
+cached per layout: which points its selector matches and the group of each, worked
+out once rather than on every collection.
 """
 
 from __future__ import annotations
@@ -10,14 +13,17 @@ import logging
 import math
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import reduce as _fold_left
+from operator import add
+from typing import Any
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from ..rules.model import AbsentExpr, RateExpr, RatioExpr, Rule, Selector, ValueExpr
 from .quantile import bucket_quantile
-from .series import HistogramValue, MetricState, Reading, Sample
+from .series import Batch, HistogramValue, MetricState, Reading, Route
 
 __all__ = ["Evaluator", "GroupKey", "RuleResult"]
 
@@ -25,6 +31,8 @@ _logger = logging.getLogger(__name__)
 
 #: the values of a rule's ``by`` attributes, in the rule's order
 GroupKey = tuple[str, ...]
+#: one consumer of a metric: (slot in the metric's consumers, role, selector.matches, rule.group)
+_Slot = tuple[int, str, Any, Any]
 
 
 @dataclass(frozen=True)
@@ -41,8 +49,7 @@ class _RuleState(ABC):
         self.rule = rule
         self.by = rule.by
 
-    def group(self, sample: Sample) -> GroupKey:
-        attributes = sample.attributes
+    def group(self, attributes: Mapping[str, Any]) -> GroupKey:
         return tuple(str(attributes.get(key, "")) for key in self.by)
 
     @abstractmethod
@@ -50,28 +57,52 @@ class _RuleState(ABC):
         """(role, selector) pairs this rule reads."""
 
     @abstractmethod
-    def observe(self, role: str, sample: Sample) -> None: ...
+    def observe(self, role: str, route: Route, batch: Batch) -> None:
+        """Take the points of ``batch`` that ``route`` selects (at least one)."""
+
+    @abstractmethod
+    def check(self, role: str, batch: Batch) -> None:
+        """Raise what ``observe`` would raise for ``batch``, changing nothing."""
 
     @abstractmethod
     def finish(self, now: float, previous: float) -> dict[GroupKey, float | None]: ...
 
 
-def _scalar(selector: Selector, reading: Reading) -> float:
-    if isinstance(reading, HistogramValue):
-        if selector.field == "count":
-            return reading.count
-        if selector.field == "sum":
-            return reading.sum
-        raise ValueError(f"{selector.metric} is a histogram: read it with field: count, sum or quantile")
-    if selector.field != "value":
+def _check(selector: Selector, histogram: bool) -> None:
+    """Raise what reading one batch with ``selector`` raises (every point of a batch
+    has the same type, so a batch is read whole or not at all)."""
+    if selector.field == "quantile":
+        if not histogram:
+            raise ValueError(f"{selector.metric} is not a histogram: a quantile needs one")
+    elif histogram:
+        if selector.field not in ("count", "sum"):
+            raise ValueError(f"{selector.metric} is a histogram: read it with field: count, sum or quantile")
+    elif selector.field != "value":
         raise ValueError(f"{selector.metric} is not a histogram: field {selector.field} needs one")
-    return reading
 
 
-def _histogram(selector: Selector, reading: Reading) -> HistogramValue:
-    if not isinstance(reading, HistogramValue):
-        raise ValueError(f"{selector.metric} is not a histogram: a quantile needs one")
-    return reading
+def _readings(selector: Selector, readings: list[Any], histogram: bool) -> list[Any]:
+    """What ``selector`` reads from a batch's readings: histograms for a quantile, else numbers."""
+    _check(selector, histogram)
+    if histogram:
+        if selector.field == "count":
+            return [r.count for r in readings]
+        if selector.field == "sum":
+            return [r.sum for r in readings]
+    return readings
+
+
+def _reduce(reduce: str, values: list[float]) -> float:
+    """What the running accumulator of ``_ValueState`` gives for ``values`` taken in order."""
+    if reduce == "sum":
+        return _fold_left(add, values)
+    if reduce == "avg":
+        return _fold_left(add, values) / len(values)
+    if reduce == "max":
+        return max(values)
+    if reduce == "min":
+        return min(values)
+    return values[-1]
 
 
 def _quantile(selector: Selector, value: HistogramValue) -> float | None:
@@ -91,37 +122,70 @@ class _ValueState(_RuleState):
         self._known: set[GroupKey] = set()
         self._numbers: dict[GroupKey, list[float]] = {}
         self._histograms: dict[GroupKey, HistogramValue] = {}
+        # The first batch of a collection is kept as it is (route, values, time) and
+        # reduced per group in ``finish``; a second one folds both into ``_numbers``.
+        self._batch: tuple[Route, list[float], float] | None = None
+        # set when ``_known`` holds exactly the groups of this route (one point each)
+        self._known_route: Route | None = None
 
     def selectors(self) -> Iterable[tuple[str, Selector]]:
         return (("value", self.expr.selector),)
 
-    def observe(self, role: str, sample: Sample) -> None:
-        key = self.group(sample)
+    def observe(self, role: str, route: Route, batch: Batch) -> None:
         selector = self.expr.selector
         if selector.field == "quantile":
-            hist = _histogram(selector, sample.value)
-            previous = self._histograms.get(key)
-            self._histograms[key] = hist if previous is None else previous.plus(hist)
+            hists = _readings(selector, route.pick(batch.values), batch.histogram)
+            histograms = self._histograms
+            for key, hist in zip(route.keys, hists):
+                previous = histograms.get(key)
+                histograms[key] = hist if previous is None else previous.plus(hist)
             return
-        value = _scalar(selector, sample.value)
-        acc = self._numbers.get(key)
-        if acc is None:
-            # sum, count, max, min, time of last, last
-            self._numbers[key] = [value, 1.0, value, value, sample.time, value]
-        else:
-            acc[0] += value
-            acc[1] += 1
-            if value > acc[2]:
-                acc[2] = value
-            if value < acc[3]:
-                acc[3] = value
-            if sample.time >= acc[4]:
-                acc[4] = sample.time
-                acc[5] = value
+        values = _readings(selector, route.pick(batch.values), batch.histogram)
+        if self._batch is None and not self._numbers:
+            self._batch = (route, values, batch.time)
+            return
+        if self._batch is not None:
+            self._accumulate(*self._batch)
+            self._batch = None
+        self._accumulate(route, values, batch.time)
+
+    def check(self, role: str, batch: Batch) -> None:
+        _check(self.expr.selector, batch.histogram)
+
+    def _accumulate(self, route: Route, values: list[float], time: float) -> None:
+        numbers = self._numbers
+        for key, value in zip(route.keys, values):
+            acc = numbers.get(key)
+            if acc is None:
+                # sum, count, max, min, time of last, last
+                numbers[key] = [value, 1.0, value, value, time, value]
+            else:
+                acc[0] += value
+                acc[1] += 1
+                if value > acc[2]:
+                    acc[2] = value
+                if value < acc[3]:
+                    acc[3] = value
+                if time >= acc[4]:
+                    acc[4] = time
+                    acc[5] = value
 
     def finish(self, now: float, previous: float) -> dict[GroupKey, float | None]:
+        batch = self._batch
+        self._batch = None
+        if batch is not None and batch[0] is self._known_route and not self._histograms:
+            # the steady case: the same groups as before, one point each, and
+            # every reduction of one point is the point's value
+            return dict(zip(batch[0].keys, batch[1]))
         out: dict[GroupKey, float | None] = dict.fromkeys(self._known)
         reduce = self.expr.reduce or "last"
+        if batch is not None:
+            route, values, _ = batch
+            if route.unique:
+                out.update(zip(route.keys, values))
+            else:
+                for key, positions in route.groups():
+                    out[key] = _reduce(reduce, [values[i] for i in positions])
         for key, acc in self._numbers.items():
             if reduce == "sum":
                 out[key] = acc[0]
@@ -136,37 +200,33 @@ class _ValueState(_RuleState):
         for key, hist in self._histograms.items():
             out[key] = _quantile(self.expr.selector, hist)
         self._known.update(out)
+        self._known_route = None
+        if batch is not None and batch[0].unique and len(self._known) == len(batch[0].keys):
+            self._known_route = batch[0]
         self._numbers = {}
         self._histograms = {}
         return out
 
 
 class _Window:
-    """Running totals of one group, one entry per collection, trimmed to a window."""
+    """Running totals of one group, one entry per collection, trimmed to a window.
+
+    ``samples`` holds time, total, time, total, ... flat rather than (time, total)
+    pairs: every group appends the same ``now`` object and, while it does not move,
+    the same total object, so an entry costs two pointers instead of a new tuple.
+    """
 
     __slots__ = ("last_seen", "samples", "total")
 
     def __init__(self, start: float, zero: Reading) -> None:
         self.total: Reading = zero
-        self.samples: deque[tuple[float, Reading]] = deque([(start, zero)])
+        self.samples: deque[Any] = deque([start, zero])
         self.last_seen = start
-
-    def push(self, now: float, increase: Reading | None, window: float) -> None:
-        if increase is not None:
-            self.total = _add(self.total, increase)
-            self.last_seen = now
-        self.samples.append((now, self.total))
-        horizon = now - window
-        samples = self.samples
-        # keep one sample at or before the horizon: it is the base of the increase
-        while len(samples) >= 2 and samples[1][0] <= horizon:
-            samples.popleft()
 
     def increase(self) -> tuple[Reading, float]:
         """(increase, covered seconds) from the window's base to now."""
-        base_time, base = self.samples[0]
-        now, total = self.samples[-1]
-        return _sub(total, base), now - base_time
+        samples = self.samples
+        return _sub(samples[-1], samples[1]), samples[-2] - samples[0]
 
 
 def _add(a: Reading, b: Reading) -> Reading:
@@ -195,17 +255,33 @@ class _WindowedState(_RuleState):
         self._windows: dict[str, dict[GroupKey, _Window]] = {}
         self._tick: dict[str, dict[GroupKey, Reading]] = {}
 
-    def observe(self, role: str, sample: Sample) -> None:
-        key = self.group(sample)
+    def observe(self, role: str, route: Route, batch: Batch) -> None:
         selector = self._selector(role)
-        increase: Reading
-        if selector.field == "quantile":
-            increase = _histogram(selector, sample.increase)
-        else:
-            increase = _scalar(selector, sample.increase)
+        increases = _readings(selector, route.pick(batch.increases()), batch.histogram)
         tick = self._tick.setdefault(role, {})
-        previous = tick.get(key)
-        tick[key] = increase if previous is None else _add(previous, increase)
+        if route.unique:
+            if not tick:
+                tick.update(zip(route.keys, increases))
+                return
+            increase: Reading
+            for key, increase in zip(route.keys, increases):
+                previous = tick.get(key)
+                tick[key] = increase if previous is None else _add(previous, increase)
+            return
+        # several points per group: add each group's increases up, in order
+        numbers = selector.field != "quantile"
+        for key, positions in route.groups():
+            previous = tick.get(key)
+            if previous is None:
+                previous = increases[positions[0]]
+                positions = positions[1:]
+            if numbers and type(previous) is float:
+                tick[key] = _fold_left(add, [increases[i] for i in positions], previous)
+            else:
+                tick[key] = _fold_left(_add, [increases[i] for i in positions], previous)
+
+    def check(self, role: str, batch: Batch) -> None:
+        _check(self._selector(role), batch.histogram)
 
     @abstractmethod
     def _selector(self, role: str) -> Selector: ...
@@ -213,11 +289,31 @@ class _WindowedState(_RuleState):
     def _advance(self, role: str, now: float, previous: float) -> dict[GroupKey, _Window]:
         windows = self._windows.setdefault(role, {})
         tick = self._tick.pop(role, {})
-        for key, _increase in tick.items():
+        for key in tick:
             if key not in windows:
                 windows[key] = _Window(previous, 0.0)
-        for key, window in windows.items():
-            window.push(now, tick.get(key), self.window)
+        # _Window.push, inlined: this runs for every group on every collection
+        horizon = now - self.window
+        if len(tick) == len(windows) and list(tick) == list(windows):  # a point for every group, same order
+            pairs: Iterable[tuple[_Window, Reading | None]] = zip(windows.values(), tick.values())
+        else:
+            pairs = ((window, tick.get(key)) for key, window in windows.items())
+        for window, increase in pairs:
+            if increase is not None:
+                total = window.total
+                if type(total) is float and type(increase) is float:
+                    if increase:  # adding zero keeps the total (never -0.0) and its object
+                        window.total = total + increase
+                else:
+                    window.total = _add(total, increase)
+                window.last_seen = now
+            samples = window.samples
+            samples.append(now)
+            samples.append(window.total)
+            # keep one sample at or before the horizon: it is the base of the increase
+            while len(samples) >= 4 and samples[2] <= horizon:
+                samples.popleft()
+                samples.popleft()
         # a group with no point for a whole window is gone
         for key in [k for k, w in windows.items() if w.last_seen < now - self.window]:
             del windows[key]
@@ -240,14 +336,24 @@ class _RateState(_WindowedState):
         return self.expr.selector
 
     def finish(self, now: float, previous: float) -> dict[GroupKey, float | None]:
-        out: dict[GroupKey, float | None] = dict.fromkeys(self._known)
+        out: dict[GroupKey, float | None] = {}
         for key, window in self._advance("rate", now, previous).items():
-            increase, covered = window.increase()
+            samples = window.samples
+            base = samples[1]
+            total = samples[-1]
+            covered = samples[-2] - samples[0]
+            if type(total) is float and type(base) is float:
+                out[key] = (total - base) / covered if covered > 0 else None
+                continue
+            increase = _sub(total, base)
             if isinstance(increase, HistogramValue):
                 out[key] = _quantile(self.expr.selector, increase)
             else:
                 out[key] = increase / covered if covered > 0 else None
-        self._known = {k for k in out if out[k] is not None}
+        gone = self._known.difference(out)
+        if gone:  # groups with a rate last time and no window now
+            out.update(dict.fromkeys(gone))
+        self._known = set(out) if None not in out.values() else {k for k, v in out.items() if v is not None}
         return out
 
 
@@ -294,12 +400,18 @@ class _AbsentState(_RuleState):
     def selectors(self) -> Iterable[tuple[str, Selector]]:
         return (("absent", self.expr.selector),)
 
-    def observe(self, role: str, sample: Sample) -> None:
-        key = self.group(sample)
-        if sample.fresh:
-            self._fresh[key] = sample.time
-        else:
-            self._fresh.setdefault(key, self._start)
+    def check(self, role: str, batch: Batch) -> None:
+        """Any batch can be read: only freshness counts."""
+
+    def observe(self, role: str, route: Route, batch: Batch) -> None:
+        seen = self._fresh
+        time = batch.time
+        start = self._start
+        for key, fresh in zip(route.keys, route.pick(batch.fresh())):
+            if fresh:
+                seen[key] = time
+            else:
+                seen.setdefault(key, start)
 
     def finish(self, now: float, previous: float) -> dict[GroupKey, float | None]:
         if not self._fresh:
@@ -331,6 +443,15 @@ class Evaluator:
             for role, selector in state.selectors():
                 self._consumers.setdefault(selector.metric, []).append((state, role, selector))
                 self._metrics.setdefault(selector.metric, MetricState(selector.metric, start_ns))
+        # per metric and rule: its (consumer slot, role, selector.matches, rule.group);
+        # two slots when both sides of a ratio read the metric
+        self._routing: dict[str, list[tuple[_RuleState, list[_Slot]]]] = {}
+        for name, consumers in self._consumers.items():
+            by_rule: dict[int, tuple[_RuleState, list[_Slot]]] = {}
+            for slot, (state, role, selector) in enumerate(consumers):
+                entry = by_rule.setdefault(id(state), (state, []))
+                entry[1].append((slot, role, selector.matches, state.group))
+            self._routing[name] = list(by_rule.values())
         self._max_window = max([getattr(s.rule.expr, "window", 0.0) for s in self._states] + [300.0])
         self._ticks = 0
 
@@ -348,23 +469,31 @@ class Evaluator:
     def evaluate(self, data: MetricsData | None, now: float) -> list[RuleResult]:
         failed: dict[int, str] = {}
         if data is not None:
-            consumers_by_name = self._consumers
+            routing = self._routing
             for resource_metrics in data.resource_metrics:
                 for scope_metrics in resource_metrics.scope_metrics:
                     scope = scope_metrics.scope.name
                     for metric in scope_metrics.metrics:
-                        consumers = consumers_by_name.get(metric.name)
+                        consumers = routing.get(metric.name)
                         if consumers is None:
                             continue
-                        state = self._metrics[metric.name]
-                        for sample in state.samples(metric, scope, now):
-                            for rule_state, role, selector in consumers:
-                                if id(rule_state) in failed or not selector.matches(sample.attributes):
-                                    continue
-                                try:
-                                    rule_state.observe(role, sample)
-                                except Exception as exc:
-                                    failed[id(rule_state)] = _describe(exc)
+                        batch = self._metrics[metric.name].update(metric, scope, now)
+                        if batch is None:
+                            continue
+                        layout = batch.layout
+                        for rule_state, slots in consumers:
+                            if id(rule_state) in failed:
+                                continue
+                            try:
+                                if len(slots) == 1:
+                                    slot, role, matches, group = slots[0]
+                                    route = layout.route(slot, matches, group)
+                                    if route.keys:
+                                        rule_state.observe(role, route, batch)
+                                else:
+                                    _observe_together(rule_state, slots, batch)
+                            except Exception as exc:
+                                failed[id(rule_state)] = _describe(exc)
         results = []
         for rule_state in self._states:
             error = failed.get(id(rule_state))
@@ -385,7 +514,41 @@ class Evaluator:
         return results
 
 
+def _observe_together(rule_state: _RuleState, slots: list[_Slot], batch: Batch) -> None:
+    """Feed one batch to a rule that reads it through several selectors.
+
+    Point by point, each selector in turn, as the rule would see the points one at a
+    time: if one side cannot read the batch, the rule stops at the first point that
+    side selects, and the other sides keep what came before that point.
+    """
+    routes = [(role, batch.layout.route(slot, matches, group)) for slot, role, matches, group in slots]
+    stop: tuple[int, int] | None = None
+    error: Exception | None = None
+    for order, (role, route) in enumerate(routes):
+        if not route.keys:
+            continue
+        try:
+            rule_state.check(role, batch)
+        except Exception as exc:
+            at = (route.index[0] if route.index is not None else 0, order)
+            if stop is None or at < stop:
+                stop, error = at, exc
+    if stop is None or error is None:
+        for role, route in routes:
+            if route.keys:
+                rule_state.observe(role, route, batch)
+        return
+    for order, (role, route) in enumerate(routes):
+        part = route.head(stop[0] + 1 if order < stop[1] else stop[0])
+        if part.keys:
+            rule_state.observe(role, part, batch)
+    raise error
+
+
 def _finite(values: dict[GroupKey, float | None]) -> dict[GroupKey, float | None]:
+    # every value finite (None and 0 are filtered out first): the dict as it is
+    if all(map(math.isfinite, filter(None, values.values()))):
+        return values
     return {k: (v if v is None or math.isfinite(v) else None) for k, v in values.items()}
 
 

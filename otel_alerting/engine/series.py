@@ -1,15 +1,29 @@
 """Per-series state: turns cumulative or delta points into values and increases.
 
-Every point the SDK hands over becomes a ``Sample``: the series' current value
-(cumulative, whatever the temporality) and its increase since the previous
-collection. Cumulative counters are differenced with reset detection, as PromQL's
-``increase`` does; delta points are summed into a running total.
+Every point the SDK hands over gives the series' current value (cumulative, whatever
+the temporality) and its increase since the previous collection. Cumulative counters
+are differenced with reset detection, as PromQL's ``increase`` does; delta points are
+summed into a running total.
+
+This runs once per collection over every point of every watched metric, so it is
+written in columns rather than per point. ``MetricState.update`` returns a ``Batch``:
+the values, increases and freshness of one metric's points as lists. With cumulative
+temporality the SDK hands over the same attribute objects, in the same order, on
+every collection; a ``_Layout`` remembers them, and while they stay the same (the
+common, steady case) a collection is handled with list operations that run in C, and
+the rules reuse what they worked out for each position (does the selector match,
+which group). Anything else (a new or vanished series, a counter reset, a changed
+start time, delta points, histograms) goes through the per-point path, which is the
+reference behaviour and rebuilds the layout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import repeat
+from operator import add, is_, lt, sub
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import (
@@ -20,7 +34,7 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
-__all__ = ["HistogramValue", "MetricState", "Sample"]
+__all__ = ["Batch", "HistogramValue", "MetricState", "Sample"]
 
 OVERFLOW_ATTRIBUTE = "otel.metric.overflow"
 
@@ -58,13 +72,19 @@ class HistogramValue:
 EMPTY_HISTOGRAM = HistogramValue(0.0, 0.0, (), ())
 Reading = float | HistogramValue
 
+#: the shape of a metric's points; a layout is only reused for the same shape
+_GAUGE = ("gauge",)
+_HISTOGRAM = ("histogram",)
 
-@dataclass
+
 class _Series:
-    raw: Reading
-    start_ns: int
-    total: Reading
-    last_seen: float
+    __slots__ = ("last_seen", "raw", "start_ns", "total")
+
+    def __init__(self, raw: Reading, start_ns: int, total: Reading, last_seen: float) -> None:
+        self.raw = raw
+        self.start_ns = start_ns
+        self.total = total
+        self.last_seen = last_seen
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,145 @@ class Sample:
     fresh: bool
 
 
+class Route:
+    """Which points of a layout one rule reads, and the group of each of them.
+
+    Built once per layout and reused on every collection the layout holds.
+    """
+
+    __slots__ = ("_groups", "index", "keys", "unique")
+
+    def __init__(self, index: list[int] | None, keys: list[tuple[str, ...]]) -> None:
+        #: positions of the selected points; None when every point is selected
+        self.index = index
+        #: group key of each selected point
+        self.keys = keys
+        #: no two selected points share a group
+        self.unique = len(set(keys)) == len(keys)
+        self._groups: list[tuple[tuple[str, ...], list[int]]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def pick(self, column: list[Any]) -> list[Any]:
+        """The entries of ``column`` (one per point) for the selected points."""
+        index = self.index
+        if index is None:
+            return column
+        return [column[i] for i in index]
+
+    def head(self, limit: int) -> Route:
+        """The selected points whose position in the batch is below ``limit``."""
+        index = self.index if self.index is not None else range(len(self.keys))
+        n = bisect_left(index, limit)
+        return Route(list(index[:n]), self.keys[:n])
+
+    def groups(self) -> list[tuple[tuple[str, ...], list[int]]]:
+        """(group key, positions among the selected points), groups in first-seen order."""
+        if self._groups is None:
+            positions: dict[tuple[str, ...], list[int]] = {}
+            for i, key in enumerate(self.keys):
+                found = positions.get(key)
+                if found is None:
+                    positions[key] = [i]
+                else:
+                    found.append(i)
+            self._groups = list(positions.items())
+        return self._groups
+
+
+class _Layout:
+    """The points of one metric in one scope, as the last collection reported them."""
+
+    __slots__ = ("attributes", "keys", "kind", "objects", "raws", "routes", "seen", "starts", "totals")
+
+    def __init__(
+        self,
+        kind: tuple[Any, ...],
+        objects: list[Any],
+        attributes: list[Mapping[str, Any]],
+        keys: list[Any],
+        raws: list[Any],
+        starts: list[Any] | None,
+        totals: list[Any],
+        seen: float,
+    ) -> None:
+        self.kind = kind
+        #: the SDK's attribute objects, compared by identity on the next collection
+        self.objects = objects
+        #: the same, with None and empty attributes as ``{}`` (what rules see)
+        self.attributes = attributes
+        self.keys = keys
+        self.raws = raws
+        #: start times as the SDK gave them (None for gauges: not tracked)
+        self.starts = starts
+        self.totals = totals
+        self.seen = seen
+        self.routes: dict[int, Route] = {}
+
+    def route(
+        self,
+        slot: int,
+        matches: Callable[[Mapping[str, Any]], bool],
+        group: Callable[[Mapping[str, Any]], tuple[str, ...]],
+    ) -> Route:
+        """The route of consumer ``slot``, built on first use with ``matches`` and ``group``."""
+        found = self.routes.get(slot)
+        if found is None:
+            attributes = self.attributes
+            selected = [i for i, a in enumerate(attributes) if matches(a)]
+            if len(selected) == len(attributes):
+                found = Route(None, [group(a) for a in attributes])
+            else:
+                found = Route(selected, [group(attributes[i]) for i in selected])
+            self.routes[slot] = found
+        return found
+
+
+class Batch:
+    """One metric's points at one collection, in columns (one entry per point)."""
+
+    __slots__ = ("_fresh", "_increases", "_previous", "histogram", "layout", "time", "values")
+
+    def __init__(
+        self,
+        layout: _Layout,
+        values: list[Any],
+        time: float,
+        *,
+        increases: list[Any] | None = None,
+        previous: list[Any] | None = None,
+        fresh: list[bool] | None = None,
+        histogram: bool = False,
+    ) -> None:
+        self.layout = layout
+        #: the current value (a running total for delta points) of each point
+        self.values = values
+        self.time = time
+        #: every reading is a HistogramValue (else every reading is a float)
+        self.histogram = histogram
+        self._increases = increases
+        self._previous = previous
+        self._fresh = fresh
+
+    @property
+    def attributes(self) -> list[Mapping[str, Any]]:
+        return self.layout.attributes
+
+    def increases(self) -> list[Any]:
+        """Each point's increase since the previous collection (worked out on first use)."""
+        if self._increases is None:
+            assert self._previous is not None
+            self._increases = list(map(sub, self.values, self._previous))
+        return self._increases
+
+    def fresh(self) -> list[bool]:
+        """Per point: a gauge reported it, or a counter or histogram increased."""
+        if self._fresh is None:
+            self._fresh = list(map(bool, self.increases()))
+        return self._fresh
+
+
 class MetricState:
     """The series of one metric name, kept between collections."""
 
@@ -86,73 +245,175 @@ class MetricState:
         self.name = name
         self._observe_from_ns = observe_from_ns
         self._series: dict[Any, _Series] = {}
+        self._layouts: dict[str, _Layout] = {}
         self.overflowed = False
 
-    def samples(self, metric: Metric, scope: str, now: float) -> Iterator[Sample]:
+    def update(self, metric: Metric, scope: str, now: float) -> Batch | None:
+        """Take one collection's points of ``metric``; None for a kind rules cannot read."""
         data = metric.data
+        kind: tuple[Any, ...]
         if isinstance(data, Gauge):
-            yield from self._gauges(data, scope, now)
+            kind = _GAUGE
         elif isinstance(data, Sum):
-            delta = data.aggregation_temporality == AggregationTemporality.DELTA
-            yield from self._numbers(data, scope, now, delta, bool(data.is_monotonic))
+            kind = (Sum, data.aggregation_temporality == AggregationTemporality.DELTA, bool(data.is_monotonic))
         elif isinstance(data, Histogram):
-            delta = data.aggregation_temporality == AggregationTemporality.DELTA
-            yield from self._histograms(data, scope, now, delta)
+            kind = _HISTOGRAM
+        else:
+            return None
+        points = data.data_points
+        layout = self._layouts.get(scope)
+        if layout is not None and layout.kind == kind:
+            objects = [p.attributes for p in points]
+            if len(objects) == len(layout.objects) and all(map(is_, objects, layout.objects)):
+                batch = self._steady(layout, points, now)
+                if batch is not None:
+                    return batch
+        if isinstance(data, Histogram):
+            return self._histograms(data, scope, now)
+        return self._numbers(kind, points, scope, now)
 
-    def _gauges(self, data: Gauge, scope: str, now: float) -> Iterator[Sample]:
+    def samples(self, metric: Metric, scope: str, now: float) -> Iterator[Sample]:
+        """The points of ``metric`` as ``Sample`` objects (updates the state first)."""
+        batch = self.update(metric, scope, now)
+        if batch is None:
+            return iter(())
+        return map(Sample, batch.attributes, batch.values, batch.increases(), repeat(now), batch.fresh())
+
+    # --- the steady path: same series, same order, no reset ----------------------
+
+    def _steady(self, layout: _Layout, points: Any, now: float) -> Batch | None:
+        raws = list(map(float, [p.value for p in points]))
+        previous = layout.raws
+        kind = layout.kind
+        if kind is _GAUGE:
+            layout.raws = layout.totals = raws
+            layout.seen = now
+            return Batch(layout, raws, now, previous=previous, fresh=[True] * len(raws))
+        starts = [p.start_time_unix_nano for p in points]
+        _, delta, monotonic = kind
+        if delta:
+            totals = list(map(add, layout.totals, raws))
+            layout.raws = raws
+            layout.totals = totals
+            layout.starts = starts
+            layout.seen = now
+            return Batch(layout, totals, now, increases=raws)
+        if starts != layout.starts or (monotonic and any(map(lt, raws, previous))):
+            return None  # a counter restarted: the per-point path tells which one
+        layout.raws = layout.totals = raws
+        layout.seen = now
+        return Batch(layout, raws, now, previous=previous)
+
+    def _write_back(self, layout: _Layout) -> None:
+        """Copy a layout's columns into the per-series state."""
         series = self._series
-        for point in data.data_points:
-            attributes = point.attributes or {}
-            if OVERFLOW_ATTRIBUTE in attributes:
-                self.overflowed = True
-            key = (scope, frozenset(attributes.items()))
-            value = float(point.value)
+        starts = layout.starts
+        seen = layout.seen
+        for i, key in enumerate(layout.keys):
             state = series.get(key)
-            increase = value - state.raw if state is not None else 0.0  # type: ignore[operator]
             if state is None:
-                series[key] = _Series(value, 0, value, now)
-            else:
-                state.raw = state.total = value
-                state.last_seen = now
-            yield Sample(attributes, value, increase, now, True)
+                continue
+            state.raw = layout.raws[i]
+            state.total = layout.totals[i]
+            if starts is not None:
+                state.start_ns = starts[i] or 0
+            state.last_seen = seen
 
-    def _numbers(self, data: Sum, scope: str, now: float, delta: bool, monotonic: bool) -> Iterator[Sample]:
+    def _retire(self, scope: str) -> None:
+        layout = self._layouts.pop(scope, None)
+        if layout is not None:
+            self._write_back(layout)
+
+    def _adopt(self, scope: str, layout: _Layout) -> None:
+        # Two points of one collection on one series (attributes equal as Python values
+        # but told apart by the SDK, such as 1 and True) must be taken one after the
+        # other: no layout for them.
+        if len(set(layout.keys)) == len(layout.keys):
+            self._layouts[scope] = layout
+
+    # --- the per-point path ----------------------------------------------------
+
+    def _numbers(self, kind: tuple[Any, ...], points: Any, scope: str, now: float) -> Batch:
+        self._retire(scope)
         series = self._series
         observe_from = self._observe_from_ns
-        for point in data.data_points:
+        gauge = kind is _GAUGE
+        delta = monotonic = False
+        if not gauge:
+            _, delta, monotonic = kind
+        objects: list[Any] = []
+        attributes_list: list[Mapping[str, Any]] = []
+        keys: list[Any] = []
+        raws: list[float] = []
+        starts: list[Any] = []
+        values: list[Reading] = []
+        increases: list[Reading] = []
+        fresh: list[bool] = []
+        for point in points:
+            objects.append(point.attributes)
             attributes = point.attributes or {}
             if OVERFLOW_ATTRIBUTE in attributes:
                 self.overflowed = True
             key = (scope, frozenset(attributes.items()))
             raw = float(point.value)
             state = series.get(key)
-            if delta:
-                increase = raw
-                total = raw if state is None else state.total + raw  # type: ignore[operator]
-            else:
-                total = raw
-                start = point.start_time_unix_nano or 0
+            if gauge:
+                increase = raw - state.raw if state is not None else 0.0  # type: ignore[operator]
                 if state is None:
-                    # A series born after we started watching counted every increase
-                    # in front of us; an older one only gives us its baseline.
-                    increase = raw if start >= observe_from else 0.0
-                elif monotonic and (raw < state.raw or start != state.start_ns):  # type: ignore[operator]
-                    increase = raw  # counter reset: it restarted from zero
+                    series[key] = _Series(raw, 0, raw, now)
                 else:
-                    increase = raw - state.raw  # type: ignore[operator]
-            if state is None:
-                series[key] = _Series(raw, point.start_time_unix_nano or 0, total, now)
+                    state.raw = state.total = raw
+                    state.last_seen = now
+                total = raw
+                is_fresh = True
             else:
-                state.raw = raw
-                state.total = total
-                state.start_ns = point.start_time_unix_nano or 0
-                state.last_seen = now
-            yield Sample(attributes, total, increase, now, increase != 0)
+                start_raw = point.start_time_unix_nano
+                start = start_raw or 0
+                if delta:
+                    increase = raw
+                    total = raw if state is None else state.total + raw  # type: ignore[operator]
+                else:
+                    total = raw
+                    if state is None:
+                        # A series born after we started watching counted every increase
+                        # in front of us; an older one only gives us its baseline.
+                        increase = raw if start >= observe_from else 0.0
+                    elif monotonic and (raw < state.raw or start != state.start_ns):  # type: ignore[operator]
+                        increase = raw  # counter reset: it restarted from zero
+                    else:
+                        increase = raw - state.raw  # type: ignore[operator]
+                if state is None:
+                    series[key] = _Series(raw, start, total, now)
+                else:
+                    state.raw = raw
+                    state.total = total
+                    state.start_ns = start
+                    state.last_seen = now
+                starts.append(start_raw)
+                is_fresh = increase != 0
+            attributes_list.append(attributes)
+            keys.append(key)
+            raws.append(raw)
+            values.append(total)
+            increases.append(increase)
+            fresh.append(is_fresh)
+        layout = _Layout(kind, objects, attributes_list, keys, raws, None if gauge else starts, values, now)
+        self._adopt(scope, layout)
+        return Batch(layout, values, now, increases=increases, fresh=fresh)
 
-    def _histograms(self, data: Histogram, scope: str, now: float, delta: bool) -> Iterator[Sample]:
+    def _histograms(self, data: Histogram, scope: str, now: float) -> Batch:
+        self._retire(scope)
         series = self._series
         observe_from = self._observe_from_ns
+        delta = data.aggregation_temporality == AggregationTemporality.DELTA
+        objects: list[Any] = []
+        attributes_list: list[Mapping[str, Any]] = []
+        keys: list[Any] = []
+        values: list[Reading] = []
+        increases: list[Reading] = []
+        fresh: list[bool] = []
         for point in data.data_points:
+            objects.append(point.attributes)
             attributes = point.attributes or {}
             if OVERFLOW_ATTRIBUTE in attributes:
                 self.overflowed = True
@@ -166,6 +427,7 @@ class MetricState:
             state = series.get(key)
             previous = state.raw if state is not None else None
             assert previous is None or isinstance(previous, HistogramValue)
+            increase: HistogramValue
             if delta:
                 increase = raw
                 total = raw if state is None else state.total.plus(raw)  # type: ignore[union-attr]
@@ -185,11 +447,21 @@ class MetricState:
                 state.total = total
                 state.start_ns = point.start_time_unix_nano or 0
                 state.last_seen = now
-            fresh = increase.count != 0
-            yield Sample(attributes, total, increase, now, fresh)
+            attributes_list.append(attributes)
+            keys.append(key)
+            values.append(total)
+            increases.append(increase)
+            fresh.append(increase.count != 0)
+        # Histograms always take this path: a layout here only carries the routes.
+        layout = _Layout(_HISTOGRAM, objects, attributes_list, keys, [], [], values, now)
+        return Batch(layout, values, now, increases=increases, fresh=fresh, histogram=True)
 
     def prune(self, older_than: float) -> int:
         """Forget series not reported since ``older_than``; returns how many."""
+        for scope, layout in list(self._layouts.items()):
+            self._write_back(layout)
+            if layout.seen < older_than:
+                del self._layouts[scope]
         stale = [key for key, state in self._series.items() if state.last_seen < older_than]
         for key in stale:
             del self._series[key]

@@ -1,0 +1,229 @@
+"""Evaluation cost per collection, as a share of the SDK collect it rides on.
+
+Each variant is a MeterProvider whose only reader is an AlertingMetricReader (no timer;
+the benchmark calls ``reader.collect()``). One ``collect()`` is split into the SDK's
+own collect (building the MetricsData) and ``AlertingSystem.evaluate`` (evaluator,
+lifecycles, manager), by timing ``evaluate`` from inside the same call. So both
+figures are measured on the same data, in the same call, and the ratio is paired.
+
+Cases, each at 1,000 / 10,000 / 50,000 series of a counter with 3 attributes:
+
+* ``unwatched``: the series are in a metric no rule reads (most application metrics);
+  one rule watches another metric with a single series.
+* ``value by series``: all series in the watched metric, a ``value`` rule (max) ``by`` the
+  attribute that tells them apart: one alert group per series, the worst case.
+* ``value by route``: the same rule ``by`` an attribute with 50 values (50 groups).
+* ``rate by series`` / ``rate by route``: the same with a ``rate`` rule over a 5m window.
+
+Between two collections 1,000 series (rotating) are incremented, so increases flow.
+Variants are interleaved: each block runs one collection of every variant, in a new
+random order; the table gives medians over the blocks. "evaluate" is the whole
+``AlertingSystem.evaluate`` (evaluator, then lifecycles in the manager, dispatcher,
+self-telemetry); "evaluator" is ``Evaluator.evaluate`` alone (series state and rules).
+
+    .venv/bin/python benchmarks/bench_evaluation.py [--blocks 40] [--sizes 1000,10000,50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from typing import Any
+
+from _common import machine, median, table, verdict
+from opentelemetry.sdk.metrics import MeterProvider
+
+from otel_alerting.config import Settings
+from otel_alerting.reader import AlertingMetricReader
+
+
+def _rule(alert: str, kind: str, metric: str, by: str) -> dict[str, Any]:
+    expr: dict[str, Any] = {kind: {"metric": metric}, "by": [by]}
+    if kind == "value":
+        expr["value"]["reduce"] = "max"
+    else:
+        expr["window"] = "5m"
+    return {"alert": alert, "expr": expr, "above": {"high": 1e15}}
+
+
+#: case -> (metric the series are in, rule reading it or None)
+CASES: dict[str, tuple[str, dict[str, Any] | None]] = {
+    "unwatched": ("bench.unwatched", None),
+    "value by series": ("bench.value_series", _rule("ValueBySeries", "value", "bench.value_series", "series")),
+    "value by route": ("bench.value_route", _rule("ValueByRoute", "value", "bench.value_route", "route")),
+    "rate by series": ("bench.rate_series", _rule("RateBySeries", "rate", "bench.rate_series", "series")),
+    "rate by route": ("bench.rate_route", _rule("RateByRoute", "rate", "bench.rate_route", "route")),
+}
+RULES = {
+    "rules": [rule for _, rule in CASES.values() if rule is not None]
+    + [
+        {
+            "alert": "BenchOther",
+            "expr": {"value": {"metric": "bench.other", "reduce": "max"}},
+            "above": {"high": 1e15},
+        },
+    ]
+}
+TOUCHED_PER_ROUND = 1000
+
+
+class Variant:
+    def __init__(self, case: str, size: int, rules_path: str) -> None:
+        self.case = case
+        self.size = size
+        settings = Settings(
+            interval_ms=float("inf"),
+            rules_paths=(rules_path,),
+            default_rules=False,
+            channels=(),
+            cardinality_limit=size * 2,
+        )
+        self.reader = AlertingMetricReader(settings, environ={}, channels=[], start_timer=False)
+        self.provider = MeterProvider(metric_readers=[self.reader], shutdown_on_exit=False)
+        meter = self.provider.get_meter("bench")
+        self.counter = meter.create_counter(CASES[case][0])
+        meter.create_counter("bench.other").add(1, {"series": "0"})
+        self.attributes = [
+            {"series": f"s{i}", "route": f"/api/items/{i % 50}", "status": str(200 + i % 5)}
+            for i in range(size)
+        ]
+        for attributes in self.attributes:
+            self.counter.add(1, attributes)
+        self.cursor = 0
+        system = self.reader.system
+        assert system is not None
+        self.last_evaluate = 0.0
+        self.last_engine = 0.0
+        evaluate = system.evaluate
+        engine = system.evaluator.evaluate
+
+        def timed_evaluate(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return evaluate(*args, **kwargs)
+            finally:
+                self.last_evaluate = time.perf_counter() - start
+
+        def timed_engine(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return engine(*args, **kwargs)
+            finally:
+                self.last_engine = time.perf_counter() - start
+
+        system.evaluate = timed_evaluate  # type: ignore[method-assign]
+        system.evaluator.evaluate = timed_engine  # type: ignore[method-assign]
+        self.collects: list[float] = []
+        self.evaluates: list[float] = []
+        self.engines: list[float] = []
+        self.ratios: list[float] = []
+        self.engine_ratios: list[float] = []
+
+    def touch(self) -> None:
+        n = min(TOUCHED_PER_ROUND, self.size)
+        for k in range(n):
+            self.counter.add(1, self.attributes[(self.cursor + k) % self.size])
+        self.cursor = (self.cursor + n) % self.size
+
+    def run(self, record: bool) -> None:
+        self.touch()
+        start = time.perf_counter()
+        self.reader.collect()
+        total = time.perf_counter() - start
+        collect = total - self.last_evaluate
+        if record:
+            self.collects.append(collect)
+            self.evaluates.append(self.last_evaluate)
+            self.engines.append(self.last_engine)
+            self.ratios.append(self.last_evaluate / collect)
+            self.engine_ratios.append(self.last_engine / collect)
+
+    def close(self) -> None:
+        self.provider.shutdown()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--blocks", type=int, default=40)
+    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    cases = [c.strip() for c in args.cases.split(",")]
+    rng = random.Random(args.seed)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(RULES, f)
+        rules_path = f.name
+    try:
+        print(f"machine: {machine()}", flush=True)
+        print("building variants...", file=sys.stderr, flush=True)
+        variants = [Variant(case, size, rules_path) for size in sizes for case in cases]
+        gc.collect()
+        for _ in range(3):  # warm-up: the first collections create every series' state
+            for v in variants:
+                v.run(record=False)
+        started = time.perf_counter()
+        for block in range(args.blocks):
+            order = variants[:]
+            rng.shuffle(order)
+            for v in order:
+                v.run(record=True)
+            if (block + 1) % 10 == 0:
+                print(f"  block {block + 1}/{args.blocks}", file=sys.stderr, flush=True)
+        elapsed = time.perf_counter() - started
+        rows = []
+        worst = 0.0
+        for v in variants:
+            ratio = median(v.ratios)
+            worst = max(worst, ratio)
+            rows.append(
+                [
+                    f"{v.size:,}",
+                    v.case,
+                    f"{median(v.collects) * 1e3:.2f}",
+                    f"{median(v.collects) / v.size * 1e6:.2f}",
+                    f"{median(v.evaluates) * 1e3:.3f}",
+                    f"{median(v.engines) * 1e3:.3f}",
+                    f"{median(v.engine_ratios) * 100:.1f} %",
+                    f"{ratio * 100:.1f} %",
+                    f"{max(v.ratios) * 100:.1f} %",
+                    verdict(ratio <= 0.05),
+                ]
+            )
+        print(
+            f"\nEvaluation per collection, medians of {args.blocks} interleaved blocks "
+            f"({elapsed:.0f} s; cumulative temporality)\n"
+        )
+        print(
+            table(
+                [
+                    "series",
+                    "case",
+                    "SDK collect ms",
+                    "µs/series",
+                    "evaluate ms",
+                    "of which evaluator ms",
+                    "evaluator / collect",
+                    "evaluate / collect",
+                    "worst block",
+                    "target ≤ 5 %",
+                ],
+                rows,
+            )
+        )
+        for v in variants:
+            v.close()
+        return 0 if worst <= 0.05 else 1
+    finally:
+        os.unlink(rules_path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
