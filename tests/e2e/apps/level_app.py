@@ -1,7 +1,7 @@
 """A test application that uses only the OpenTelemetry API (never otel_alerting).
 
 PHASES="value:seconds,..." drives an observable gauge ``app.level`` (attribute
-``proc``); FORK=1 forks after start-up and the child reports its own level
+``proc``), from START_AT (Unix time) if set; FORK=1 forks after start-up and the child reports its own level
 (PHASES_CHILD), as a pre-fork server's worker would.
 """
 
@@ -21,6 +21,9 @@ requests = meter.create_counter("app.requests")
 
 
 def run(phases: str) -> None:
+    start_at = os.environ.get("START_AT")  # align the phases of several processes
+    if start_at:
+        time.sleep(max(float(start_at) - time.time(), 0.0))
     for phase in phases.split(","):
         value, seconds = phase.split(":")
         state["level"] = float(value)
