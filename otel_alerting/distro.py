@@ -24,7 +24,7 @@ from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_PROTOCOL
 
 from . import environment_variables as ev
-from .system import ConfigurationProblems
+from .errors import ConfigurationProblems
 
 __all__ = ["ENTRY_POINT_NAME", "AlertingConfigurator", "AlertingDistro", "plan_metric_exporters"]
 

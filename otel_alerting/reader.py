@@ -51,7 +51,8 @@ from opentelemetry.sdk.metrics.export import (
 
 from .channels import Channel
 from .config import Settings, load_settings
-from .system import AlertingSystem, ConfigurationProblems, load_configuration
+from .errors import ConfigurationProblems
+from .system import AlertingSystem, load_configuration
 
 __all__ = ["AlertingMetricReader"]
 

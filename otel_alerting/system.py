@@ -31,15 +31,11 @@ from .notify.silences import SilenceStore
 from .rules import RuleSet, load_rule_set
 from .telemetry import SelfTelemetry
 
-__all__ = ["AlertingSystem", "ConfigurationProblems", "load_configuration"]
+__all__ = ["AlertingSystem", "load_configuration"]
 
 _logger = logging.getLogger("otel_alerting")
 
 Clock = Callable[[], float]
-
-
-class ConfigurationProblems(SystemExit):
-    """Raised in strict mode: stops the process at start-up with every problem listed."""
 
 
 @dataclass(frozen=True)

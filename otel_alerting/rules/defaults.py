@@ -1,29 +1,74 @@
 """The built-in rule pack and its inhibition, shipped as data.
 
-The rules live in ``defaults.yaml`` beside this module, in the format users write,
-so a user can copy and adapt them.
+The rules are written in the structure of a rules file (the YAML a user writes, as
+Python data so that loading them needs no YAML parser at start-up); print them with
+``otel-alerting check`` and copy them into your own file to adapt them. Thresholds
+follow the system otel-alerting replaces; override any of them with
+OTEL_PYTHON_ALERTING_RULE_<ALERT>_<FIELD>, turn one off with ..._ENABLED=false, or
+replace one by defining a rule of the same name in your own file.
 """
 
 from __future__ import annotations
 
 import functools
-from importlib import resources
-
-import yaml
+from typing import Any
 
 from .inhibition import InhibitRule, Matcher
-from .loader import _LineLoader, parse_rules
+from .loader import parse_rules
 from .model import Rule
 
-__all__ = ["DEFAULT_RULES_RESOURCE", "default_inhibit_rules", "default_rules"]
+__all__ = ["DEFAULT_RULES", "default_inhibit_rules", "default_rules"]
 
-DEFAULT_RULES_RESOURCE = "defaults.yaml"
+DEFAULT_RULES: dict[str, Any] = {
+    "rules": [
+        {
+            "alert": "CacheHitRateLow",
+            "expr": {
+                "ratio": {
+                    "numerator": {
+                        "metric": "otel_alerting.cache.requests",
+                        "match": {"otel_alerting.cache.result": "hit"},
+                    },
+                    "denominator": {"metric": "otel_alerting.cache.requests"},
+                    "min_denominator": 100,
+                },
+                "window": "5m",
+                "by": ["otel_alerting.cache.name", "server.address"],
+            },
+            "below": {"medium": 0.5, "high": 0.3, "critical": 0.1},
+            "labels": {"category": "cache"},
+            "annotations": {
+                "summary": "Cache {labels[otel_alerting.cache.name]} hit rate is {value:.0%} over {window}"
+            },
+        },
+        {
+            "alert": "MemoryPressure",
+            "expr": {"value": {"metric": "otel_alerting.memory.utilization", "reduce": "max"}},
+            "above": {"medium": 0.75, "high": 0.85, "critical": 0.95},
+            "for": "30s",
+            "labels": {"category": "memory"},
+            "annotations": {"summary": "Memory use is {value:.0%} of the effective limit"},
+        },
+        {
+            "alert": "DependencyDown",
+            "expr": {
+                "value": {"metric": "otel_alerting.dependency.downtime", "reduce": "max"},
+                "by": ["otel_alerting.dependency.name", "server.address"],
+            },
+            "above": {"medium": 60, "high": 300, "critical": 900},
+            "labels": {"category": "dependency"},
+            "annotations": {
+                "summary": "{labels[otel_alerting.dependency.name]} at {labels[server.address]} "
+                "has been down for {last_firing_value:.0f}s"
+            },
+        },
+    ]
+}
 
 
 @functools.lru_cache(maxsize=1)
 def _load() -> tuple[Rule, ...]:
-    text = resources.files(__package__).joinpath(DEFAULT_RULES_RESOURCE).read_text(encoding="utf-8")
-    loaded = parse_rules(yaml.load(text, Loader=_LineLoader), f"<built-in {DEFAULT_RULES_RESOURCE}>")
+    loaded = parse_rules(DEFAULT_RULES, "<built-in rules>")
     if loaded.errors:  # a packaging mistake, caught by the tests
         raise RuntimeError("; ".join(str(e) for e in loaded.errors))
     return loaded.rules

@@ -6,6 +6,7 @@ loading collects all errors instead of stopping at the first.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -14,8 +15,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from ..durations import parse_duration
 from .model import (
@@ -102,27 +101,6 @@ class _Lines(dict[str, Any]):
     key_lines: dict[str, int]
 
 
-class _LineLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Lines:
-    mapping = _Lines()
-    mapping.line = node.start_mark.line + 1
-    mapping.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        mapping[str(key)] = loader.construct_object(value_node, deep=True)
-        mapping.key_lines[str(key)] = key_node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
-
-
 class _LineList(list[Any]):
     """A list that remembers the line of each item (a rule that is not a mapping
     has no line of its own to report)."""
@@ -130,16 +108,40 @@ class _LineList(list[Any]):
     item_lines: list[int]
 
 
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _LineList:
-    sequence = _LineList(loader.construct_object(child, deep=True) for child in node.value)
-    sequence.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return sequence
+@functools.lru_cache(maxsize=1)
+def _line_loader() -> type[Any]:
+    """A YAML SafeLoader whose mappings and lists remember their lines. Built on first
+    use: PyYAML is imported only when a rules file is read, not at every start-up."""
+    import yaml
+
+    class LineLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: Any, node: Any) -> _Lines:
+        mapping = _Lines()
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            mapping[str(key)] = loader.construct_object(value_node, deep=True)
+            mapping.key_lines[str(key)] = key_node.start_mark.line + 1
+        return mapping
+
+    def construct_sequence(loader: Any, node: Any) -> _LineList:
+        sequence = _LineList(loader.construct_object(child, deep=True) for child in node.value)
+        sequence.item_lines = [child.start_mark.line + 1 for child in node.value]
+        return sequence
+
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
+    return LineLoader
 
 
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
-    _construct_sequence,
-)
+def load_yaml(text: str) -> Any:
+    """Parse YAML (or JSON) keeping line numbers; raises yaml.YAMLError."""
+    import yaml
+
+    return yaml.load(text, Loader=_line_loader())
 
 
 def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
@@ -149,8 +151,10 @@ def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         return RulesFile((), frozenset(), {}, (RuleError(source, f"cannot read: {exc.strerror}"),))
+    import yaml
+
     try:
-        document = yaml.load(text, Loader=_LineLoader)
+        document = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
