@@ -22,10 +22,51 @@ from typing import Any
 
 import wrapt
 
-__all__ = ["unwrap_innermost", "wrap_innermost"]
+__all__ = ["passthrough_name", "unwrap_innermost", "wrap_innermost"]
 
 Patch = Callable[..., Any]
 _MARK = "__otel_alerting_patch__"
+
+
+# The flags that change how a call runs (not __future__ imports of the defining module).
+_CALL_FLAGS = (
+    inspect.CO_VARARGS
+    | inspect.CO_VARKEYWORDS
+    | inspect.CO_GENERATOR
+    | inspect.CO_COROUTINE
+    | inspect.CO_ITERABLE_COROUTINE
+    | inspect.CO_ASYNC_GENERATOR
+)
+
+
+def _passthrough_shape(self: Any, *args: Any, **kwargs: Any) -> Any:
+    return self.target(*args, **kwargs)
+
+
+def passthrough_name(function: Any) -> str | None:
+    """``name`` when ``function`` is exactly ``def f(self, *args, **kwargs): return
+    self.name(*args, **kwargs)``, else None.
+
+    redis-py 8's ``Redis.execute_command`` is such a method (it forwards to
+    ``_execute_command``). A patch that replaces it can call ``instance.name`` itself:
+    the same lookup and the same call, one Python frame and one repacking of the
+    arguments fewer, which is about 0.25 µs of the 0.55 µs a patched GET would cost.
+    The test is on the bytecode, so any other body (another redis-py version, a
+    decorator) keeps the original call.
+    """
+    code = getattr(function, "__code__", None)
+    shape = _passthrough_shape.__code__
+    if (
+        code is None
+        or code.co_code != shape.co_code
+        or code.co_flags & _CALL_FLAGS != shape.co_flags & _CALL_FLAGS
+        or code.co_argcount != shape.co_argcount
+        or len(code.co_names) != 1
+        or getattr(function, "__closure__", None)
+    ):
+        return None
+    name: str = code.co_names[0]
+    return name
 
 
 def _proxy(node: Any) -> Any:

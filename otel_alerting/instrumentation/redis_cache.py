@@ -29,7 +29,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.trace.propagation import _SPAN_KEY
 
 from ._redis_commands import KeyNamer, Kind, RedisCacheConfig, Tally, connection_attributes, tally
-from ._wrapping import Patch, unwrap_innermost, wrap_innermost
+from ._wrapping import Patch, passthrough_name, unwrap_innermost, wrap_innermost
 from .cache import CACHE_RESULT, HIT, MISS, CacheMetrics, default_cache_metrics
 
 __all__ = ["RedisCacheInstrumentor"]
@@ -247,6 +247,9 @@ class _Recorder:
         pair_key, resolve, record, failed = self._pair_key, self._default_pair, self._record_any, self._failed
         redis_scope, known, get_current = self._is_redis_scope, self._known_scope, _context_getter()
         annotate = self.annotate
+        # redis-py 8's execute_command only forwards to _execute_command: call that
+        # directly, one frame and one argument repacking fewer (see passthrough_name).
+        forward = passthrough_name(original)
 
         def execute_command(instance: Any, *args: Any, **options: Any) -> Any:
             try:
@@ -254,11 +257,11 @@ class _Recorder:
             except Exception:  # no command name, an unhashable one: not ours to judge
                 kind = None
             if kind is None:
-                return original(instance, *args, **options)
+                return getattr(instance, forward)(*args, **options) if forward else original(instance, *args, **options)
             ctx = get_current()
             if ctx.get(suppress) or ctx.get(plain):
                 return original(instance, *args, **options)
-            reply = original(instance, *args, **options)
+            reply = getattr(instance, forward)(*args, **options) if forward else original(instance, *args, **options)
             try:
                 pair = instance.__dict__.get(pair_key)
                 if pair is None:
