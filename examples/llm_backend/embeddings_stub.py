@@ -35,7 +35,7 @@ class EmbeddingsStub:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 if stub.failing.is_set():
                     self._reply(503, {"status": "unavailable"})
                 elif self.path == "/health":
@@ -43,7 +43,7 @@ class EmbeddingsStub:
                 else:
                     self._reply(404, {"error": "not found"})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 request = json.loads(self.rfile.read(length) or b"{}")
                 if stub.failing.is_set():
