@@ -7,10 +7,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .channels import build_channels
 from .config import load_settings
 from .durations import format_duration
-from .rules import load_rule_set
+from .instrumentation.probes.targets import load_probe_settings
+from .notify.routing import Route
+from .system import load_configuration
 from .version import __version__
 
 __all__ = ["main"]
@@ -21,13 +22,15 @@ def _check(args: argparse.Namespace) -> int:
     if args.rules:
         environ["OTEL_PYTHON_ALERTING_RULES"] = os.pathsep.join(args.rules)
     settings = load_settings(environ)
-    rule_set = load_rule_set(settings.rules_paths, environ, include_defaults=settings.default_rules)
+    config = load_configuration(settings, environ)
+    probes = load_probe_settings(environ)
     out = sys.stdout
     out.write("Effective configuration:\n")
     for name, value in settings.describe().items():
         out.write(f"  {name}={value}\n")
-    out.write(f"\nRules ({len(rule_set.rules)}):\n")
-    for rule in rule_set.rules:
+    rules = config.rule_set.rules
+    out.write(f"\nRules ({len(rules)}):\n")
+    for rule in rules:
         ladder = ", ".join(
             f"{sev.name}{' >=' if rule.direction == 'above' else ' <'} {thr:g}" for sev, thr in rule.thresholds
         )
@@ -39,10 +42,21 @@ def _check(args: argparse.Namespace) -> int:
         if rule.recovery is not None:
             out.write(f" recovery {rule.recovery:g}")
         out.write(f" ({rule.source})\n")
-    built, channel_errors = build_channels(settings, environ)
-    channels = [channel.describe() for channel in built]
-    out.write(f"\nChannels: {', '.join(channels) or 'none'}\n")
-    problems = [str(e) for e in (*settings.errors, *rule_set.errors, *channel_errors)]
+    out.write("\nChannels:\n")
+    for channel in config.channels:
+        out.write(f"  {channel.describe()}\n")
+    out.write("\nRouting:\n")
+    for line in _routes(config.notify.route):
+        out.write(f"  {line}\n")
+    out.write(f"  inhibition rules: {len(config.notify.inhibit_rules)}\n")
+    out.write("\nDependency probes:")
+    if probes.targets:
+        out.write(f" every {format_duration(probes.interval_s)}, timeout {format_duration(probes.timeout_s)}\n")
+        for target in probes.targets:
+            out.write(f"  {target.name}: {target.display}\n")
+    else:
+        out.write(" none configured\n")
+    problems = [*config.problems, *(str(e) for e in probes.errors)]
     if problems:
         sys.stderr.write(f"\n{len(problems)} problem(s):\n")
         for problem in problems:
@@ -50,6 +64,24 @@ def _check(args: argparse.Namespace) -> int:
         return 1
     out.write("\nOK\n")
     return 0
+
+
+def _routes(route: Route, depth: int = 0) -> list[str]:
+    """One line per route: its matchers, channels and timers (children indented)."""
+    matchers = ", ".join(str(m) for m in route.matchers) or "every alert"
+    timers = route.timers
+    lines = []
+    if route.receivers or not route.routes:
+        lines.append(
+            "  "
+            * depth
+            + f"{matchers} -> {', '.join(route.receivers) or 'nothing'} (group_by {', '.join(route.group_by)}; wait "
+            f"{format_duration(timers.group_wait)}, interval {format_duration(timers.group_interval)}, repeat "
+            f"{format_duration(timers.repeat_interval)}{'; continue' if route.continue_ else ''})"
+        )
+    for child in route.routes:
+        lines.extend(_routes(child, depth + (1 if route.receivers else 0)))
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -72,7 +72,9 @@ class Settings:
             ev.OTEL_PYTHON_ALERTING_COOLDOWN: f"{self.cooldown_s:g}s",
             ev.OTEL_PYTHON_ALERTING_HISTORY_SIZE: self.history_size,
             ev.OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT: self.cardinality_limit,
-            ev.OTEL_PYTHON_ALERTING_CHANNELS: ",".join(self.channels),
+            ev.OTEL_PYTHON_ALERTING_CHANNELS: ",".join(self.channels)
+            if self.channels_set
+            else "(unset: log, console and every configured channel)",
             ev.OTEL_PYTHON_ALERTING_CONSOLE_COLOR: self.console_color,
             ev.OTEL_PYTHON_ALERTING_QUEUE_SIZE: self.queue_size,
         }

@@ -40,6 +40,8 @@ def parse_duration(text: object) -> float:
 
 def format_duration(seconds: float) -> str:
     """A short human form: ``90.0`` -> ``1m30s``."""
+    if seconds == 0:
+        return "0s"
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"
     if seconds < 60 and seconds != int(seconds):

@@ -64,3 +64,20 @@ def test_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     assert "OTEL_PYTHON_ALERTING_CHANNELS: unknown channel(s) pager" in done.stderr
     assert f"{rules}:10: rules[1] (Bad).expr.window: required for rate" in done.stderr
     assert "OTEL_PYTHON_ALERTING_RULE_QUEUEBACKLOG_ABOVE: 'lots' is not a number" in done.stderr
+
+
+def test_check_shows_channels_routes_and_probes_without_secrets(tmp_path: Path) -> None:
+    done = run(
+        "check",
+        OTEL_PYTHON_ALERTING_SLACK_WEBHOOK_URL="https://hooks.slack.com/services/T0/B0/slack-token-123",
+        REDIS_URL="redis://:redis-password-9@127.0.0.1:6390/0",
+        ALERT_EMAIL_ENABLED="true",
+        ALERT_SMTP_PASSWORD="smtp-password-77",
+    )
+    assert done.returncode == 1  # email is enabled but incomplete
+    assert "  slack webhook https://hooks.slack.com/[secure]\n" in done.stdout
+    assert 'severity="high" -> slack (group_by alertname; wait 2s, interval 5m, repeat 4h)' in done.stdout
+    assert "  redis: redis://:[secure]@127.0.0.1:6390/0\n" in done.stdout
+    assert "OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST: required" in done.stderr
+    for secret in ("slack-token-123", "redis-password-9", "smtp-password-77"):
+        assert secret not in done.stdout + done.stderr

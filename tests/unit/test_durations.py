@@ -44,7 +44,7 @@ def test_parse_duration_rejects_bad_values_naming_them(text: object) -> None:
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [
-        (0.0, "0ms"),
+        (0.0, "0s"),
         (0.25, "250ms"),
         (1.0, "1s"),
         (59.0, "59s"),
