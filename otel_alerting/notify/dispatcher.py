@@ -129,9 +129,10 @@ class Dispatcher:
         self._ready.set()
         workers = [asyncio.ensure_future(self._worker(lane)) for lane in self._lanes]
         await self._stop.wait()
-        for lane in self._lanes:
-            assert lane.wake is not None
-            lane.wake.set()
+        # shutdown() has waited for the queues until its deadline: a delivery still
+        # running now is abandoned (and counted as dropped), not left retrying behind it
+        for worker in workers:
+            worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         for lane in self._lanes:
             try:
@@ -229,13 +230,22 @@ class Dispatcher:
                     lane.busy = batch is not None
                 if batch is None:
                     break
-                await self._deliver(lane, batch)
-                with self._lock:
-                    lane.busy = False
+                try:
+                    await self._deliver(lane, batch)
+                finally:
+                    with self._lock:
+                        lane.busy = False
             if self._stop.is_set():
                 return
 
     async def _deliver(self, lane: _Lane, batch: Batch) -> None:
+        try:
+            await self._attempts(lane, batch)
+        except asyncio.CancelledError:
+            self._record(lane, DROPPED, len(batch.notifications), None, "shut down before delivery")
+            raise
+
+    async def _attempts(self, lane: _Lane, batch: Batch) -> None:
         deadline = time.monotonic() + self._deadline
         attempt = 0
         while True:

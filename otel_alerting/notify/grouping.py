@@ -65,15 +65,20 @@ class Group:
         )
 
     def next_wake(self) -> float | None:
+        """When ``flush`` may next have something to send; None if nothing waits.
+
+        As in ``flush``: unmuted changes wait for ``group_wait`` (or ``group_interval``),
+        and only without them does the ``repeat_interval`` count. A time already past
+        at which ``flush`` would send nothing (alerts told and unchanged, muted ones)
+        must not be returned: it would be asked for again at once, forever. Muted
+        alerts are looked at again by every evaluation.
+        """
         timers = self.route.timers
-        if not self.alerts:
-            return None
-        if self.flushed is None:
-            return self.created + timers.group_wait
-        candidates = [self.flushed + timers.group_interval]
+        if any(self.told.get(fp) != (n.status, n.severity) and fp not in self.muted for fp, n in self.alerts.items()):
+            return self.created + timers.group_wait if self.flushed is None else self.flushed + timers.group_interval
         if self.repeated is not None and any(s is Status.FIRING for s, _ in self.told.values()):
-            candidates.append(self.repeated + timers.repeat_interval)
-        return min(candidates)
+            return self.repeated + timers.repeat_interval
+        return None
 
 
 @dataclass(frozen=True)
@@ -123,13 +128,15 @@ def flush(group: Group, now: float, muted: MuteCheck, force: bool = False) -> Gr
             _record(group, changes, now)
             return GroupFlush(Batch(group.channel, tuple(changes), group.key, dict(group.labels)), tuple(newly_muted))
         return GroupFlush(None, tuple(newly_muted))
-    if (
-        group.repeated is not None
-        and now - group.repeated >= timers.repeat_interval
-        and (firing := tuple(_still_firing(group)))
-    ):
+    if group.repeated is not None and now - group.repeated >= timers.repeat_interval:
+        # the repeat is due even when all it would re-send is muted now: skipped, not
+        # retried at once (which would spin until the mute ends)
         group.repeated = now
-        return GroupFlush(Batch(group.channel, firing, group.key, dict(group.labels), repeat=True), tuple(newly_muted))
+        firing = tuple(n for n in _still_firing(group) if muted(n) is None)
+        if firing:
+            return GroupFlush(
+                Batch(group.channel, firing, group.key, dict(group.labels), repeat=True), tuple(newly_muted)
+            )
     return GroupFlush(None, tuple(newly_muted))
 
 
