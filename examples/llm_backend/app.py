@@ -9,7 +9,8 @@ watch its cache hit rate, its dependencies and its memory::
         opentelemetry-instrument python examples/llm_backend/app.py
 
 Phases: a warm cache serves repeated questions; then a new prompt template
-changes every cache key, and the hit rate collapses.
+changes every cache key, and the hit rate collapses; then the template settles and
+the cache warms up again.
 ``DEMO_STEP_SECONDS`` sets the length of a step, ``DEMO_STEPS`` the steps per phase.
 """
 
@@ -84,7 +85,12 @@ def main() -> None:
         cache.set(key, text, ex=600)
         return text
 
-    for phase, template in (("warm cache", "v1"), ("new prompt template: every key changes", None)):
+    phases = (
+        ("warm cache", "v1"),
+        ("new prompt template: every key changes", None),
+        ("the new template settles: answers are cached again", "v3"),
+    )
+    for phase, template in phases:
         log.info("phase: %s", phase)
         for _ in range(STEPS):
             for _ in range(REQUESTS_PER_STEP):

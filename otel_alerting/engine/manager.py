@@ -71,7 +71,8 @@ class _Tracked:
     #: severity receivers were last told is firing; None: nothing firing was told
     notified: Severity | None = None
     notified_starts_at: float = 0.0
-    sent_at: dict[Severity, float] = field(default_factory=dict)
+    #: when each (severity, change) was last told, for the cooldown
+    sent_at: dict[tuple[Severity, Change], float] = field(default_factory=dict)
     held: bool = False
     last_resolution: Transition | None = None
 
@@ -164,21 +165,26 @@ class AlertManager:
             assert previous is not None
             tracked.notified = None
             return self._notification(tracked, Status.RESOLVED, Change.RESOLVED, previous, None, now)
-        last = tracked.sent_at.get(desired)
+        previous = tracked.notified
+        if previous is None:
+            change = Change.FIRED
+        else:
+            change = Change.ESCALATED if desired > previous else Change.DEESCALATED
+        # The cooldown holds back a repeat: the same change to the same severity within
+        # the cooldown (an alert that flaps, or swings between two severities). A change
+        # the receivers have not heard lately (a de-escalation after an escalation) goes
+        # out, so they are never left believing a severity the alert no longer has.
+        last = tracked.sent_at.get((desired, change))
         if last is not None and now - last < self._cooldown:
             if not tracked.held:
                 self._stats.suppressed_by_cooldown += 1
                 tracked.held = True
             return None
         tracked.held = False
-        previous = tracked.notified
         if previous is None:
-            change = Change.FIRED
             tracked.notified_starts_at = alert.fired_at if alert.fired_at is not None else now
-        else:
-            change = Change.ESCALATED if desired > previous else Change.DEESCALATED
         tracked.notified = desired
-        tracked.sent_at[desired] = now
+        tracked.sent_at[(desired, change)] = now
         return self._notification(tracked, Status.FIRING, change, desired, previous, now)
 
     def _notification(

@@ -30,7 +30,7 @@ def test_cache_hit_rate_collapse_fires_the_built_in_rule(receiver: OtlpReceiver,
                 REDIS_URL=redis.url,
                 EMBEDDINGS_URL=stub.url,
                 DEMO_STEP_SECONDS="0.25",
-                DEMO_STEPS="12",
+                DEMO_STEPS="10",
                 DEMO_REQUESTS_PER_STEP="30",
                 OTEL_PYTHON_ALERTING_EMBEDDINGS_URL=f"{stub.url}/health",
                 OTEL_PYTHON_ALERTING_PROBE_INTERVAL="0.5s",
@@ -46,6 +46,7 @@ def test_cache_hit_rate_collapse_fires_the_built_in_rule(receiver: OtlpReceiver,
     fired = [line for line in run.stderr.splitlines() if "[FIRING:" in line and "] CacheHitRateLow" in line]
     assert fired, f"CacheHitRateLow never fired:\n{ours[-5000:]}"
     assert any("[FIRING:CRITICAL]" in line for line in fired), fired
+    assert any("[RESOLVED:" in line and "] CacheHitRateLow" in line for line in run.stderr.splitlines()), ours[-3000:]
     assert not any("] DependencyDown" in line for line in run.stderr.splitlines()), "a healthy dependency alerted"
 
     points = receiver.metric_points()

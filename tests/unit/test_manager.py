@@ -173,14 +173,19 @@ def test_cooldown_does_not_hold_a_new_severity() -> None:
     assert summary(feed(manager, r, 6.0, 1200)) == [(Status.FIRING, Change.ESCALATED, C)]
 
 
-def test_deescalation_to_a_recently_told_severity_waits_for_the_cooldown() -> None:
+def test_a_deescalation_is_news_even_inside_the_cooldown_but_its_repeat_is_not() -> None:
     r = backlog()
     manager = AlertManager([r], cooldown=60.0)
     feed(manager, r, 0.0, 150)
     feed(manager, r, 5.0, 600)
-    assert feed(manager, r, 10.0, 150) == []  # MEDIUM was told at t=0
-    (n,) = feed(manager, r, 60.0, 150)
+    # MEDIUM was told at t=0 as FIRED; a de-escalation to it is a change not told yet,
+    # so receivers are not left believing HIGH
+    (n,) = feed(manager, r, 10.0, 150)
     assert (n.change, n.severity, n.previous_severity) == (Change.DEESCALATED, M, H)
+    assert feed(manager, r, 15.0, 600) == []  # the escalation to HIGH repeats within the cooldown: held
+    assert feed(manager, r, 20.0, 150) == []  # and receivers already believe MEDIUM
+    (again,) = feed(manager, r, 65.0, 600)  # the cooldown of that escalation is over
+    assert (again.change, again.severity) == (Change.ESCALATED, H)
 
 
 def test_flapping_between_severities_inside_cooldown_is_suppressed() -> None:
@@ -189,7 +194,12 @@ def test_flapping_between_severities_inside_cooldown_is_suppressed() -> None:
     sent = []
     for now, v in [(0, 150), (1, 600), (2, 150), (3, 600), (4, 150), (5, 600)]:
         sent.extend(feed(manager, r, now, v))
-    assert summary(sent) == [(Status.FIRING, Change.FIRED, M), (Status.FIRING, Change.ESCALATED, H)]
+    assert summary(sent) == [
+        (Status.FIRING, Change.FIRED, M),
+        (Status.FIRING, Change.ESCALATED, H),
+        (Status.FIRING, Change.DEESCALATED, M),
+    ]
+    assert manager.stats().suppressed_by_cooldown == 2
 
 
 def test_resolution_of_a_told_alert_is_not_held_by_cooldown() -> None:
