@@ -166,10 +166,7 @@ class AlertManager:
             tracked.notified = None
             return self._notification(tracked, Status.RESOLVED, Change.RESOLVED, previous, None, now)
         previous = tracked.notified
-        if previous is None:
-            change = Change.FIRED
-        else:
-            change = Change.ESCALATED if desired > previous else Change.DEESCALATED
+        change = Change.FIRED if previous is None else Change.ESCALATED if desired > previous else Change.DEESCALATED
         # The cooldown holds back a repeat: the same change to the same severity within
         # the cooldown (an alert that flaps, or swings between two severities). A change
         # the receivers have not heard lately (a de-escalation after an escalation) goes
