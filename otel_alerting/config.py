@@ -56,7 +56,9 @@ class Settings:
     #: OTEL_PYTHON_ALERTING_CHANNELS was set: exactly those channels, none added
     channels_set: bool = False
     console_color: str = "auto"
-    queue_size: int = 1000
+    queue_size: int = 10_000
+    delivery_deadline_s: float = 120.0
+    shutdown_timeout_s: float = 5.0
     errors: tuple[ConfigError, ...] = field(default=(), compare=False)
 
     def describe(self) -> dict[str, object]:
@@ -77,6 +79,8 @@ class Settings:
             else "(unset: log, console and every configured channel)",
             ev.OTEL_PYTHON_ALERTING_CONSOLE_COLOR: self.console_color,
             ev.OTEL_PYTHON_ALERTING_QUEUE_SIZE: self.queue_size,
+            ev.OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE: f"{self.delivery_deadline_s:g}s",
+            ev.OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT: f"{self.shutdown_timeout_s:g}s",
         }
 
 
@@ -205,6 +209,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         channels_set=channels_set,
         console_color=r.choice(ev.OTEL_PYTHON_ALERTING_CONSOLE_COLOR, "auto", ("auto", "always", "never")),
         queue_size=int(r.number(ev.OTEL_PYTHON_ALERTING_QUEUE_SIZE, Settings.queue_size, 1, True)),
+        delivery_deadline_s=r.duration(ev.OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE, Settings.delivery_deadline_s),
+        shutdown_timeout_s=r.duration(ev.OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT, Settings.shutdown_timeout_s),
         errors=(),
     )
     return Settings(**{**settings.__dict__, "errors": tuple(r.errors)})

@@ -93,11 +93,29 @@ OTEL_PYTHON_ALERTING_CONSOLE_COLOR = "OTEL_PYTHON_ALERTING_CONSOLE_COLOR"
 ``auto`` (colour when standard error is a terminal), ``always`` or ``never``. Default: ``auto``.
 """
 
+OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE = "OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE
+
+How long a notification may be retried (transient failures, with exponential backoff
+and jitter) before it counts as failed. Default: ``2m``.
+"""
+
+OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT = "OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT
+
+At most this long at exit for the final evaluation and the delivery of what is still
+queued (CRITICAL first); what is left is counted as dropped. It also leaves the rest of
+the MeterProvider's shutdown budget to the other readers. Default: ``5s``.
+"""
+
 OTEL_PYTHON_ALERTING_QUEUE_SIZE = "OTEL_PYTHON_ALERTING_QUEUE_SIZE"
 """
 .. envvar:: OTEL_PYTHON_ALERTING_QUEUE_SIZE
 
-Notifications each channel may hold before the lowest severities are dropped. Default: ``1000``.
+Notifications each channel may hold before the lowest severities are dropped. Default: ``10000``
+(Prometheus's notification queue; an alert storm of that size is delivered, not dropped).
 """
 
 OTEL_PYTHON_ALERTING_REDIS_URL = "OTEL_PYTHON_ALERTING_REDIS_URL"

@@ -259,7 +259,9 @@ class AlertingMetricReader(MetricReader):
                 _logger.warning("Can't shutdown multiple times")
                 return
             self._shutdown_done = True
-        deadline = time.monotonic() + timeout_millis / 1000
+        # our own limit, so that a channel that is down cannot take the whole budget
+        # of MeterProvider.shutdown from the readers shut down after this one
+        deadline = time.monotonic() + min(timeout_millis / 1000, self.settings.shutdown_timeout_s)
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(max(deadline - time.monotonic(), 0.0))

@@ -101,6 +101,7 @@ class AlertingSystem:
         self.dispatcher = Dispatcher(
             channels,
             queue_size=settings.queue_size,
+            deadline=settings.delivery_deadline_s,
             listener=self._on_outcome,
         )
         self._telemetry: SelfTelemetry | None = None

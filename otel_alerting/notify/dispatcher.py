@@ -226,7 +226,7 @@ class Dispatcher:
             lane.wake.clear()
             while True:
                 with self._lock:
-                    batch = lane.queue.popleft() if lane.queue else None
+                    batch = _next(lane.queue)
                     lane.busy = batch is not None
                 if batch is None:
                     break
@@ -344,3 +344,13 @@ def _enqueue(lane: _Lane, batch: Batch) -> list[Batch]:
         queue.remove(lowest)
         evicted.append(lowest)
     return evicted
+
+
+def _next(queue: deque[Batch]) -> Batch | None:
+    """The most severe batch first (the oldest among equals): a CRITICAL never waits
+    behind a backlog of lower severities, at shutdown least of all."""
+    if not queue:
+        return None
+    best = max(queue, key=lambda batch: batch.severity)
+    queue.remove(best)
+    return best

@@ -174,7 +174,7 @@ def test_invalid_settings_never_raise_and_are_logged_once(
     assert len(records) == 1
     assert "OTEL_PYTHON_ALERTING_QUEUE_SIZE: invalid value '-3'" in records[0].getMessage()
     assert "rules.yaml-missing: cannot read" in records[0].getMessage()
-    assert reader.system is not None and reader.system.settings.queue_size == 1000
+    assert reader.system is not None and reader.system.settings.queue_size == 10_000
     MeterProvider(metric_readers=[reader], shutdown_on_exit=False).shutdown()
 
 
@@ -254,3 +254,25 @@ def test_export_mode_with_delta_exports_every_collection(rules_file: Path) -> No
         for p in m.data.data_points
     ]
     assert values == [2, 2, 2]
+
+
+def test_shutdown_is_bounded_by_our_own_timeout(rules_file: Path) -> None:
+    """A hung channel cannot take the whole MeterProvider shutdown budget."""
+    import asyncio
+
+    class Hung(Channel):
+        name = "hung"
+
+        async def send(self, batch: Batch) -> DeliveryResult:
+            await asyncio.sleep(60)
+            return DeliveryResult.delivered()
+
+    settings = Settings(interval_ms=60_000, rules_paths=(str(rules_file),), cooldown_s=0, shutdown_timeout_s=0.5)
+    reader = AlertingMetricReader(settings, environ={}, channels=[Hung()])
+    provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+    provider.get_meter("app").create_observable_gauge("app.level", callbacks=[lambda o: [Observation(50.0)]])
+    started = time.monotonic()
+    provider.shutdown(timeout_millis=30_000)
+    assert time.monotonic() - started < 2.0
+    assert reader.system is not None
+    assert reader.system.dispatcher.counts()["hung"].get("dropped") == 1

@@ -159,7 +159,8 @@ def test_full_queue_drops_the_lowest_severity_and_counts_it(
 
     gate.set()
     assert dispatcher.flush(TIMEOUT)
-    assert [n.alert for n in channel.delivered] == ["InFlight", "High", "Critical"]
+    # the most severe queued batch goes first
+    assert [n.alert for n in channel.delivered] == ["InFlight", "Critical", "High"]
     assert dispatcher.counts() == {"slow": {"dropped": 3, "delivered": 3}}
     assert [o.outcome for o in outcomes].count("dropped") == 3
     dropped_logs = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
