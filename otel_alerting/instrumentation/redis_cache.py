@@ -19,6 +19,7 @@ pass through untouched, and a failure of ours is logged once.
 from __future__ import annotations
 
 import contextvars
+import importlib.util
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
@@ -28,6 +29,7 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context, get_cu
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.trace.propagation import _SPAN_KEY
 
+from ..config import plugin_enabled
 from ._redis_commands import KeyNamer, Kind, RedisCacheConfig, Tally, connection_attributes, tally
 from ._wrapping import Patch, passthrough_name, unwrap_innermost, wrap_innermost
 from .cache import CACHE_RESULT, HIT, MISS, CacheMetrics, default_cache_metrics
@@ -408,6 +410,13 @@ class RedisCacheInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         self._patched = []
+        if not plugin_enabled(kwargs.get("environ")):
+            return
+        if importlib.util.find_spec("redis") is None:
+            # opentelemetry-instrument loads every instrumentor; a service without
+            # redis-py has nothing for this one to do, and nothing to complain about.
+            _logger.debug("otel-alerting: redis-py is not installed; no Redis cache instrumentation")
+            return
         try:
             metrics = kwargs.get("cache_metrics")
             if not isinstance(metrics, CacheMetrics):

@@ -679,7 +679,6 @@ def test_under_opentelemetry_instrument(server: RedisServer, tmp_path: Path, our
         OTEL_TRACES_EXPORTER="none",
         OTEL_METRICS_EXPORTER="none",
         OTEL_LOGS_EXPORTER="none",
-        OTEL_PYTHON_ALERTING_ENABLED="false",
         OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="otel_alerting_chromadb,otel_alerting_dependencies,otel_alerting_memory",
     )
     if paths:
@@ -698,3 +697,13 @@ def test_under_opentelemetry_instrument(server: RedisServer, tmp_path: Path, our
     assert result == {"points": [["hit", 1], ["miss", 1]], "spans": [None, "hit", "miss"]}, out.stderr
     if not registered:  # the order is ours to choose only then
         assert order == (["otel_alerting_redis", "redis"] if ours_first else ["redis", "otel_alerting_redis"])
+
+
+def test_the_plugin_switched_off_patches_nothing() -> None:
+    instrumentor = RedisCacheInstrumentor()
+    instrumentor.instrument(environ={"OTEL_PYTHON_ALERTING_ENABLED": "false"})
+    try:
+        assert instrumentor._patched == []
+        assert instrumentor._recorder is None
+    finally:
+        instrumentor.uninstrument()
