@@ -13,8 +13,9 @@ from .version import __version__
 if TYPE_CHECKING:
     from .reader import AlertingMetricReader
     from .rules.model import Rule, Severity
+    from .system import active_system
 
-__all__ = ["AlertingMetricReader", "Rule", "Severity", "__version__"]
+__all__ = ["AlertingMetricReader", "Rule", "Severity", "__version__", "active_system"]
 
 
 def __getattr__(name: str) -> Any:
@@ -22,6 +23,10 @@ def __getattr__(name: str) -> Any:
         from .reader import AlertingMetricReader
 
         return AlertingMetricReader
+    if name == "active_system":
+        from .system import active_system
+
+        return active_system
     if name in ("Rule", "Severity"):
         from .rules import model
 

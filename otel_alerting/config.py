@@ -133,15 +133,19 @@ class _Reader:
             return default
         return number
 
-    def duration(self, name: str, default: float) -> float:
+    def duration(self, name: str, default: float, positive: bool = False) -> float:
         value = self.raw(name)
         if value is None:
             return default
         try:
-            return parse_duration(value)
+            seconds = parse_duration(value)
         except ValueError:
             self.fail(name, value, "a duration such as 30s, 5m or a number of seconds")
             return default
+        if positive and seconds <= 0:
+            self.fail(name, value, "a duration longer than zero")
+            return default
+        return seconds
 
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         value = self.raw(name)
@@ -209,8 +213,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         channels_set=channels_set,
         console_color=r.choice(ev.OTEL_PYTHON_ALERTING_CONSOLE_COLOR, "auto", ("auto", "always", "never")),
         queue_size=int(r.number(ev.OTEL_PYTHON_ALERTING_QUEUE_SIZE, Settings.queue_size, 1, True)),
-        delivery_deadline_s=r.duration(ev.OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE, Settings.delivery_deadline_s),
-        shutdown_timeout_s=r.duration(ev.OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT, Settings.shutdown_timeout_s),
+        delivery_deadline_s=r.duration(ev.OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE, Settings.delivery_deadline_s, True),
+        shutdown_timeout_s=r.duration(ev.OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT, Settings.shutdown_timeout_s, True),
         errors=(),
     )
     return Settings(**{**settings.__dict__, "errors": tuple(r.errors)})

@@ -93,6 +93,58 @@ OTEL_PYTHON_ALERTING_CONSOLE_COLOR = "OTEL_PYTHON_ALERTING_CONSOLE_COLOR"
 ``auto`` (colour when standard error is a terminal), ``always`` or ``never``. Default: ``auto``.
 """
 
+OTEL_PYTHON_ALERTING_GROUP_WAIT = "OTEL_PYTHON_ALERTING_GROUP_WAIT"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_GROUP_WAIT
+
+How long the default routes hold a new group's first notification to people's channels
+(email, Slack, Mattermost, webhook) to send it with what arrives meanwhile. Default: ``2s``.
+"""
+
+OTEL_PYTHON_ALERTING_GROUP_INTERVAL = "OTEL_PYTHON_ALERTING_GROUP_INTERVAL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_GROUP_INTERVAL
+
+The default routes' minimum time between two notifications of one group (resolutions,
+escalations and CRITICAL alerts do not wait). Default: ``5m``.
+"""
+
+OTEL_PYTHON_ALERTING_REPEAT_INTERVAL = "OTEL_PYTHON_ALERTING_REPEAT_INTERVAL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_REPEAT_INTERVAL
+
+The default routes re-send what still fires after this long. Default: ``4h`` (CRITICAL: ``1h``).
+"""
+
+OTEL_PYTHON_ALERTING_ROUTE_LOW = "OTEL_PYTHON_ALERTING_ROUTE_LOW"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_ROUTE_LOW
+
+Channels for LOW alerts, replacing the default (``console,log`` plus the sinks).
+"""
+
+OTEL_PYTHON_ALERTING_ROUTE_MEDIUM = "OTEL_PYTHON_ALERTING_ROUTE_MEDIUM"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_ROUTE_MEDIUM
+
+Channels for MEDIUM alerts, replacing the default (``console,log,slack,mattermost`` plus the sinks).
+"""
+
+OTEL_PYTHON_ALERTING_ROUTE_HIGH = "OTEL_PYTHON_ALERTING_ROUTE_HIGH"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_ROUTE_HIGH
+
+Channels for HIGH alerts, replacing the default (``console,log,email,slack,mattermost,webhook``
+plus the sinks).
+"""
+
+OTEL_PYTHON_ALERTING_ROUTE_CRITICAL = "OTEL_PYTHON_ALERTING_ROUTE_CRITICAL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_ROUTE_CRITICAL
+
+Channels for CRITICAL alerts, replacing the default (every configured channel).
+"""
+
 OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE = "OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE"
 """
 .. envvar:: OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE

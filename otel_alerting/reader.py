@@ -52,7 +52,7 @@ from opentelemetry.sdk.metrics.export import (
 from .channels import Channel
 from .config import Settings, load_settings
 from .errors import ConfigurationProblems
-from .system import AlertingSystem, load_configuration
+from .system import AlertingSystem, load_configuration, set_active_system
 
 __all__ = ["AlertingMetricReader"]
 
@@ -104,7 +104,7 @@ class AlertingMetricReader(MetricReader):
             settings = Settings(enabled=False)
         self.settings = settings
         if settings.mode == "export" and settings.enabled:
-            self._exporters = list(exporters) if exporters is not None else _load_exporters(settings.exporters)
+            self._exporters = list(exporters) if exporters is not None else _load_exporters(settings.exporters, env)
         first = self._exporters[0] if self._exporters else None
         limits = {kind: settings.cardinality_limit for kind in _INSTRUMENTS}
         super().__init__(
@@ -149,7 +149,7 @@ class AlertingMetricReader(MetricReader):
         channels: Sequence[Channel] | None,
         clock: Any,
     ) -> AlertingSystem | None:
-        config = load_configuration(settings, env)
+        config = load_configuration(settings, env, channels)
         problems = config.problems
         if problems:
             listing = "\n  ".join(problems)
@@ -162,14 +162,12 @@ class AlertingMetricReader(MetricReader):
                 len(problems),
                 listing,
             )
-        kwargs: dict[str, Any] = {
-            "channels": list(config.channels) if channels is None else channels,
-            "notify": config.notify if channels is None else None,
-            "environ": env,
-        }
+        kwargs: dict[str, Any] = {"channels": list(config.channels), "notify": config.notify, "environ": env}
         if clock is not None:
             kwargs["clock"] = clock
-        return AlertingSystem(settings, config.rule_set, **kwargs)
+        system = AlertingSystem(settings, config.rule_set, **kwargs)
+        set_active_system(system)
+        return system
 
     def _forward_dropped(self, total: int) -> None:
         if total == 1 or total % 100 == 0:
@@ -405,14 +403,14 @@ def _env_seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value if value > 0 else default
 
 
-def _load_exporters(names: Sequence[str]) -> list[MetricExporter]:
+def _load_exporters(names: Sequence[str], env: Mapping[str, str]) -> list[MetricExporter]:
     """Instantiate metric exporters by entry-point name, as the SDK's configurator does
     (``otlp`` resolved through ``OTEL_EXPORTER_OTLP_*PROTOCOL``)."""
     from opentelemetry.sdk._configuration import _get_exporter_entry_point
     from opentelemetry.util._importlib_metadata import entry_points
 
     exporters: list[MetricExporter] = []
-    protocol_set = any(os.environ.get(v) for v in (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL))
+    protocol_set = any(env.get(v) for v in (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL))
     for name in names:
         try:
             if name == "otlp" and not protocol_set:

@@ -31,7 +31,7 @@ from .notify.silences import SilenceStore
 from .rules import RuleSet, load_rule_set
 from .telemetry import SelfTelemetry
 
-__all__ = ["AlertingSystem", "load_configuration"]
+__all__ = ["AlertingSystem", "active_system", "load_configuration"]
 
 _logger = logging.getLogger("otel_alerting")
 
@@ -53,10 +53,15 @@ class Configuration:
         ]
 
 
-def load_configuration(settings: Settings, environ: Mapping[str, str]) -> Configuration:
-    """Everything the environment and the rules files configure; never raises."""
+def load_configuration(
+    settings: Settings, environ: Mapping[str, str], channels: Sequence[Channel] | None = None
+) -> Configuration:
+    """Everything the environment and the rules files configure; never raises.
+    ``channels`` replaces the channels the environment would configure."""
     rule_set = load_rule_set(settings.rules_paths, environ, include_defaults=settings.default_rules)
-    channels, channel_errors = build_channels(settings, environ)
+    channel_errors: list[ConfigError] = []
+    if channels is None:
+        channels, channel_errors = build_channels(settings, environ)
     notify = load_notify_config(
         rule_set.extra,
         [c.name for c in channels],
@@ -211,3 +216,19 @@ class AlertingSystem:
         except Exception:
             _logger.exception("otel-alerting: final notification flush failed")
         self.dispatcher.shutdown(timeout)
+
+
+_active: weakref.ref[AlertingSystem] | None = None
+
+
+def active_system() -> AlertingSystem | None:
+    """The alerting system the process's alerting reader runs (the one
+    ``opentelemetry-instrument`` set up), for the application to reach its silences,
+    alerts and statistics; None when there is none. Like the SDK's global providers,
+    the last reader built wins."""
+    return _active() if _active is not None else None
+
+
+def set_active_system(system: AlertingSystem | None) -> None:
+    global _active
+    _active = weakref.ref(system) if system is not None else None

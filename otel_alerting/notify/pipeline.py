@@ -99,7 +99,6 @@ class NotificationPipeline:
                 group = self._groups.get(key)
                 if group is None:
                     group = self._groups[key] = Group(key, channel, route, group_labels, now)
-                group.route = route  # the timers of the alert's current severity apply
                 group.put(n)
                 targets.add(key)
         holders = self._holders.setdefault(n.fingerprint, set())

@@ -56,7 +56,8 @@ class Matcher:
         return found if self.op == "=~" else not found
 
     def __str__(self) -> str:
-        return f'{self.name}{self.op}"{self.value}"'
+        escaped = self.value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'{self.name}{self.op}"{escaped}"'
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,8 @@ _RULE_KEYS = {
     "no_data",
     "enabled",
 }
+#: what a rules file may hold beside its rules: Alertmanager's sections of the same name
+_TOP_LEVEL_KEYS = ("rules", "route", "inhibit_rules")
 _EXPR_KINDS = ("value", "rate", "ratio", "absent")
 _REDUCERS = ("last", "sum", "max", "min", "avg")
 
@@ -208,7 +210,14 @@ def parse_rules(document: Any, source: str = "<rules>") -> RulesFile:
             disabled.add(rule.alert)
         else:
             rules.append(rule)
-    extra = {k: v for k, v in document.items() if k != "rules"}
+    for key in document:
+        if key not in _TOP_LEVEL_KEYS:
+            errors.append(
+                RuleError(
+                    source, f"unknown top-level key (expected {', '.join(_TOP_LEVEL_KEYS)})", _line(document, key), key
+                )
+            )
+    extra = {k: v for k, v in document.items() if k in _TOP_LEVEL_KEYS and k != "rules"}
     return RulesFile(tuple(rules), frozenset(disabled), extra, tuple(errors))
 
 

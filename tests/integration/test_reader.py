@@ -276,3 +276,37 @@ def test_shutdown_is_bounded_by_our_own_timeout(rules_file: Path) -> None:
     assert time.monotonic() - started < 2.0
     assert reader.system is not None
     assert reader.system.dispatcher.counts()["hung"].get("dropped") == 1
+
+
+def test_the_running_system_is_reachable_and_custom_channels_can_be_routed(tmp_path: Path) -> None:
+    import otel_alerting
+
+    path = tmp_path / "rules.yaml"
+    path.write_text(RULES + "route:\n  receiver: recorder\n")
+    recorder = Recorder()
+    reader = AlertingMetricReader(
+        Settings(interval_ms=60_000, rules_paths=(str(path),), strict=True), environ={}, channels=[recorder]
+    )
+    provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+    try:
+        assert otel_alerting.active_system() is reader.system  # strict mode found no problem
+        assert reader.system is not None
+        silence = reader.system.silences.add(
+            ['alertname="Other"'], starts_at=time.time(), ends_at=time.time() + 60, comment="c", created_by="me"
+        )
+        assert [s.id for s in reader.system.silences.list(time.time())] == [silence.id]
+    finally:
+        provider.shutdown()
+
+
+def test_zero_deadlines_are_refused() -> None:
+    from otel_alerting.config import load_settings
+
+    settings = load_settings(
+        {"OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE": "0", "OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT": "0s"}
+    )
+    assert (settings.delivery_deadline_s, settings.shutdown_timeout_s) == (120.0, 5.0)
+    assert [e.variable for e in settings.errors] == [
+        "OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE",
+        "OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT",
+    ]

@@ -793,7 +793,7 @@ def test_rule_set_later_file_replaces_and_disables_earlier_rules(tmp_path: Path)
         + _simple("A", "m2", 5)
         + "  - alert: B\n    enabled: false\n    expr: {value: {metric: x}}\n    above: 1\n"
         + _simple("C", "m3", 3)
-        + "channels: {log: {}}\n",
+        + "route: {receiver: log}\n",
         "b.yaml",
     )
     rule_set = load_rule_set([str(first), str(second)], {}, include_defaults=False)
@@ -804,7 +804,13 @@ def test_rule_set_later_file_replaces_and_disables_earlier_rules(tmp_path: Path)
     assert isinstance(by_name["A"].expr, ValueExpr)
     assert by_name["A"].expr.selector.metric == "m2"
     assert dict(rule_set.sources) == {str(second): 2}
-    assert rule_set.extra == {"channels": {"log": {}}}
+    assert rule_set.extra == {"route": {"receiver": "log"}}
+
+
+def test_a_misspelt_top_level_key_is_an_error_not_ignored(tmp_path: Path) -> None:
+    path = write(tmp_path, "rules: []\ninhibit_rule:\n  - source_matchers: ['a=\"b\"']\n", "r.yaml")
+    (error,) = load_rules_file(path).errors
+    assert str(error) == f"{path}:2: inhibit_rule: unknown top-level key (expected rules, route, inhibit_rules)"
 
 
 def test_rule_set_collects_file_and_override_errors_and_never_raises(tmp_path: Path) -> None:
