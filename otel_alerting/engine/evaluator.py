@@ -5,6 +5,14 @@ with the watched series, not with everything the application records. Each rule
 takes a metric's points as a ``Batch`` (columns, see ``series``) through a ``Route``
 cached per layout: which points its selector matches and the group of each, worked
 out once rather than on every collection.
+
+Silence. A group with no point keeps its place for a while: a ``rate``/``ratio`` window
+keeps its last total (the rate falls to 0, as for a counter that stops increasing), a
+``value`` group reads no data, an ``absent`` group keeps counting. Once it has had no
+point for the rule's horizon (``horizon``: 10 minutes, or twice the window, or twice
+what an ``absent`` rule waits for, whichever is longer) it is forgotten, so churning
+attribute values do not grow the state without bound. Delta series that sent no point
+are carried at their unchanged total for ``value`` rules (see ``MetricState.carry``).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import reduce as _fold_left
+from itertools import chain, repeat
 from operator import add
 from typing import Any
 
@@ -25,7 +34,7 @@ from ..rules.model import AbsentExpr, RateExpr, RatioExpr, Rule, Selector, Value
 from .quantile import bucket_quantile
 from .series import Batch, HistogramValue, MetricState, Reading, Route
 
-__all__ = ["Evaluator", "GroupKey", "RuleResult"]
+__all__ = ["FORGET_AFTER", "Evaluator", "GroupKey", "RuleResult", "horizon"]
 
 _logger = logging.getLogger(__name__)
 
@@ -33,6 +42,33 @@ _logger = logging.getLogger(__name__)
 GroupKey = tuple[str, ...]
 #: one consumer of a metric: (slot in the metric's consumers, role, selector.matches, rule.group)
 _Slot = tuple[int, str, Any, Any]
+
+#: the shortest time a group or series goes without a point before it is forgotten
+FORGET_AFTER = 600.0
+
+
+def horizon(rule: Rule) -> float:
+    """Seconds a group of ``rule`` (and a series it reads) may go without a point
+    before it is forgotten: ``FORGET_AFTER``, or twice the window of a ``rate`` or
+    ``ratio``, or twice the highest threshold plus ``for`` of an ``absent`` rule (its
+    value is seconds without data: a group must outlive what the rule waits for)."""
+    expr = rule.expr
+    span = 0.0
+    if isinstance(expr, (RateExpr, RatioExpr)):
+        span = expr.window
+    elif isinstance(expr, AbsentExpr):
+        span = max([threshold for _, threshold in rule.thresholds] + [0.0]) + rule.for_
+    return max(FORGET_AFTER, 2.0 * span)
+
+
+def _label(value: object) -> str:
+    """An attribute value as a group label: the text ``Selector.matches`` compares
+    (``true``/``false`` for booleans, as OTLP and Prometheus write them)."""
+    if type(value) is str:
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -45,12 +81,17 @@ class RuleResult:
 
 
 class _RuleState(ABC):
+    #: takes the ``carried`` batches of delta series without a point (``value`` only:
+    #: for a window a carried point adds nothing, and ``absent`` wants real points)
+    carries = False
+
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
         self.by = rule.by
+        self.horizon = horizon(rule)
 
     def group(self, attributes: Mapping[str, Any]) -> GroupKey:
-        return tuple(str(attributes.get(key, "")) for key in self.by)
+        return tuple([_label(attributes.get(key, "")) for key in self.by])
 
     @abstractmethod
     def selectors(self) -> Iterable[tuple[str, Selector]]:
@@ -114,12 +155,15 @@ class _ValueState(_RuleState):
     """Reduces the current value of the series of each group."""
 
     expr: ValueExpr
+    carries = True
 
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
         assert isinstance(rule.expr, ValueExpr)
         self.expr = rule.expr
         self._known: set[GroupKey] = set()
+        #: known groups without a point, and the time of their last one
+        self._silent: dict[GroupKey, float] = {}
         self._numbers: dict[GroupKey, list[float]] = {}
         self._histograms: dict[GroupKey, HistogramValue] = {}
         # The first batch of a collection is kept as it is (route, values, time) and
@@ -177,15 +221,21 @@ class _ValueState(_RuleState):
             # the steady case: the same groups as before, one point each, and
             # every reduction of one point is the point's value
             return dict(zip(batch[0].keys, batch[1]))
-        out: dict[GroupKey, float | None] = dict.fromkeys(self._known)
+        known = self._known
+        out: dict[GroupKey, float | None] = dict.fromkeys(known)
         reduce = self.expr.reduce or "last"
+        # groups with a point: those of the batch, of _numbers and of _histograms (disjoint)
+        reported = len(self._numbers) + len(self._histograms)
         if batch is not None:
             route, values, _ = batch
             if route.unique:
                 out.update(zip(route.keys, values))
+                reported += len(route.keys)
             else:
-                for key, positions in route.groups():
+                groups = route.groups()
+                for key, positions in groups:
                     out[key] = _reduce(reduce, [values[i] for i in positions])
+                reported += len(groups)
         for key, acc in self._numbers.items():
             if reduce == "sum":
                 out[key] = acc[0]
@@ -199,13 +249,34 @@ class _ValueState(_RuleState):
                 out[key] = acc[5]
         for key, hist in self._histograms.items():
             out[key] = _quantile(self.expr.selector, hist)
-        self._known.update(out)
+        if len(out) > reported:  # known groups without a point: no data, forgotten in time
+            self._silence(out, batch[0] if batch is not None else None, now, previous)
+        elif self._silent:
+            self._silent.clear()
+        known.update(out)
         self._known_route = None
         if batch is not None and batch[0].unique and len(self._known) == len(batch[0].keys):
             self._known_route = batch[0]
         self._numbers = {}
         self._histograms = {}
         return out
+
+    def _silence(self, out: dict[GroupKey, float | None], route: Route | None, now: float, previous: float) -> None:
+        """Track the groups of ``out`` that had no point; forget those silent too long."""
+        present: Iterable[GroupKey] = chain(self._numbers, self._histograms)
+        if route is not None:
+            present = chain(present, route.keys)
+        missing = self._known.difference(present)
+        silent = self._silent
+        for key in [k for k in silent if k not in missing]:
+            del silent[key]
+        oldest = now - self.horizon
+        for key in missing:
+            # not silent before: its last point was in the previous evaluation
+            if silent.setdefault(key, previous) < oldest:
+                del silent[key]
+                del out[key]
+                self._known.discard(key)
 
 
 class _Window:
@@ -314,8 +385,10 @@ class _WindowedState(_RuleState):
             while len(samples) >= 4 and samples[2] <= horizon:
                 samples.popleft()
                 samples.popleft()
-        # a group with no point for a whole window is gone
-        for key in [k for k, w in windows.items() if w.last_seen < now - self.window]:
+        # a group with no point for the horizon is gone; until then its total stands
+        # still and its increase over the window falls to 0
+        oldest = now - self.horizon
+        for key in [k for k, w in windows.items() if w.last_seen < oldest]:
             del windows[key]
         return windows
 
@@ -395,7 +468,16 @@ class _AbsentState(_RuleState):
         assert isinstance(rule.expr, AbsentExpr)
         self.expr = rule.expr
         self._start = start
+        #: per group, the time of its last new data (start-up if it never had any)
         self._fresh: dict[GroupKey, float] = {}
+        #: per group, the time of its last point
+        self._seen: dict[GroupKey, float] = {}
+        #: the newest data of the groups forgotten so far (start-up before any)
+        self._last_data = start
+        #: the group with empty labels that stands for the whole metric while no group
+        #: has a point; ``_placeholder`` once it has been reported
+        self._empty: GroupKey = tuple("" for _ in self.by)
+        self._placeholder = False
 
     def selectors(self) -> Iterable[tuple[str, Selector]]:
         return (("absent", self.expr.selector),)
@@ -404,19 +486,35 @@ class _AbsentState(_RuleState):
         """Any batch can be read: only freshness counts."""
 
     def observe(self, role: str, route: Route, batch: Batch) -> None:
-        seen = self._fresh
+        fresh_at = self._fresh
         time = batch.time
         start = self._start
-        for key, fresh in zip(route.keys, route.pick(batch.fresh())):
+        keys = route.keys
+        self._seen.update(zip(keys, repeat(time)))
+        for key, fresh in zip(keys, route.pick(batch.fresh())):
             if fresh:
-                seen[key] = time
+                fresh_at[key] = time
             else:
-                seen.setdefault(key, start)
+                fresh_at.setdefault(key, start)
 
     def finish(self, now: float, previous: float) -> dict[GroupKey, float | None]:
-        if not self._fresh:
-            return {tuple("" for _ in self.by): now - self._start}
-        return {key: now - seen for key, seen in self._fresh.items()}
+        fresh_at = self._fresh
+        seen = self._seen
+        oldest = now - self.horizon
+        for key in [k for k, t in seen.items() if t < oldest]:
+            del seen[key]
+            last = fresh_at.pop(key)
+            if last > self._last_data:
+                self._last_data = last
+        if not fresh_at:
+            # no group has a point: the metric as a whole, since its last data
+            self._placeholder = True
+            return {self._empty: now - self._last_data}
+        out: dict[GroupKey, float | None] = {key: now - t for key, t in fresh_at.items()}
+        if self._placeholder:
+            # real groups took over: the placeholder reads 0, so an alert it fired resolves
+            out.setdefault(self._empty, 0.0)
+        return out
 
 
 def _state_for(rule: Rule, start: float) -> _RuleState:
@@ -437,12 +535,15 @@ class Evaluator:
         self._start = start
         self._previous = start
         self._states = [_state_for(rule, start) for rule in rules]
-        self._metrics: dict[str, MetricState] = {}
         self._consumers: dict[str, list[tuple[_RuleState, str, Selector]]] = {}
         for state in self._states:
             for role, selector in state.selectors():
                 self._consumers.setdefault(selector.metric, []).append((state, role, selector))
-                self._metrics.setdefault(selector.metric, MetricState(selector.metric, start_ns))
+        # a series is kept as long as the longest horizon of the rules reading it
+        self._metrics = {
+            name: MetricState(name, start_ns, max(state.horizon for state, _, _ in consumers))
+            for name, consumers in self._consumers.items()
+        }
         # per metric and rule: its (consumer slot, role, selector.matches, rule.group);
         # two slots when both sides of a ratio read the metric
         self._routing: dict[str, list[tuple[_RuleState, list[_Slot]]]] = {}
@@ -452,7 +553,13 @@ class Evaluator:
                 entry = by_rule.setdefault(id(state), (state, []))
                 entry[1].append((slot, role, selector.matches, state.group))
             self._routing[name] = list(by_rule.values())
-        self._max_window = max([getattr(s.rule.expr, "window", 0.0) for s in self._states] + [300.0])
+        # who takes the carried batches of delta series without a point
+        self._carried_routing = {
+            name: [(state, slots) for state, slots in consumers if state.carries]
+            for name, consumers in self._routing.items()
+        }
+        # set once some metric had delta points: only then is there anything to carry
+        self._carrying = False
         self._ticks = 0
 
     @property
@@ -477,23 +584,18 @@ class Evaluator:
                         consumers = routing.get(metric.name)
                         if consumers is None:
                             continue
-                        batch = self._metrics[metric.name].update(metric, scope, now)
-                        if batch is None:
-                            continue
-                        layout = batch.layout
-                        for rule_state, slots in consumers:
-                            if id(rule_state) in failed:
-                                continue
-                            try:
-                                if len(slots) == 1:
-                                    slot, role, matches, group = slots[0]
-                                    route = layout.route(slot, matches, group)
-                                    if route.keys:
-                                        rule_state.observe(role, route, batch)
-                                else:
-                                    _observe_together(rule_state, slots, batch)
-                            except Exception as exc:
-                                failed[id(rule_state)] = _describe(exc)
+                        metric_state = self._metrics[metric.name]
+                        batch = metric_state.update(metric, scope, now)
+                        if batch is not None:
+                            _feed(consumers, batch, failed)
+                            if metric_state.carrying:
+                                self._carrying = True
+        if self._carrying:
+            for name, metric_state in self._metrics.items():
+                if metric_state.carrying:
+                    carried_consumers = self._carried_routing[name]
+                    for batch in metric_state.carry(now):
+                        _feed(carried_consumers, batch, failed)
         results = []
         for rule_state in self._states:
             error = failed.get(id(rule_state))
@@ -510,8 +612,26 @@ class Evaluator:
         self._ticks += 1
         if self._ticks % 64 == 0:
             for metric_state in self._metrics.values():
-                metric_state.prune(now - self._max_window - 60.0)
+                metric_state.prune(now - metric_state.horizon)
         return results
+
+
+def _feed(consumers: list[tuple[_RuleState, list[_Slot]]], batch: Batch, failed: dict[int, str]) -> None:
+    """Hand one batch to the rules that read its metric; a rule that raises is marked failed."""
+    layout = batch.layout
+    for rule_state, slots in consumers:
+        if id(rule_state) in failed:
+            continue
+        try:
+            if len(slots) == 1:
+                slot, role, matches, group = slots[0]
+                route = layout.route(slot, matches, group)
+                if route.keys:
+                    rule_state.observe(role, route, batch)
+            else:
+                _observe_together(rule_state, slots, batch)
+        except Exception as exc:
+            failed[id(rule_state)] = _describe(exc)
 
 
 def _observe_together(rule_state: _RuleState, slots: list[_Slot], batch: Batch) -> None:

@@ -15,6 +15,12 @@ the rules reuse what they worked out for each position (does the selector match,
 which group). Anything else (a new or vanished series, a counter reset, a changed
 start time, delta points, histograms) goes through the per-point path, which is the
 reference behaviour and rebuilds the layout.
+
+A delta series sends no point for an interval with no measurement, where a cumulative
+one repeats its unchanged total. ``MetricState.carry`` gives, for such series, the point
+cumulative temporality would have given (the running total, no increase) in a batch
+marked ``carried``, until the series has had no point for ``horizon`` seconds; then it
+is forgotten, as every series without a point for that long is (``prune``).
 """
 
 from __future__ import annotations
@@ -78,9 +84,12 @@ _HISTOGRAM = ("histogram",)
 
 
 class _Series:
-    __slots__ = ("last_seen", "raw", "start_ns", "total")
+    __slots__ = ("attributes", "last_seen", "raw", "start_ns", "total")
 
-    def __init__(self, raw: Reading, start_ns: int, total: Reading, last_seen: float) -> None:
+    def __init__(
+        self, attributes: Mapping[str, Any], raw: Reading, start_ns: int, total: Reading, last_seen: float
+    ) -> None:
+        self.attributes = attributes
         self.raw = raw
         self.start_ns = start_ns
         self.total = total
@@ -197,7 +206,7 @@ class _Layout:
 class Batch:
     """One metric's points at one collection, in columns (one entry per point)."""
 
-    __slots__ = ("_fresh", "_increases", "_previous", "histogram", "layout", "time", "values")
+    __slots__ = ("_fresh", "_increases", "_previous", "carried", "histogram", "layout", "time", "values")
 
     def __init__(
         self,
@@ -209,6 +218,7 @@ class Batch:
         previous: list[Any] | None = None,
         fresh: list[bool] | None = None,
         histogram: bool = False,
+        carried: bool = False,
     ) -> None:
         self.layout = layout
         #: the current value (a running total for delta points) of each point
@@ -216,6 +226,9 @@ class Batch:
         self.time = time
         #: every reading is a HistogramValue (else every reading is a float)
         self.histogram = histogram
+        #: delta series that sent no point this collection, with their unchanged totals
+        #: (see ``MetricState.carry``)
+        self.carried = carried
         self._increases = increases
         self._previous = previous
         self._fresh = fresh
@@ -239,30 +252,50 @@ class Batch:
 
 
 class MetricState:
-    """The series of one metric name, kept between collections."""
+    """The series of one metric name, kept between collections.
 
-    def __init__(self, name: str, observe_from_ns: int) -> None:
+    ``horizon``: a series with no point for that many seconds is forgotten (no longer
+    carried, dropped at the next ``prune``).
+    """
+
+    def __init__(self, name: str, observe_from_ns: int, horizon: float = 600.0) -> None:
         self.name = name
+        self.horizon = horizon
         self._observe_from_ns = observe_from_ns
-        self._series: dict[Any, _Series] = {}
+        #: per scope, the series by their attributes
+        self._series: dict[str, dict[Any, _Series]] = {}
         self._layouts: dict[str, _Layout] = {}
+        #: scopes whose last points were delta, and whether they were histograms
+        self._delta: dict[str, bool] = {}
+        #: some scope's last points were delta: ``carry`` may have something to give
+        self.carrying = False
         self.overflowed = False
 
     def update(self, metric: Metric, scope: str, now: float) -> Batch | None:
         """Take one collection's points of ``metric``; None for a kind rules cannot read."""
         data = metric.data
         kind: tuple[Any, ...]
+        delta = False
         if isinstance(data, Gauge):
             kind = _GAUGE
         elif isinstance(data, Sum):
-            kind = (Sum, data.aggregation_temporality == AggregationTemporality.DELTA, bool(data.is_monotonic))
+            delta = data.aggregation_temporality == AggregationTemporality.DELTA
+            kind = (Sum, delta, bool(data.is_monotonic))
         elif isinstance(data, Histogram):
+            delta = data.aggregation_temporality == AggregationTemporality.DELTA
             kind = _HISTOGRAM
         else:
             return None
+        if delta:
+            self._delta[scope] = kind is _HISTOGRAM
+            self.carrying = True
+        elif self._delta:
+            self._delta.pop(scope, None)
+            self.carrying = bool(self._delta)
         points = data.data_points
         layout = self._layouts.get(scope)
-        if layout is not None and layout.kind == kind:
+        # a layout older than the horizon holds forgotten series: the per-point path renews them
+        if layout is not None and layout.kind == kind and layout.seen >= now - self.horizon:
             objects = [p.attributes for p in points]
             if len(objects) == len(layout.objects) and all(map(is_, objects, layout.objects)):
                 batch = self._steady(layout, points, now)
@@ -304,9 +337,9 @@ class MetricState:
         layout.seen = now
         return Batch(layout, raws, now, previous=previous)
 
-    def _write_back(self, layout: _Layout) -> None:
+    def _write_back(self, scope: str, layout: _Layout) -> None:
         """Copy a layout's columns into the per-series state."""
-        series = self._series
+        series = self._series.get(scope, {})
         starts = layout.starts
         seen = layout.seen
         for i, key in enumerate(layout.keys):
@@ -322,21 +355,24 @@ class MetricState:
     def _retire(self, scope: str) -> None:
         layout = self._layouts.pop(scope, None)
         if layout is not None:
-            self._write_back(layout)
+            self._write_back(scope, layout)
 
-    def _adopt(self, scope: str, layout: _Layout) -> None:
+    def _adopt(self, scope: str, layout: _Layout, delta: bool) -> None:
         # Two points of one collection on one series (attributes equal as Python values
         # but told apart by the SDK, such as 1 and True) must be taken one after the
-        # other: no layout for them.
-        if len(set(layout.keys)) == len(layout.keys):
+        # other: no layout for them. A delta layout must hold every series of its scope,
+        # so that a collection taken on it leaves none to carry.
+        unique = len(set(layout.keys)) == len(layout.keys)
+        if unique and (not delta or len(layout.keys) == len(self._series.get(scope, ()))):
             self._layouts[scope] = layout
 
     # --- the per-point path ----------------------------------------------------
 
     def _numbers(self, kind: tuple[Any, ...], points: Any, scope: str, now: float) -> Batch:
         self._retire(scope)
-        series = self._series
+        series = self._series.setdefault(scope, {})
         observe_from = self._observe_from_ns
+        oldest = now - self.horizon
         gauge = kind is _GAUGE
         delta = monotonic = False
         if not gauge:
@@ -354,13 +390,15 @@ class MetricState:
             attributes = point.attributes or {}
             if OVERFLOW_ATTRIBUTE in attributes:
                 self.overflowed = True
-            key = (scope, frozenset(attributes.items()))
+            key = frozenset(attributes.items())
             raw = float(point.value)
             state = series.get(key)
+            if state is not None and state.last_seen < oldest:
+                state = None  # forgotten (prune drops it later): a new series
             if gauge:
                 increase = raw - state.raw if state is not None else 0.0  # type: ignore[operator]
                 if state is None:
-                    series[key] = _Series(raw, 0, raw, now)
+                    series[key] = _Series(attributes, raw, 0, raw, now)
                 else:
                     state.raw = state.total = raw
                     state.last_seen = now
@@ -383,7 +421,7 @@ class MetricState:
                     else:
                         increase = raw - state.raw  # type: ignore[operator]
                 if state is None:
-                    series[key] = _Series(raw, start, total, now)
+                    series[key] = _Series(attributes, raw, start, total, now)
                 else:
                     state.raw = raw
                     state.total = total
@@ -398,13 +436,14 @@ class MetricState:
             increases.append(increase)
             fresh.append(is_fresh)
         layout = _Layout(kind, objects, attributes_list, keys, raws, None if gauge else starts, values, now)
-        self._adopt(scope, layout)
+        self._adopt(scope, layout, delta)
         return Batch(layout, values, now, increases=increases, fresh=fresh)
 
     def _histograms(self, data: Histogram, scope: str, now: float) -> Batch:
         self._retire(scope)
-        series = self._series
+        series = self._series.setdefault(scope, {})
         observe_from = self._observe_from_ns
+        oldest = now - self.horizon
         delta = data.aggregation_temporality == AggregationTemporality.DELTA
         objects: list[Any] = []
         attributes_list: list[Mapping[str, Any]] = []
@@ -417,7 +456,7 @@ class MetricState:
             attributes = point.attributes or {}
             if OVERFLOW_ATTRIBUTE in attributes:
                 self.overflowed = True
-            key = (scope, frozenset(attributes.items()))
+            key = frozenset(attributes.items())
             raw = HistogramValue(
                 float(point.count),
                 float(point.sum),
@@ -425,6 +464,8 @@ class MetricState:
                 tuple(float(b) for b in point.explicit_bounds),
             )
             state = series.get(key)
+            if state is not None and state.last_seen < oldest:
+                state = None  # forgotten (prune drops it later): a new series
             previous = state.raw if state is not None else None
             assert previous is None or isinstance(previous, HistogramValue)
             increase: HistogramValue
@@ -441,7 +482,7 @@ class MetricState:
                 else:
                     increase = raw.minus(previous)
             if state is None:
-                series[key] = _Series(raw, point.start_time_unix_nano or 0, total, now)
+                series[key] = _Series(attributes, raw, point.start_time_unix_nano or 0, total, now)
             else:
                 state.raw = raw
                 state.total = total
@@ -456,16 +497,71 @@ class MetricState:
         layout = _Layout(_HISTOGRAM, objects, attributes_list, keys, [], [], values, now)
         return Batch(layout, values, now, increases=increases, fresh=fresh, histogram=True)
 
+    # --- delta series without a point ----------------------------------------
+
+    def carry(self, now: float) -> list[Batch]:
+        """The delta series that sent no point in the collection taken at ``now``.
+
+        The SDK sends no delta point for an interval without measurements; cumulative
+        temporality would repeat the unchanged total. One ``carried`` batch per scope
+        gives each such series' running total (no increase, not fresh), as long as its
+        last point is at most ``horizon`` seconds old. Call once per collection, after
+        ``update`` has taken the collection's points.
+        """
+        out: list[Batch] = []
+        if not self._delta:
+            return out
+        older_than = now - self.horizon
+        for scope, histogram in self._delta.items():
+            layout = self._layouts.get(scope)
+            if layout is not None:
+                if layout.seen == now:
+                    continue  # taken on its layout, which holds every series of the scope
+                self._retire(scope)
+            idle = [
+                (key, state)
+                for key, state in self._series.get(scope, {}).items()
+                if older_than <= state.last_seen < now
+            ]
+            if not idle:
+                continue
+            attributes = [state.attributes for _, state in idle]
+            keys = [key for key, _ in idle]
+            values = [state.total for _, state in idle]
+            zero: Reading = EMPTY_HISTOGRAM if histogram else 0.0
+            layout = _Layout(
+                _HISTOGRAM if histogram else (Sum, True, False), attributes, attributes, keys, [], None, values, now
+            )
+            out.append(
+                Batch(
+                    layout,
+                    values,
+                    now,
+                    increases=[zero] * len(values),
+                    fresh=[False] * len(values),
+                    histogram=histogram,
+                    carried=True,
+                )
+            )
+        return out
+
     def prune(self, older_than: float) -> int:
         """Forget series not reported since ``older_than``; returns how many."""
         for scope, layout in list(self._layouts.items()):
-            self._write_back(layout)
+            self._write_back(scope, layout)
             if layout.seen < older_than:
                 del self._layouts[scope]
-        stale = [key for key, state in self._series.items() if state.last_seen < older_than]
-        for key in stale:
-            del self._series[key]
-        return len(stale)
+        forgotten = 0
+        for scope, series in list(self._series.items()):
+            stale = [key for key, state in series.items() if state.last_seen < older_than]
+            for key in stale:
+                del series[key]
+            forgotten += len(stale)
+            if not series:
+                del self._series[scope]
+                self._delta.pop(scope, None)
+        self.carrying = bool(self._delta)
+        return forgotten
 
     def __len__(self) -> int:
-        return len(self._series)
+        return sum(map(len, self._series.values()))

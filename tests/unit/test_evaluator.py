@@ -8,7 +8,9 @@ from collections.abc import Sequence
 import pytest
 from opentelemetry.sdk.metrics.export import AggregationTemporality
 
-from otel_alerting.engine.evaluator import Evaluator, GroupKey, RuleResult
+from otel_alerting.engine.evaluator import FORGET_AFTER, Evaluator, GroupKey, RuleResult, horizon
+from otel_alerting.engine.manager import AlertManager
+from otel_alerting.notify.model import Status
 from otel_alerting.rules.model import AbsentExpr, RateExpr, RatioExpr, Rule, Selector, ValueExpr
 
 from .helpers import (
@@ -120,15 +122,17 @@ def test_match_true_matches_a_boolean_attribute() -> None:
     assert value(ev.evaluate(data(gauge_metric("g", *points)), 1.0)) == 3.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evaluator: `by` groups render a boolean attribute with str() as 'True'/'False', while `match` "
-    "and OTLP/Prometheus write 'true'/'false', so alert labels disagree with the rule's own match values",
-)
 def test_by_label_of_a_boolean_attribute_is_written_as_in_match() -> None:
     ev = evaluator(rule("A", ValueExpr(Selector("g"), "sum", ("hit",))))
     got = values(ev.evaluate(data(gauge_metric("g", number(3, hit=True), number(4, hit=False))), 1.0))
     assert got == {("true",): 3.0, ("false",): 4.0}
+
+
+def test_by_labels_are_the_text_match_compares() -> None:
+    # the label of a group is the value a `match` on the same attribute is written with
+    ev = evaluator(rule("A", ValueExpr(Selector("g", {"hit": ("true",), "code": ("500",)}), "sum", ("hit", "code"))))
+    points = [number(3, hit=True, code=500), number(4, hit=False, code=500), number(5, hit=True, code=404)]
+    assert values(ev.evaluate(data(gauge_metric("g", *points)), 1.0)) == {("true", "500"): 3.0}
 
 
 def test_value_of_counters_is_the_running_total_in_both_temporalities() -> None:
@@ -140,16 +144,79 @@ def test_value_of_counters_is_the_running_total_in_both_temporalities() -> None:
         assert got_c == got_d == total
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evaluator: a delta sum with no measurement in an interval has no point, and the value rule "
-    "reads that as no data instead of an unchanged running total (cumulative input keeps the value)",
-)
 def test_value_of_an_unchanged_delta_sum_keeps_its_total() -> None:
     ev = evaluator(rule("A", ValueExpr(Selector("depth"))))
     assert value(ev.evaluate(data(sum_metric("depth", number(10), temporality=DELTA, monotonic=False)), 1.0)) == 10
     # nothing added or removed in the next interval: the SDK sends no point
     assert value(ev.evaluate(data(sum_metric("depth", temporality=DELTA, monotonic=False)), 2.0)) == 10
+    # or leaves the metric out of the collection altogether (no point at all), or has no metric
+    assert value(ev.evaluate(data(gauge_metric("other", number(1))), 3.0)) == 10
+    assert value(ev.evaluate(None, 4.0)) == 10
+    assert value(ev.evaluate(data(sum_metric("depth", number(-4), temporality=DELTA, monotonic=False)), 5.0)) == 6
+
+
+def test_an_idle_delta_series_is_carried_for_the_horizon_then_forgotten() -> None:
+    ev = evaluator(rule("A", ValueExpr(Selector("depth"))))
+    ev.evaluate(data(sum_metric("depth", number(10), temporality=DELTA, monotonic=False)), 10.0)
+    assert value(ev.evaluate(None, 10.0 + FORGET_AFTER)) == 10
+    assert value(ev.evaluate(None, 11.0 + FORGET_AFTER)) is None
+    # the running total is lost with the series: a later point starts a new one
+    again = data(sum_metric("depth", number(2), temporality=DELTA, monotonic=False))
+    assert value(ev.evaluate(again, 12.0 + FORGET_AFTER)) == 2
+
+
+def test_value_of_a_group_with_idle_delta_series_counts_their_totals() -> None:
+    # one series of the group changes, the other one is idle: the sum holds both totals
+    ev = evaluator(rule("A", ValueExpr(Selector("c"), "sum", ("q",))))
+    first = [number(5, q="a", pod="1"), number(7, q="a", pod="2"), number(1, q="b", pod="1")]
+    assert values(ev.evaluate(data(sum_metric("c", *first, temporality=DELTA)), 1.0)) == {("a",): 12.0, ("b",): 1.0}
+    got = values(ev.evaluate(data(sum_metric("c", number(3, q="a", pod="1"), temporality=DELTA)), 2.0))
+    assert got == {("a",): 15.0, ("b",): 1.0}
+
+
+def test_value_of_an_idle_delta_histogram_keeps_its_totals() -> None:
+    ev = evaluator(
+        rule("A", ValueExpr(Selector("h", field="count"))),
+        rule("Q", ValueExpr(Selector("h", field="quantile", quantile=0.5))),
+    )
+    point = hist(h_counts(le_10=4), H_BOUNDS)
+    first = ev.evaluate(data(hist_metric("h", point, temporality=DELTA)), 1.0)
+    idle = ev.evaluate(data(hist_metric("h", temporality=DELTA)), 2.0)
+    assert [value(first), value(first, "Q")] == [value(idle), value(idle, "Q")] == [4.0, pytest.approx(7.5)]
+
+
+def _idle_steps(temporality: AggregationTemporality) -> list[list[RuleResult]]:
+    """Four rules over a counter with two series, one of them idle after its first interval."""
+    ev = evaluator(
+        rule("V", ValueExpr(Selector("c"), "sum", ("q",))),
+        rule("R", RateExpr(Selector("c"), 10.0, ("q",))),
+        rule("Q", RatioExpr(Selector("c", {"q": ("a",)}), Selector("c"), 10.0)),
+        rule("X", AbsentExpr(Selector("c"), ("q",))),
+    )
+    # cumulative totals of a and b at each collection; b never moves after t=10
+    totals = [(10.0, 4.0, 6.0), (20.0, 9.0, 6.0), (30.0, 9.0, 6.0), (40.0, 12.0, 6.0), (50.0, 12.0, 6.0)]
+    out = []
+    previous = {"a": 0.0, "b": 0.0}
+    for now, a, b in totals:
+        points = []
+        for q, total in (("a", a), ("b", b)):
+            if temporality is DELTA:
+                if total != previous[q]:  # the SDK sends no delta point without a measurement
+                    points.append(number(total - previous[q], q=q))
+            else:
+                points.append(number(total, q=q))
+            previous[q] = total
+        out.append(ev.evaluate(data(sum_metric("c", *points, temporality=temporality)), now))
+    return out
+
+
+def test_idle_series_give_the_same_results_in_both_temporalities() -> None:
+    cumulative = _idle_steps(CUMULATIVE)
+    delta = _idle_steps(DELTA)
+    for alert in ("V", "R", "Q", "X"):
+        assert [values(step, alert) for step in delta] == [values(step, alert) for step in cumulative], alert
+    assert [values(step, "R") for step in delta][2] == {("a",): 0.0, ("b",): 0.0}
+    assert [values(step, "X") for step in delta][-1] == {("a",): 10.0, ("b",): 40.0}
 
 
 def test_value_group_without_a_point_becomes_no_data() -> None:
@@ -160,6 +227,38 @@ def test_value_group_without_a_point_becomes_no_data() -> None:
     }
     assert values(ev.evaluate(data(gauge_metric("g", number(5, q="a"))), 2.0)) == {("a",): 5.0, ("b",): None}
     assert values(ev.evaluate(None, 3.0)) == {("a",): None, ("b",): None}
+
+
+def test_value_group_without_a_point_for_the_horizon_is_forgotten() -> None:
+    ev = evaluator(rule("A", ValueExpr(Selector("g"), by=("q",))))
+    ev.evaluate(data(gauge_metric("g", number(1, q="a"), number(2, q="b"))), 10.0)
+    ev.evaluate(data(gauge_metric("g", number(1, q="a"))), 20.0)  # b's last point was at 10
+    b_gone = 10.0 + FORGET_AFTER
+    assert values(ev.evaluate(data(gauge_metric("g", number(1, q="a"))), b_gone)) == {("a",): 1.0, ("b",): None}
+    assert values(ev.evaluate(data(gauge_metric("g", number(1, q="a"))), b_gone + 1)) == {("a",): 1.0}
+    # a forgotten group that comes back is a new group
+    got = values(ev.evaluate(data(gauge_metric("g", number(1, q="a"), number(3, q="b"))), b_gone + 2))
+    assert got == {("a",): 1.0, ("b",): 3.0}
+    assert values(ev.evaluate(None, b_gone + 3)) == {("a",): None, ("b",): None}
+
+
+@pytest.mark.parametrize("kind", ["value", "absent", "rate"])
+def test_churning_attribute_values_keep_the_state_bounded(kind: str) -> None:
+    # a new request id every collection (once a second): each group has one point, then none
+    expr = {
+        "value": ValueExpr(Selector("c"), by=("id",)),
+        "absent": AbsentExpr(Selector("c"), ("id",)),
+        "rate": RateExpr(Selector("c"), 60.0, ("id",)),
+    }[kind]
+    ev = evaluator(rule("A", expr))
+    sizes = []
+    for second in range(1, 3001):
+        got = values(ev.evaluate(data(sum_metric("c", number(1, id=str(second)))), float(second)))
+        sizes.append(len(got))
+    # groups are kept (reported) for the horizon, then forgotten: no growth beyond it
+    assert max(sizes) <= FORGET_AFTER + 3
+    assert sizes[-1] == sizes[-1000]
+    assert len(ev._metrics["c"]) <= FORGET_AFTER + 64  # series pruned every 64 collections
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
@@ -350,18 +449,45 @@ def test_rate_by_group() -> None:
     assert got == {("/a",): pytest.approx(3.0), ("/b",): pytest.approx(4.0)}
 
 
-def test_rate_of_a_counter_without_points_for_a_whole_window_is_no_data() -> None:
-    ev = evaluator(rate_rule(10.0))
-    assert value(ev.evaluate(data(sum_metric("c", number(5.0, start=BORN), temporality=DELTA)), 10.0)) == 0.5
-    assert value(ev.evaluate(None, 15.0)) is not None
-    assert value(ev.evaluate(None, 30.0)) is None
+@pytest.mark.parametrize("temporality", [CUMULATIVE, DELTA])
+def test_rate_of_a_group_without_points_for_the_horizon_is_no_data_then_forgotten(
+    temporality: AggregationTemporality,
+) -> None:
+    ev = evaluator(rate_rule(10.0, by=("q",)))
+    both = [number(5.0, q="a"), number(5.0, q="b")]
+    assert values(ev.evaluate(data(sum_metric("c", *both, temporality=temporality)), 10.0)) == {
+        ("a",): 0.5,
+        ("b",): 0.5,
+    }
+    # from now on b has no point: a cumulative series gone, or a delta one idle
+    a = number(5.0 if temporality is CUMULATIVE else 0.0, q="a")
+    assert values(ev.evaluate(data(sum_metric("c", a, temporality=temporality)), 15.0))[("b",)] == pytest.approx(5 / 15)
+    assert values(ev.evaluate(data(sum_metric("c", a, temporality=temporality)), 30.0)) == {("a",): 0.0, ("b",): 0.0}
+    assert values(ev.evaluate(None, 10.0 + FORGET_AFTER)) == {("a",): 0.0, ("b",): 0.0}
+    assert values(ev.evaluate(None, 11.0 + FORGET_AFTER)) == {("a",): 0.0, ("b",): None}
+    assert values(ev.evaluate(None, 12.0 + FORGET_AFTER)) == {("a",): 0.0}
+    assert values(ev.evaluate(None, 31.0 + FORGET_AFTER)) == {("a",): None}
+    assert values(ev.evaluate(None, 32.0 + FORGET_AFTER)) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evaluator: with delta temporality the SDK sends no point for an idle counter; the rate's window "
-    "is then dropped and the rate becomes no data, where cumulative input gives 0",
-)
+def test_a_long_window_keeps_a_silent_group_for_two_windows() -> None:
+    ev = evaluator(rate_rule(3600.0))
+    assert horizon(ev.rules[0]) == 7200.0
+    ev.evaluate(data(sum_metric("c", number(3600.0), temporality=DELTA)), 3600.0)
+    assert value(ev.evaluate(None, 3600.0 + 3600.0)) == 0.0
+    assert value(ev.evaluate(None, 3600.0 + 7200.0)) == 0.0
+    assert value(ev.evaluate(None, 3601.0 + 7200.0)) is None
+
+
+def test_horizon_of_each_kind_of_rule() -> None:
+    assert horizon(rule("A", ValueExpr(Selector("g")))) == FORGET_AFTER == 600.0
+    assert horizon(rate_rule(60.0)) == 600.0
+    assert horizon(rule("A", RatioExpr(Selector("c"), Selector("c"), 1800.0))) == 3600.0
+    # absent: twice what the rule waits for (highest threshold plus for)
+    assert horizon(rule("A", AbsentExpr(Selector("g")), above={"high": 300})) == 600.0
+    assert horizon(rule("A", AbsentExpr(Selector("g")), above={"medium": 60, "high": 900}, for_=60.0)) == 1920.0
+
+
 def test_rate_of_an_idle_counter_is_zero_in_both_temporalities() -> None:
     totals = [(10.0, 100.0), (20.0, 100.0), (30.0, 100.0), (40.0, 100.0)]
     cumulative = _rate_sequence(CUMULATIVE, totals)
@@ -455,6 +581,55 @@ def test_absent_by_group() -> None:
     ev.evaluate(data(gauge_metric("g", number(1, dep="redis"), number(1, dep="chroma"))), 10.0)
     got = values(ev.evaluate(data(gauge_metric("g", number(1, dep="redis"))), 25.0))
     assert got == {("redis",): 0.0, ("chroma",): 15.0}
+
+
+def test_absent_by_placeholder_reads_zero_once_real_groups_exist() -> None:
+    ev = evaluator(rule("A", AbsentExpr(Selector("g"), ("dep",))))
+    assert values(ev.evaluate(None, 5.0)) == {("",): 5.0}
+    got = values(ev.evaluate(data(gauge_metric("g", number(1, dep="redis"))), 10.0))
+    assert got == {("redis",): 0.0, ("",): 0.0}
+    # a real series without the attribute has that group: it reads its own value
+    ev.evaluate(data(gauge_metric("g", number(1, dep="redis"), number(1))), 12.0)
+    assert values(ev.evaluate(data(gauge_metric("g", number(1, dep="redis"))), 20.0)) == {("redis",): 0.0, ("",): 8.0}
+
+
+def test_absent_by_placeholder_alert_resolves_once_real_groups_exist() -> None:
+    # no_data: keep (the default): a placeholder with no data would stay firing for ever
+    absent = rule("A", AbsentExpr(Selector("g"), ("dep",)), above={"high": 5.0})
+    ev = evaluator(absent)
+    manager = AlertManager([absent], cooldown=0.0)
+    fired = manager.process(ev.evaluate(None, 6.0), 6.0)
+    assert [(n.status, n.labels["dep"]) for n in fired] == [(Status.FIRING, "")]
+    resolved = manager.process(ev.evaluate(data(gauge_metric("g", number(1, dep="redis"))), 7.0), 7.0)
+    assert [(n.status, n.labels["dep"], n.value) for n in resolved] == [(Status.RESOLVED, "", 0.0)]
+
+
+def test_absent_groups_without_points_are_forgotten_and_the_placeholder_comes_back() -> None:
+    ev = evaluator(rule("A", AbsentExpr(Selector("g"), ("dep",))))
+    ev.evaluate(data(gauge_metric("g", number(1, dep="redis"), number(1, dep="chroma"))), 10.0)
+    ev.evaluate(data(gauge_metric("g", number(1, dep="redis"))), 20.0)
+    chroma_gone = 10.0 + FORGET_AFTER
+    got = values(ev.evaluate(data(gauge_metric("g", number(1, dep="redis"))), chroma_gone))
+    assert got == {("redis",): 0.0, ("chroma",): FORGET_AFTER}
+    assert values(ev.evaluate(data(gauge_metric("g", number(1, dep="redis"))), chroma_gone + 1)) == {("redis",): 0.0}
+    # once every group is forgotten, the metric as a whole counts from its last data
+    redis_gone = chroma_gone + 1 + FORGET_AFTER
+    assert values(ev.evaluate(None, redis_gone)) == {("redis",): FORGET_AFTER}
+    assert values(ev.evaluate(None, redis_gone + 1)) == {("",): FORGET_AFTER + 1}
+
+
+def test_absent_without_by_keeps_counting_past_the_horizon() -> None:
+    ev = evaluator(rule("A", AbsentExpr(Selector("g"))))
+    ev.evaluate(data(gauge_metric("g", number(1))), 10.0)
+    got = [value(ev.evaluate(None, now)) for now in (10.0 + FORGET_AFTER, 11.0 + FORGET_AFTER, 4000.0)]
+    assert got == [FORGET_AFTER, FORGET_AFTER + 1, 3990.0]
+
+
+def test_absent_of_an_idle_delta_counter_counts_from_its_last_increase() -> None:
+    ev = evaluator(rule("A", AbsentExpr(Selector("c"))))
+    assert value(ev.evaluate(data(sum_metric("c", number(2), temporality=DELTA)), 10.0)) == 0.0
+    assert value(ev.evaluate(data(sum_metric("c", temporality=DELTA)), 20.0)) == 10.0
+    assert value(ev.evaluate(None, 30.0)) == 20.0
 
 
 # --- errors --------------------------------------------------------------------------

@@ -182,11 +182,6 @@ def test_gauge_removed_is_no_data(tester: RuleTester) -> None:
     assert tester.assert_resolved("Depth").reason == "no data"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evaluator: a delta up-down counter with no change in an interval sends no point and the value "
-    "rule reads it as no data (cumulative keeps the running total)",
-)
 def test_up_down_counter_value_is_the_same_in_delta(rules_file: Path) -> None:
     with RuleTester(rules_file, temporality="delta") as t:
         t.add("app.depth", 10)
