@@ -6,6 +6,7 @@ Built from the environment by the reader; also built directly by tests and by
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -18,6 +19,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from .channels import Channel, build_channels
+from .channels.receivers import build_receivers
 from .config import ConfigError, Settings
 from .engine.evaluator import Evaluator
 from .engine.lifecycle import AlertState
@@ -62,6 +64,14 @@ def load_configuration(
     channel_errors: list[ConfigError] = []
     if channels is None:
         channels, channel_errors = build_channels(settings, environ)
+        if "receivers" in rule_set.extra:
+            received, receiver_errors = build_receivers(
+                rule_set.extra["receivers"],
+                os.pathsep.join(settings.rules_paths) or "rules file",
+                {c.name for c in channels},
+            )
+            channels = [*channels, *received]
+            channel_errors.extend(receiver_errors)
     notify = load_notify_config(
         rule_set.extra,
         [c.name for c in channels],
@@ -103,6 +113,7 @@ class AlertingSystem:
             inhibitor=Inhibitor(notify.inhibit_rules, self._firing_labels),
             silences=self.silences,
         )
+        self._channels = {c.name: c for c in channels}
         self.dispatcher = Dispatcher(
             channels,
             queue_size=settings.queue_size,
@@ -180,10 +191,17 @@ class AlertingSystem:
         ]
 
     def _deliver(self, batches: list[Batch]) -> None:
-        self.dispatcher.submit(batches)
+        self.dispatcher.submit([b for b in map(self._without_unwanted_resolutions, batches) if b is not None])
         wake = self.pipeline.next_wake()
         if wake is not None:
             self.dispatcher.call_at(wake, self._flush_due)
+
+    def _without_unwanted_resolutions(self, batch: Batch) -> Batch | None:
+        channel = self._channels.get(batch.channel)
+        if channel is None or channel.send_resolved or not batch.resolved:
+            return batch
+        firing = batch.firing
+        return dataclasses.replace(batch, notifications=firing) if firing else None
 
     def _flush_due(self) -> None:
         """On the dispatcher's thread, when a group's wait ends between evaluations."""
@@ -205,14 +223,26 @@ class AlertingSystem:
 
     def flush(self, timeout: float) -> bool:
         """Deliver what group waits still hold and wait for the channels (force_flush)."""
-        self.dispatcher.submit(self.pipeline.flush_due(self._clock(), force=True))
+        self.dispatcher.submit(
+            [
+                b
+                for b in map(self._without_unwanted_resolutions, self.pipeline.flush_due(self._clock(), force=True))
+                if b is not None
+            ]
+        )
         return self.dispatcher.flush(timeout)
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Deliver everything still held by a group wait (a pending CRITICAL is not
         lost at a clean exit), then drain the channels within ``timeout``."""
         try:
-            self.dispatcher.submit(self.pipeline.flush_due(self._clock(), force=True))
+            self.dispatcher.submit(
+                [
+                    b
+                    for b in map(self._without_unwanted_resolutions, self.pipeline.flush_due(self._clock(), force=True))
+                    if b is not None
+                ]
+            )
         except Exception:
             _logger.exception("otel-alerting: final notification flush failed")
         self.dispatcher.shutdown(timeout)

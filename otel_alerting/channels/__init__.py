@@ -102,21 +102,33 @@ def build_channels(settings: Settings, environ: Mapping[str, str]) -> tuple[list
         channels.append(LogChannel())
     if "console" in wanted:
         channels.append(ConsoleChannel(colour=settings.console_color))
+    for local in channels:
+        _apply_send_resolved(local, environ, errors)
     for kind in CHANNEL_TYPES:
         if settings.channels_set and kind.name not in wanted:
             continue
         if not settings.channels_set and not kind.configured(environ):
             continue
         try:
-            channel, problems = kind.load(environ)
+            loaded, problems = kind.load(environ)
         except Exception as exc:  # a channel bug must not stop the others
             errors.append(ConfigError(kind.name, f"cannot be set up: {type(exc).__name__}"))
             continue
         errors.extend(problems)
-        if channel is not None:
-            channels.append(channel)
+        if loaded is not None:
+            _apply_send_resolved(loaded, environ, errors)
+            channels.append(loaded)
         elif settings.channels_set and not problems:
             errors.append(
                 ConfigError("OTEL_PYTHON_ALERTING_CHANNELS", f"channel {kind.name} is listed but not configured")
             )
     return channels, errors
+
+
+def _apply_send_resolved(channel: Channel, environ: Mapping[str, str], errors: list[ConfigError]) -> None:
+    variable = f"OTEL_PYTHON_ALERTING_{channel.name.upper()}_SEND_RESOLVED"
+    value = environ.get(variable, "").strip().lower()
+    if value in ("false", "0", "no", "off"):
+        channel.send_resolved = False
+    elif value not in ("", "true", "1", "yes", "on"):
+        errors.append(ConfigError(variable, f"invalid value {value!r}: expected true or false"))

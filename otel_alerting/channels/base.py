@@ -40,6 +40,8 @@ class Channel(ABC):
 
     #: the name used in configuration, metrics and logs (``log``, ``console``, ...)
     name: str = ""
+    #: False: this channel is never told of resolutions (Alertmanager's send_resolved)
+    send_resolved: bool = True
 
     @abstractmethod
     async def send(self, batch: Batch) -> DeliveryResult:

@@ -65,7 +65,7 @@ _RULE_KEYS = {
     "enabled",
 }
 #: what a rules file may hold beside its rules: Alertmanager's sections of the same name
-_TOP_LEVEL_KEYS = ("rules", "route", "inhibit_rules")
+_TOP_LEVEL_KEYS = ("rules", "route", "inhibit_rules", "receivers")
 _EXPR_KINDS = ("value", "rate", "ratio", "absent")
 _REDUCERS = ("last", "sum", "max", "min", "avg")
 
