@@ -27,6 +27,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from otel_alerting.environment_variables import (
     OTEL_PYTHON_ALERTING_CACHE_COMMANDS,
@@ -180,7 +182,7 @@ def test_errors_are_neither_and_pass_through(client: redis.Redis, instrumented: 
 
 
 def test_connection_errors_pass_through_unchanged(instrumented: Harness) -> None:
-    r = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    r = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
     with pytest.raises(redis.ConnectionError):
         r.get("k")
     assert instrumented.counts() == {}
