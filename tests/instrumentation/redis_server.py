@@ -10,9 +10,12 @@ silently skipped integration test proves nothing.
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -45,6 +48,16 @@ def _executable(name: str) -> str:
             pytrace=False,
         )
     return path
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGKILL this server when the test process dies, even by
+    SIGKILL, so that no killed pytest run leaves redis-servers behind (Linux only)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _free_port() -> int:
@@ -143,7 +156,13 @@ def start_redis(*extra: str, cluster: bool = False, attempts: int = 3) -> RedisS
         if cluster:
             args += ["--cluster-enabled", "yes", "--cluster-config-file", str(directory / "nodes.conf")]
         args += list(extra)
-        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
         server = RedisServer(port, process, directory, log, cluster, tmp)
         if _wait(server, b"+PONG", "PING"):
             return server
