@@ -87,7 +87,7 @@ class RedisCacheConfig:
         name = env.get(OTEL_PYTHON_ALERTING_CACHE_NAME, "").strip() or DEFAULT_CACHE_NAME
         prefixes = parse_prefixes(env.get(OTEL_PYTHON_ALERTING_CACHE_KEY_PREFIXES, ""))
         commands = parse_commands(env.get(OTEL_PYTHON_ALERTING_CACHE_COMMANDS, ""))
-        span_attributes = parse_flag(OTEL_PYTHON_ALERTING_CACHE_SPAN_ATTRIBUTES, env, default=True)
+        span_attributes = parse_flag(OTEL_PYTHON_ALERTING_CACHE_SPAN_ATTRIBUTES, env, default=False)
         return cls(name, prefixes, commands, span_attributes)
 
     def kinds(self) -> dict[str, int]:

@@ -72,6 +72,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         OTEL_PYTHON_ALERTING_CACHE_SPAN_ATTRIBUTES,
     ):
         monkeypatch.delenv(name, raising=False)
+    # The span attribute is opt-in; these tests exercise it unless one turns it off.
+    monkeypatch.setenv(OTEL_PYTHON_ALERTING_CACHE_SPAN_ATTRIBUTES, "true")
     yield
     # Whatever a test did, the next one starts from redis-py as shipped.
     if RedisCacheInstrumentor().is_instrumented_by_opentelemetry:
@@ -403,7 +405,7 @@ def test_configuration_parsing(caplog: pytest.LogCaptureFixture) -> None:
     )
     assert config.prefixes == (("llm:cache:", "llm"), ("session:", "session"), ("emb/", "emb"))
     assert config.commands == RedisCacheConfig().commands  # nothing known left: the default
-    assert config.span_attributes is True
+    assert config.span_attributes is False  # an invalid value falls back to the default: off
     assert config.cache_name == "redis"
     for fragment in ("'=x:'", "SMEMBERS", "no known command left", "'maybe'"):
         assert fragment in caplog.text
@@ -681,6 +683,7 @@ def test_under_opentelemetry_instrument(server: RedisServer, tmp_path: Path, our
         OTEL_TRACES_EXPORTER="none",
         OTEL_METRICS_EXPORTER="none",
         OTEL_LOGS_EXPORTER="none",
+        OTEL_PYTHON_ALERTING_CACHE_SPAN_ATTRIBUTES="true",
         OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="otel_alerting_chromadb,otel_alerting_dependencies,otel_alerting_memory",
     )
     if paths:
@@ -709,3 +712,7 @@ def test_the_plugin_switched_off_patches_nothing() -> None:
         assert instrumentor._recorder is None
     finally:
         instrumentor.uninstrument()
+
+
+def test_span_attributes_are_off_by_default() -> None:
+    assert RedisCacheConfig.from_environ({}).span_attributes is False
