@@ -165,7 +165,7 @@ class Instrumentation:
         self.contrib = RedisInstrumentor()
         self.ours = RedisCacheInstrumentor()
         bare = redis.Redis.__dict__["execute_command"]
-        self.ours.instrument(cache_metrics=self.metrics, config=RedisCacheConfig())
+        self.ours.instrument(cache_metrics=self.metrics, config=RedisCacheConfig(span_attributes=True))
         ours = redis.Redis.__dict__["execute_command"]
         self.contrib.instrument(tracer_provider=self.tracer_provider)
         both = redis.Redis.__dict__["execute_command"]  # contrib's wrapper around ours

@@ -77,7 +77,7 @@ class RedisCacheConfig:
     cache_name: str = DEFAULT_CACHE_NAME
     prefixes: tuple[tuple[str, str], ...] = ()
     commands: frozenset[str] = frozenset(COMMAND_KINDS)
-    span_attributes: bool = True  # annotate the spans of opentelemetry-instrumentation-redis
+    span_attributes: bool = False  # annotate the spans of opentelemetry-instrumentation-redis (opt-in)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> RedisCacheConfig:

@@ -488,7 +488,9 @@ def test_coexists_with_the_redis_instrumentation(
         RedisInstrumentor().instrument(tracer_provider=provider)
 
     def ours() -> None:
-        RedisCacheInstrumentor().instrument(cache_metrics=harness.metrics, config=RedisCacheConfig())
+        RedisCacheInstrumentor().instrument(
+            cache_metrics=harness.metrics, config=RedisCacheConfig(span_attributes=True)
+        )
 
     for instrument in (contrib, ours) if contrib_first else (ours, contrib):
         instrument()
