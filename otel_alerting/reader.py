@@ -21,7 +21,6 @@ import logging
 import os
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -52,6 +51,7 @@ from opentelemetry.sdk.metrics.export import (
 from .channels import Channel
 from .config import Settings, load_settings
 from .errors import ConfigurationProblems
+from .forking import after_fork_in_child
 from .system import AlertingSystem, load_configuration, set_active_system
 
 __all__ = ["AlertingMetricReader"]
@@ -132,15 +132,7 @@ class AlertingMetricReader(MetricReader):
             and settings.interval_ms != float("inf")
         ):
             self._start_timer()
-            if hasattr(os, "register_at_fork"):
-                ref = weakref.WeakMethod(self._after_fork_in_child)
-
-                def after_in_child() -> None:
-                    method = ref()
-                    if method is not None:
-                        method()
-
-                os.register_at_fork(after_in_child=after_in_child)
+            after_fork_in_child(self._after_fork_in_child)
 
     def _build(
         self,
@@ -303,15 +295,7 @@ class _Forwarder:
         self.dropped = 0
         self._thread = threading.Thread(target=self._run, name="otel-alerting-forward", daemon=True)
         self._thread.start()
-        if hasattr(os, "register_at_fork"):
-            ref = weakref.WeakMethod(self._after_fork_in_child)
-
-            def after_in_child() -> None:
-                method = ref()
-                if method is not None:
-                    method()
-
-            os.register_at_fork(after_in_child=after_in_child)
+        after_fork_in_child(self._after_fork_in_child)
 
     def _after_fork_in_child(self) -> None:
         self._cond = threading.Condition()

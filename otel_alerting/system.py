@@ -24,6 +24,7 @@ from .config import ConfigError, Settings
 from .engine.evaluator import Evaluator
 from .engine.lifecycle import AlertState
 from .engine.manager import AlertManager
+from .forking import after_fork_in_child
 from .notify.config import NotifyConfig, load_notify_config
 from .notify.dispatcher import DeliveryOutcome, Dispatcher
 from .notify.model import Batch, Notification
@@ -127,15 +128,7 @@ class AlertingSystem:
         # The timer thread and a force_flush or shutdown on another thread may both
         # deliver a collection; the evaluator's windows must see them one at a time.
         self._evaluate_lock = threading.Lock()
-        if hasattr(os, "register_at_fork"):
-            ref = weakref.WeakMethod(self._after_fork_in_child)
-
-            def after_in_child() -> None:
-                method = ref()
-                if method is not None:
-                    method()
-
-            os.register_at_fork(after_in_child=after_in_child)
+        after_fork_in_child(self._after_fork_in_child)
 
     def _after_fork_in_child(self) -> None:
         # A lock held by a parent's thread at fork() stays held forever in the child.

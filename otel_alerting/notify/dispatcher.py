@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import threading
 import time
-import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from dataclasses import dataclass
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
 
 from ..channels.base import Channel, DeliveryResult
+from ..forking import after_fork_in_child
 from .model import Batch
 
 __all__ = ["DeliveryOutcome", "Dispatcher"]
@@ -85,15 +84,7 @@ class Dispatcher:
         self._ready = threading.Event()
         self._closed = False
         self._start()
-        if hasattr(os, "register_at_fork"):
-            ref = weakref.WeakMethod(self._after_fork_in_child)
-
-            def after_in_child() -> None:
-                method = ref()
-                if method is not None:
-                    method()
-
-            os.register_at_fork(after_in_child=after_in_child)
+        after_fork_in_child(self._after_fork_in_child)
 
     @property
     def channels(self) -> list[Channel]:

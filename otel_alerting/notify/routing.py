@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..config import ConfigError
+from ..config import KNOWN_CHANNELS, ConfigError
 from ..durations import parse_duration
 from ..rules.inhibition import Matcher
 from ..rules.model import Severity
@@ -36,17 +36,7 @@ ALL_LABELS = "..."
 #: channels that want every alert whatever its severity: they route and store on their own
 #: (channels the severity table does not name are treated the same way)
 SINK_CHANNELS = ("alertmanager", "otel_logs")
-BUILT_IN_CHANNELS = (
-    "log",
-    "console",
-    "email",
-    "slack",
-    "mattermost",
-    "webhook",
-    "pagerduty",
-    "alertmanager",
-    "otel_logs",
-)
+BUILT_IN_CHANNELS = KNOWN_CHANNELS
 #: DESIGN.md's severity defaults; CRITICAL goes to every configured channel
 SEVERITY_CHANNELS: Mapping[Severity, tuple[str, ...]] = {
     Severity.LOW: ("console", "log"),

@@ -11,10 +11,8 @@ started first, with the tracer directly, so suppression does not hide it too.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +21,7 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context, attach
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
+from ...forking import after_fork_in_child
 from ...version import __version__
 from .check import Check, CheckFailed
 from .http_check import HttpCheck
@@ -85,15 +84,7 @@ class ProbeRunner:
         self._stop = threading.Event()
         self._started = False
         self._thread: threading.Thread | None = None
-        if hasattr(os, "register_at_fork"):
-            ref = weakref.WeakMethod(self._after_fork_in_child)
-
-            def after_in_child() -> None:
-                method = ref()
-                if method is not None:
-                    method()
-
-            os.register_at_fork(after_in_child=after_in_child)
+        after_fork_in_child(self._after_fork_in_child)
 
     @property
     def targets(self) -> list[ProbeTarget]:

@@ -9,12 +9,12 @@ the board's clock, so the downtime grows between checks too.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from ...forking import after_fork_in_child
 
 __all__ = [
     "DependencyKey",
@@ -99,15 +99,7 @@ class HealthBoard:
         self.clock = clock
         self._lock = threading.Lock()
         self._health: dict[DependencyKey, _Health] = {}
-        if hasattr(os, "register_at_fork"):
-            ref = weakref.WeakMethod(self._after_fork_in_child)
-
-            def after_in_child() -> None:
-                method = ref()
-                if method is not None:
-                    method()
-
-            os.register_at_fork(after_in_child=after_in_child)
+        after_fork_in_child(self._after_fork_in_child)
 
     def _after_fork_in_child(self) -> None:
         # A lock held by a parent's thread at fork() stays held forever in the child.
