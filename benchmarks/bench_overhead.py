@@ -18,7 +18,8 @@
    The launcher's share is measured on its own: the time to import
    ``otel_alerting.environment_variables`` in a fresh interpreter that has the
    launcher's own modules. Traces and logs exporters are ``none``; metrics go over
-   OTLP/HTTP to a local port that is bound but not listening. Start-up = first line of
+   OTLP/HTTP to a local sink (``OtlpReceiver``): a refused connection would make the
+   SDK's exporter retry its final export for 30 s at every exit. Start-up = first line of
    the script - spawn; the variants are interleaved, medians of ``--runs``.
 2. CPU (``--part cpu``): four MeterProviders in one process, each with 1,000 (then
    10,000) counter series (3 attributes) incremented by the main thread at 1,000 adds/s,
@@ -42,7 +43,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -63,7 +63,7 @@ from opentelemetry.sdk.metrics.export import (
 
 from otel_alerting.config import Settings
 from otel_alerting.reader import AlertingMetricReader
-from otel_alerting.testing import FakeClock
+from otel_alerting.testing import FakeClock, OtlpReceiver
 
 VENV_BIN = Path(sys.executable).parent
 SDK_ONLY = "SDK only (no otel-alerting)"
@@ -119,14 +119,6 @@ class NullExporter(MetricExporter):
 # --- 1. start-up and memory ----------------------------------------------------
 
 
-def _dead_port() -> socket.socket:
-    """A local port bound but not listening: connections are refused, and no other
-    process can take the port while the socket is open."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    return s
-
-
 def _plugin_instrumentors() -> list[str]:
     """Names of the instrumentors otel-alerting registers (as installed)."""
     from importlib.metadata import entry_points
@@ -161,7 +153,7 @@ def startup(runs: int, rng: random.Random) -> tuple[str, bool]:
     import opentelemetry.instrumentation.auto_instrumentation as auto
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
-    dead = _dead_port()
+    sink = OtlpReceiver().start()
     instrumentors = _plugin_instrumentors()
     try:
         extra_path = _sdk_only_dist(tmp / "site")
@@ -176,7 +168,7 @@ def startup(runs: int, rng: random.Random) -> tuple[str, bool]:
                 "OTEL_LOGS_EXPORTER": "none",
                 "OTEL_METRICS_EXPORTER": "otlp",
                 "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{dead.getsockname()[1]}",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
                 "OTEL_EXPORTER_OTLP_TIMEOUT": "1000",
                 "OTEL_PYTHON_ALERTING_RULES": str(rules),
             }
@@ -271,7 +263,7 @@ def startup(runs: int, rng: random.Random) -> tuple[str, bool]:
         )
         return out, ok
     finally:
-        dead.close()
+        sink.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
