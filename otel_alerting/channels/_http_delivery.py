@@ -5,7 +5,7 @@
   opens its own and never touches, let alone closes, the parent's);
 * ``KEY=value`` header lists, values kept as secrets;
 * responses and transport errors mapped once to a ``DeliveryResult``: connection
-  errors, timeouts, 5xx and 429 (with ``Retry-After``) are retryable, other 4xx
+  errors, timeouts, 5xx, 408 and 429 (with ``Retry-After``) are retryable, other 4xx
   and 3xx (redirects are not followed) are not. Every text is scrubbed of the
   channel's secrets and names the target by its redacted URL only;
 * httpx logs each request's full URL at INFO (``HTTP Request: POST https://...``):
@@ -236,12 +236,12 @@ def _excerpt(response: httpx.Response, secrets: Iterable[str | Secret | None]) -
 
 
 def response_result(response: httpx.Response, target: str, secrets: Iterable[str | Secret | None]) -> DeliveryResult:
-    """2xx delivered; 429 and 5xx retryable (honouring ``Retry-After``); the rest not."""
+    """2xx delivered; 408, 429 and 5xx retryable (honouring ``Retry-After``); the rest not."""
     status = response.status_code
     if 200 <= status < 300:
         return DeliveryResult.delivered()
     secrets = list(secrets)
-    if status == 429 or status >= 500:
+    if status in (408, 429) or status >= 500:
         return DeliveryResult.failed(
             f"HTTP {status} from {target}",
             retryable=True,

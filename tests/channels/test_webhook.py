@@ -210,6 +210,7 @@ def test_custom_headers_are_sent(receiver: HttpReceiver) -> None:
         (Reply(500), False, True, None),
         (Reply(502), False, True, None),
         (Reply(503, {"Retry-After": "3"}), False, True, 3.0),
+        (Reply(408), False, True, None),
         (Reply(429), False, True, None),
         (Reply(429, {"Retry-After": "7"}), False, True, 7.0),
         (Reply(400, body=b"bad payload"), False, False, None),
