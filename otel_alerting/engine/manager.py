@@ -102,16 +102,13 @@ class AlertManager:
                 if self._rule_errors.pop(rule.alert, None) is not None:
                     _logger.info("rule %s evaluates again", rule.alert)
                 alerts = self._alerts.setdefault(rule.alert, {})
-                for key, value in result.values.items():
-                    tracked = alerts.get(key)
-                    if tracked is None:
-                        if value is None or not _any_level_holds(rule, value):
-                            continue
-                        tracked = self._track(rule, key, now)
-                    self._step(tracked, value, now)
-                for key, tracked in alerts.items():
-                    if key not in result.values:
-                        self._step(tracked, None, now)
+                values = result.values
+                for key, tracked in list(alerts.items()):
+                    self._step(tracked, values.get(key), now)
+                # Most groups of a rule hold no threshold and are not tracked: find the
+                # few that start an alert in one comprehension, not a call per group.
+                for key in _crossing(rule, values, alerts):
+                    self._step(self._track(rule, key, now), values[key], now)
             for alerts in self._alerts.values():
                 for key, tracked in list(alerts.items()):
                     notification = self._reconcile(tracked, now)
@@ -313,5 +310,9 @@ class AlertManager:
         return list(self._rules.values())
 
 
-def _any_level_holds(rule: Rule, value: float) -> bool:
-    return rule.holds(rule.thresholds[0][1], value)
+def _crossing(rule: Rule, values: dict[GroupKey, float | None], tracked: dict[GroupKey, _Tracked]) -> list[GroupKey]:
+    """The untracked groups whose value holds the rule's lowest threshold."""
+    threshold = rule.thresholds[0][1]
+    if rule.direction == "above":
+        return [k for k, v in values.items() if v is not None and v >= threshold and k not in tracked]
+    return [k for k, v in values.items() if v is not None and v < threshold and k not in tracked]
