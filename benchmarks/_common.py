@@ -7,8 +7,10 @@ import platform
 import statistics
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import opentelemetry.sdk.version as sdk_version
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
 
 def machine() -> str:
@@ -47,3 +49,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
+
+
+class NullExporter(MetricExporter):
+    """Accepts everything, sends nothing: the export path without the network."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        pass

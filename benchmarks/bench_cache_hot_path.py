@@ -35,7 +35,6 @@ import argparse
 import gc
 import json
 import os
-import platform
 import random
 import shutil
 import socket
@@ -49,6 +48,8 @@ from typing import Any
 
 import redis
 import wrapt
+from _common import machine as common_machine
+from _common import table
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -65,30 +66,7 @@ TARGET_SHARE = 0.02
 
 
 def machine() -> str:
-    cpu = ""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
-    except OSError:
-        pass
-    import opentelemetry.sdk.version as sdk_version
-
-    return (
-        f"nproc={os.cpu_count()}, {cpu or platform.machine()}, Python {platform.python_version()}, "
-        f"redis-py {redis.__version__}, opentelemetry-sdk {sdk_version.__version__}, "
-        f"{platform.system()} {platform.release()}"
-    )
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = []
-    for n, row in enumerate(cells):
-        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
-        if n == 0:
-            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
+    return f"{common_machine()}, redis-py {redis.__version__}"
 
 
 class Server:

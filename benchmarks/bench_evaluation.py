@@ -90,8 +90,7 @@ class Variant:
         self.counter = meter.create_counter(CASES[case][0])
         meter.create_counter("bench.other").add(1, {"series": "0"})
         self.attributes = [
-            {"series": f"s{i}", "route": f"/api/items/{i % 50}", "status": str(200 + i % 5)}
-            for i in range(size)
+            {"series": f"s{i}", "route": f"/api/items/{i % 50}", "status": str(200 + i % 5)} for i in range(size)
         ]
         for attributes in self.attributes:
             self.counter.add(1, attributes)

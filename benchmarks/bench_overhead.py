@@ -53,12 +53,9 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from _common import machine, median, table, verdict
+from _common import NullExporter, machine, median, table, verdict
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
-    MetricExporter,
-    MetricExportResult,
-    MetricsData,
     PeriodicExportingMetricReader,
 )
 
@@ -101,20 +98,6 @@ rules:
       by: [db.namespace]
     below: {medium: 0.5, high: 0.3, critical: 0.1}
 """
-
-
-class NullExporter(MetricExporter):
-    def __init__(self) -> None:
-        super().__init__()
-
-    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
-        return MetricExportResult.SUCCESS
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return True
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        pass
 
 
 # --- 1. start-up and memory ----------------------------------------------------
@@ -372,9 +355,8 @@ def cpu(seconds: float, series: int) -> tuple[str, bool]:
             )
         for v in variants:
             v.provider.shutdown()
-        out = (
-            f"CPU of the plugin's threads, 1 s interval, {series:,} series, {wall:.0f} s\n\n"
-            + table(["variant", "evaluations", "CPU ms per evaluation", "share of one core", "target ≤ 1 %"], rows)
+        out = f"CPU of the plugin's threads, 1 s interval, {series:,} series, {wall:.0f} s\n\n" + table(
+            ["variant", "evaluations", "CPU ms per evaluation", "share of one core", "target ≤ 1 %"], rows
         )
         return out, ok
     finally:

@@ -28,15 +28,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from typing import Any
 
-from _common import machine, median, table, verdict
+from _common import NullExporter, machine, median, table, verdict
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
-    MetricExporter,
-    MetricExportResult,
     MetricReader,
-    MetricsData,
     PeriodicExportingMetricReader,
 )
 
@@ -52,22 +48,6 @@ RULES = {
         }
     ]
 }
-
-
-class NullExporter(MetricExporter):
-    """Accepts everything, sends nothing."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
-        return MetricExportResult.SUCCESS
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return True
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        pass
 
 
 def _periodic() -> PeriodicExportingMetricReader:
