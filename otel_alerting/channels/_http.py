@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import logging
 import os
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -31,6 +29,8 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach,
 from ..notify.render import one_line
 from ..secrets import Secret, scrub
 from ..version import __version__
+from ._http_delivery import retry_after_seconds
+from ._http_delivery import url_secrets as delivery_url_secrets
 from .base import DeliveryResult
 
 __all__ = ["HttpPoster", "PostOutcome", "http_result", "retry_after", "suppressed", "url_secrets"]
@@ -49,22 +49,15 @@ def suppressed() -> Iterator[None]:
 
 
 def url_secrets(url: str | Secret) -> list[str]:
-    """The parts of a secret URL that must never be shown: the whole URL, its path
-    and query, and its last path segment (Slack's token, Mattermost's key)."""
+    """What of a secret URL must never be shown (the shared rules of ``_http_delivery``),
+    plus its last path segment however short (Slack's token, Mattermost's key)."""
+    found = delivery_url_secrets(url)
     text = url.reveal() if isinstance(url, Secret) else url
-    out = [text]
     try:
-        parts = urlsplit(text)
+        last = urlsplit(text).path.rstrip("/").rsplit("/", 1)[-1]
     except ValueError:
-        return out
-    if parts.path not in ("", "/"):
-        out.append(parts.path + (f"?{parts.query}" if parts.query else ""))
-        out.append(parts.path.rstrip("/").rsplit("/", 1)[-1])
-    if parts.query:
-        out.append(parts.query)
-    if parts.password:
-        out.append(parts.password)
-    return [s for s in out if len(s) >= 4]
+        return found
+    return [*found, last] if len(last) >= 4 and last not in found else found
 
 
 class _SecretLogFilter(logging.Filter):
@@ -109,20 +102,8 @@ for _name in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2
     logging.getLogger(_name).addFilter(_FILTER)
 
 
-def retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header: delay-seconds or an HTTP-date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+#: seconds from a ``Retry-After`` header (delay-seconds or an HTTP-date)
+retry_after = retry_after_seconds
 
 
 @dataclass(frozen=True)
