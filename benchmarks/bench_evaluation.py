@@ -21,7 +21,7 @@ random order; the table gives medians over the blocks. "evaluate" is the whole
 ``AlertingSystem.evaluate`` (evaluator, then lifecycles in the manager, dispatcher,
 self-telemetry); "evaluator" is ``Evaluator.evaluate`` alone (series state and rules).
 
-    .venv/bin/python benchmarks/bench_evaluation.py [--blocks 40] [--sizes 1000,10000,50000]
+    .venv/bin/python benchmarks/bench_evaluation.py [--blocks 40] [--sizes 1000,10000,50000] [--window 5m]
 """
 
 from __future__ import annotations
@@ -43,33 +43,44 @@ from otel_alerting.config import Settings
 from otel_alerting.reader import AlertingMetricReader
 
 
+#: the window of the ``rate`` rules (``--window``)
+WINDOW = "5m"
+
+
 def _rule(alert: str, kind: str, metric: str, by: str) -> dict[str, Any]:
     expr: dict[str, Any] = {kind: {"metric": metric}, "by": [by]}
     if kind == "value":
         expr["value"]["reduce"] = "max"
     else:
-        expr["window"] = "5m"
+        expr["window"] = WINDOW
     return {"alert": alert, "expr": expr, "above": {"high": 1e15}}
 
 
-#: case -> (metric the series are in, rule reading it or None)
-CASES: dict[str, tuple[str, dict[str, Any] | None]] = {
-    "unwatched": ("bench.unwatched", None),
-    "value by series": ("bench.value_series", _rule("ValueBySeries", "value", "bench.value_series", "series")),
-    "value by route": ("bench.value_route", _rule("ValueByRoute", "value", "bench.value_route", "route")),
-    "rate by series": ("bench.rate_series", _rule("RateBySeries", "rate", "bench.rate_series", "series")),
-    "rate by route": ("bench.rate_route", _rule("RateByRoute", "rate", "bench.rate_route", "route")),
-}
-RULES = {
-    "rules": [rule for _, rule in CASES.values() if rule is not None]
-    + [
-        {
-            "alert": "BenchOther",
-            "expr": {"value": {"metric": "bench.other", "reduce": "max"}},
-            "above": {"high": 1e15},
-        },
-    ]
-}
+def cases() -> dict[str, tuple[str, dict[str, Any] | None]]:
+    """case -> (metric the series are in, rule reading it or None)"""
+    return {
+        "unwatched": ("bench.unwatched", None),
+        "value by series": ("bench.value_series", _rule("ValueBySeries", "value", "bench.value_series", "series")),
+        "value by route": ("bench.value_route", _rule("ValueByRoute", "value", "bench.value_route", "route")),
+        "rate by series": ("bench.rate_series", _rule("RateBySeries", "rate", "bench.rate_series", "series")),
+        "rate by route": ("bench.rate_route", _rule("RateByRoute", "rate", "bench.rate_route", "route")),
+    }
+
+
+CASES = cases()
+
+
+def rules() -> dict[str, Any]:
+    return {
+        "rules": [rule for _, rule in cases().values() if rule is not None]
+        + [
+            {
+                "alert": "BenchOther",
+                "expr": {"value": {"metric": "bench.other", "reduce": "max"}},
+                "above": {"high": 1e15},
+            },
+        ]
+    }
 TOUCHED_PER_ROUND = 1000
 
 
@@ -153,12 +164,18 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000,10000,50000")
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--window",
+        default=WINDOW,
+        help="window of the rate rules; one shorter than the run (2s) measures windows that are full",
+    )
     args = parser.parse_args()
+    globals()["WINDOW"] = args.window
     sizes = [int(s) for s in args.sizes.split(",")]
     cases = [c.strip() for c in args.cases.split(",")]
     rng = random.Random(args.seed)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(RULES, f)
+        json.dump(rules(), f)
         rules_path = f.name
     try:
         print(f"machine: {machine()}", flush=True)
@@ -198,7 +215,7 @@ def main() -> int:
             )
         print(
             f"\nEvaluation per collection, medians of {args.blocks} interleaved blocks "
-            f"({elapsed:.0f} s; cumulative temporality)\n"
+            f"({elapsed:.0f} s; cumulative temporality; rate window {args.window})\n"
         )
         print(
             table(

@@ -18,7 +18,6 @@ are carried at their unchanged total for ``value`` rules (see ``MetricState.carr
 from __future__ import annotations
 
 import logging
-import math
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,14 +31,14 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from ..rules.model import AbsentExpr, RateExpr, RatioExpr, Rule, Selector, ValueExpr
 from .quantile import bucket_quantile
+from .results import GroupKey, GroupValues
 from .series import Batch, HistogramValue, MetricState, Reading, Route
+from .windows import CounterWindow
 
 __all__ = ["FORGET_AFTER", "Evaluator", "GroupKey", "RuleResult", "horizon"]
 
 _logger = logging.getLogger(__name__)
 
-#: the values of a rule's ``by`` attributes, in the rule's order
-GroupKey = tuple[str, ...]
 #: one consumer of a metric: (slot in the metric's consumers, role, selector.matches, rule.group)
 _Slot = tuple[int, str, Any, Any]
 
@@ -76,8 +75,16 @@ class RuleResult:
     """What one rule saw in one collection: a value (None: no data) per group."""
 
     rule: Rule
-    values: dict[GroupKey, float | None] = field(default_factory=dict)
+    values: GroupValues = field(default_factory=lambda: GroupValues((), ()))
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.values, GroupValues):  # a plain dict, as tests write them
+            object.__setattr__(self, "values", GroupValues.of(self.values))
+
+
+#: a rule with no group
+_NO_VALUES = GroupValues((), ())
 
 
 class _RuleState(ABC):
@@ -106,7 +113,7 @@ class _RuleState(ABC):
         """Raise what ``observe`` would raise for ``batch``, changing nothing."""
 
     @abstractmethod
-    def finish(self, now: float, previous: float) -> dict[GroupKey, float | None]: ...
+    def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]: ...
 
 
 def _check(selector: Selector, histogram: bool) -> None:
@@ -133,7 +140,7 @@ def _readings(selector: Selector, readings: list[Any], histogram: bool) -> list[
     return readings
 
 
-def _reduce(reduce: str, values: list[float]) -> float:
+def _reduce(reduce: str, values: Sequence[float]) -> float:
     """What the running accumulator of ``_ValueState`` gives for ``values`` taken in order."""
     if reduce == "sum":
         return _fold_left(add, values)
@@ -214,13 +221,16 @@ class _ValueState(_RuleState):
                     acc[4] = time
                     acc[5] = value
 
-    def finish(self, now: float, previous: float) -> dict[GroupKey, float | None]:
+    def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]:
         batch = self._batch
+        if batch is None and not self._known and not self._numbers and not self._histograms:
+            return _NO_VALUES
         self._batch = None
         if batch is not None and batch[0] is self._known_route and not self._histograms:
             # the steady case: the same groups as before, one point each, and
             # every reduction of one point is the point's value
-            return dict(zip(batch[0].keys, batch[1]))
+            route = batch[0]
+            return GroupValues(route.keys, batch[1], route.positions())
         known = self._known
         out: dict[GroupKey, float | None] = dict.fromkeys(known)
         reduce = self.expr.reduce or "last"
@@ -232,10 +242,10 @@ class _ValueState(_RuleState):
                 out.update(zip(route.keys, values))
                 reported += len(route.keys)
             else:
-                groups = route.groups()
-                for key, positions in groups:
-                    out[key] = _reduce(reduce, [values[i] for i in positions])
-                reported += len(groups)
+                getters = route.getters()
+                for key, entries, single in getters:
+                    out[key] = entries(values) if single else _reduce(reduce, entries(values))
+                reported += len(getters)
         for key, acc in self._numbers.items():
             if reduce == "sum":
                 out[key] = acc[0]
@@ -317,66 +327,55 @@ def _sub(a: Reading, b: Reading) -> Reading:
     return a - b
 
 
-class _WindowedState(_RuleState):
-    """Shared by rate and ratio: per role and group, increases within ``window``."""
+class _HistogramRateState(_RuleState):
+    """A quantile of a histogram's increase over a window: one ``_Window`` per group."""
 
-    def __init__(self, rule: Rule, window: float) -> None:
+    expr: RateExpr
+
+    def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
-        self.window = window
-        self._windows: dict[str, dict[GroupKey, _Window]] = {}
-        self._tick: dict[str, dict[GroupKey, Reading]] = {}
+        assert isinstance(rule.expr, RateExpr)
+        self.expr = rule.expr
+        self.window = rule.expr.window
+        self._windows: dict[GroupKey, _Window] = {}
+        self._tick: dict[GroupKey, Reading] = {}
+        self._known: set[GroupKey] = set()
+
+    def selectors(self) -> Iterable[tuple[str, Selector]]:
+        return (("rate", self.expr.selector),)
+
+    def check(self, role: str, batch: Batch) -> None:
+        _check(self.expr.selector, batch.histogram)
 
     def observe(self, role: str, route: Route, batch: Batch) -> None:
-        selector = self._selector(role)
-        increases = _readings(selector, route.pick(batch.increases()), batch.histogram)
-        tick = self._tick.setdefault(role, {})
+        increases = _readings(self.expr.selector, route.pick(batch.increases()), batch.histogram)
+        tick = self._tick
         if route.unique:
-            if not tick:
-                tick.update(zip(route.keys, increases))
-                return
-            increase: Reading
             for key, increase in zip(route.keys, increases):
                 previous = tick.get(key)
                 tick[key] = increase if previous is None else _add(previous, increase)
             return
         # several points per group: add each group's increases up, in order
-        numbers = selector.field != "quantile"
-        for key, positions in route.groups():
+        for key, entries, single in route.getters():
             previous = tick.get(key)
-            if previous is None:
-                previous = increases[positions[0]]
-                positions = positions[1:]
-            if numbers and type(previous) is float:
-                tick[key] = _fold_left(add, [increases[i] for i in positions], previous)
+            found = entries(increases)
+            if single:
+                tick[key] = found if previous is None else _add(previous, found)
             else:
-                tick[key] = _fold_left(_add, [increases[i] for i in positions], previous)
+                tick[key] = _fold_left(_add, found) if previous is None else _fold_left(_add, found, previous)
 
-    def check(self, role: str, batch: Batch) -> None:
-        _check(self._selector(role), batch.histogram)
-
-    @abstractmethod
-    def _selector(self, role: str) -> Selector: ...
-
-    def _advance(self, role: str, now: float, previous: float) -> dict[GroupKey, _Window]:
-        windows = self._windows.setdefault(role, {})
-        tick = self._tick.pop(role, {})
+    def _advance(self, now: float, previous: float) -> dict[GroupKey, _Window]:
+        windows = self._windows
+        tick = self._tick
+        self._tick = {}
         for key in tick:
             if key not in windows:
                 windows[key] = _Window(previous, 0.0)
-        # _Window.push, inlined: this runs for every group on every collection
         horizon = now - self.window
-        if len(tick) == len(windows) and list(tick) == list(windows):  # a point for every group, same order
-            pairs: Iterable[tuple[_Window, Reading | None]] = zip(windows.values(), tick.values())
-        else:
-            pairs = ((window, tick.get(key)) for key, window in windows.items())
-        for window, increase in pairs:
+        for key, window in windows.items():
+            increase = tick.get(key)
             if increase is not None:
-                total = window.total
-                if type(total) is float and type(increase) is float:
-                    if increase:  # adding zero keeps the total (never -0.0) and its object
-                        window.total = total + increase
-                else:
-                    window.total = _add(total, increase)
+                window.total = _add(window.total, increase)
                 window.last_seen = now
             samples = window.samples
             samples.append(now)
@@ -392,33 +391,10 @@ class _WindowedState(_RuleState):
             del windows[key]
         return windows
 
-
-class _RateState(_WindowedState):
-    expr: RateExpr
-
-    def __init__(self, rule: Rule) -> None:
-        assert isinstance(rule.expr, RateExpr)
-        super().__init__(rule, rule.expr.window)
-        self.expr = rule.expr
-        self._known: set[GroupKey] = set()
-
-    def selectors(self) -> Iterable[tuple[str, Selector]]:
-        return (("rate", self.expr.selector),)
-
-    def _selector(self, role: str) -> Selector:
-        return self.expr.selector
-
-    def finish(self, now: float, previous: float) -> dict[GroupKey, float | None]:
+    def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]:
         out: dict[GroupKey, float | None] = {}
-        for key, window in self._advance("rate", now, previous).items():
-            samples = window.samples
-            base = samples[1]
-            total = samples[-1]
-            covered = samples[-2] - samples[0]
-            if type(total) is float and type(base) is float:
-                out[key] = (total - base) / covered if covered > 0 else None
-                continue
-            increase = _sub(total, base)
+        for key, window in self._advance(now, previous).items():
+            increase, covered = window.increase()
             if isinstance(increase, HistogramValue):
                 out[key] = _quantile(self.expr.selector, increase)
             else:
@@ -426,17 +402,67 @@ class _RateState(_WindowedState):
         gone = self._known.difference(out)
         if gone:  # groups with a rate last time and no window now
             out.update(dict.fromkeys(gone))
-        self._known = set(out) if None not in out.values() else {k for k, v in out.items() if v is not None}
+        self._known = {k for k, v in out.items() if v is not None}
         return out
 
 
-class _RatioState(_WindowedState):
+def _numbers(selector: Selector) -> Any:
+    """What a counter window reads from a column of ``selector``'s readings."""
+
+    def read(column: list[Any], histogram: bool) -> list[Any]:
+        return _readings(selector, column, histogram)
+
+    return read
+
+
+class _RateState(_RuleState):
+    """Per-second increase of a counter (or a histogram's count or sum) over a window."""
+
+    expr: RateExpr
+
+    def __init__(self, rule: Rule) -> None:
+        super().__init__(rule)
+        assert isinstance(rule.expr, RateExpr)
+        self.expr = rule.expr
+        self._window = CounterWindow(rule.expr.window, self.horizon)
+        self._read = _numbers(rule.expr.selector)
+
+    def selectors(self) -> Iterable[tuple[str, Selector]]:
+        return (("rate", self.expr.selector),)
+
+    def check(self, role: str, batch: Batch) -> None:
+        _check(self.expr.selector, batch.histogram)
+
+    def observe(self, role: str, route: Route, batch: Batch) -> None:
+        _check(self.expr.selector, batch.histogram)
+        self._window.observe(route, batch)
+
+    def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]:
+        gone = self._window.advance(now, previous, self._read)
+        if not self._window.keys and not gone:
+            return _NO_VALUES
+        rates = self._window.rates(now)
+        if gone:  # groups forgotten now: no data once, then nothing
+            out: dict[GroupKey, float | None] = dict(rates.items())
+            out.update(dict.fromkeys(gone))
+            return out
+        return rates
+
+
+class _RatioState(_RuleState):
+    """Increase of the numerator over increase of the denominator, per group, in one window."""
+
     expr: RatioExpr
 
     def __init__(self, rule: Rule) -> None:
+        super().__init__(rule)
         assert isinstance(rule.expr, RatioExpr)
-        super().__init__(rule, rule.expr.window)
         self.expr = rule.expr
+        self._windows = {
+            "numerator": CounterWindow(rule.expr.window, self.horizon),
+            "denominator": CounterWindow(rule.expr.window, self.horizon),
+        }
+        self._reads = {"numerator": _numbers(rule.expr.numerator), "denominator": _numbers(rule.expr.denominator)}
         self._known: set[GroupKey] = set()
 
     def selectors(self) -> Iterable[tuple[str, Selector]]:
@@ -445,16 +471,25 @@ class _RatioState(_WindowedState):
     def _selector(self, role: str) -> Selector:
         return self.expr.numerator if role == "numerator" else self.expr.denominator
 
-    def finish(self, now: float, previous: float) -> dict[GroupKey, float | None]:
-        numerators = self._advance("numerator", now, previous)
-        denominators = self._advance("denominator", now, previous)
+    def check(self, role: str, batch: Batch) -> None:
+        selector = self._selector(role)
+        if selector.field == "quantile":
+            raise ValueError("a ratio reads numbers (field value, count or sum), not a quantile")
+        _check(selector, batch.histogram)
+
+    def observe(self, role: str, route: Route, batch: Batch) -> None:
+        self.check(role, batch)
+        self._windows[role].observe(route, batch)
+
+    def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]:
+        for role, window in self._windows.items():
+            window.advance(now, previous, self._reads[role])
+        numerators = self._windows["numerator"].increases(now)
+        denominators = self._windows["denominator"].increases(now)
         out: dict[GroupKey, float | None] = dict.fromkeys(self._known)
         floor = self.expr.min_denominator
-        for key, den_window in denominators.items():
-            den, _ = den_window.increase()
-            num_window = numerators.get(key)
-            num = num_window.increase()[0] if num_window is not None else 0.0
-            assert not isinstance(den, HistogramValue) and not isinstance(num, HistogramValue)
+        for key, den in denominators.items():
+            num = numerators.get(key, 0.0)
             out[key] = num / den if den > 0 and den >= floor else None
         self._known = set(denominators)
         return out
@@ -497,7 +532,7 @@ class _AbsentState(_RuleState):
             else:
                 fresh_at.setdefault(key, start)
 
-    def finish(self, now: float, previous: float) -> dict[GroupKey, float | None]:
+    def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]:
         fresh_at = self._fresh
         seen = self._seen
         oldest = now - self.horizon
@@ -522,7 +557,7 @@ def _state_for(rule: Rule, start: float) -> _RuleState:
     if isinstance(expr, ValueExpr):
         return _ValueState(rule)
     if isinstance(expr, RateExpr):
-        return _RateState(rule)
+        return _HistogramRateState(rule) if expr.selector.field == "quantile" else _RateState(rule)
     if isinstance(expr, RatioExpr):
         return _RatioState(rule)
     return _AbsentState(rule, start)
@@ -540,8 +575,14 @@ class Evaluator:
             for role, selector in state.selectors():
                 self._consumers.setdefault(selector.metric, []).append((state, role, selector))
         # a series is kept as long as the longest horizon of the rules reading it
+        # only ``value`` rules read current values alone; the others read increases
         self._metrics = {
-            name: MetricState(name, start_ns, max(state.horizon for state, _, _ in consumers))
+            name: MetricState(
+                name,
+                start_ns,
+                max(state.horizon for state, _, _ in consumers),
+                increases=not all(isinstance(state, _ValueState) for state, _, _ in consumers),
+            )
             for name, consumers in self._consumers.items()
         }
         # per metric and rule: its (consumer slot, role, selector.matches, rule.group);
@@ -605,9 +646,9 @@ class Evaluator:
                 except Exception as exc:
                     error = _describe(exc)
             if error is not None:
-                results.append(RuleResult(rule_state.rule, {}, error))
+                results.append(RuleResult(rule_state.rule, _NO_VALUES, error))
             else:
-                results.append(RuleResult(rule_state.rule, _finite(values)))
+                results.append(RuleResult(rule_state.rule, GroupValues.of(values)))
         self._previous = now
         self._ticks += 1
         if self._ticks % 64 == 0:
@@ -663,13 +704,6 @@ def _observe_together(rule_state: _RuleState, slots: list[_Slot], batch: Batch) 
         if part.keys:
             rule_state.observe(role, part, batch)
     raise error
-
-
-def _finite(values: dict[GroupKey, float | None]) -> dict[GroupKey, float | None]:
-    # every value finite (None and 0 are filtered out first): the dict as it is
-    if all(map(math.isfinite, filter(None, values.values()))):
-        return values
-    return {k: (v if v is None or math.isfinite(v) else None) for k, v in values.items()}
 
 
 def _describe(exc: Exception) -> str:

@@ -99,23 +99,28 @@ class AlertManager:
                 if result.error is not None:
                     self._rule_failed(rule, result.error)
                     continue
-                if self._rule_errors.pop(rule.alert, None) is not None:
+                if self._rule_errors and self._rule_errors.pop(rule.alert, None) is not None:
                     _logger.info("rule %s evaluates again", rule.alert)
-                alerts = self._alerts.setdefault(rule.alert, {})
                 values = result.values
-                for key, tracked in list(alerts.items()):
-                    self._step(tracked, values.get(key), now)
-                # Most groups of a rule hold no threshold and are not tracked: find the
-                # few that start an alert in one comprehension, not a call per group.
-                for key in _crossing(rule, values, alerts):
-                    self._step(self._track(rule, key, now), values[key], now)
-            for alerts in self._alerts.values():
+                alerts = self._alerts.get(rule.alert)
+                if alerts:
+                    for key, tracked in list(alerts.items()):
+                        self._step(tracked, values.get(key), now)
+                # Most groups of a rule hold no threshold and are not tracked: the values
+                # find the few that start an alert (one pass in C), not a call per group.
+                for key in values.crossing(rule.thresholds[0][1], rule.direction == "above"):
+                    if alerts is None or key not in alerts:
+                        self._step(self._track(rule, key, now), values.get(key), now)
+                        alerts = self._alerts[rule.alert]
+            for name, alerts in list(self._alerts.items()):
                 for key, tracked in list(alerts.items()):
                     notification = self._reconcile(tracked, now)
                     if notification is not None:
                         out.append(notification)
                     if self._forgettable(tracked, now):
                         del alerts[key]
+                if not alerts:
+                    del self._alerts[name]
         return out
 
     def _all(self) -> list[_Tracked]:
@@ -308,11 +313,3 @@ class AlertManager:
     @property
     def rules(self) -> list[Rule]:
         return list(self._rules.values())
-
-
-def _crossing(rule: Rule, values: dict[GroupKey, float | None], tracked: dict[GroupKey, _Tracked]) -> list[GroupKey]:
-    """The untracked groups whose value holds the rule's lowest threshold."""
-    threshold = rule.thresholds[0][1]
-    if rule.direction == "above":
-        return [k for k, v in values.items() if v is not None and v >= threshold and k not in tracked]
-    return [k for k, v in values.items() if v is not None and v < threshold and k not in tracked]

@@ -29,7 +29,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import repeat
-from operator import add, is_, lt, sub
+from operator import add, itemgetter, lt, sub
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import (
@@ -114,7 +114,7 @@ class Route:
     Built once per layout and reused on every collection the layout holds.
     """
 
-    __slots__ = ("_groups", "index", "keys", "unique")
+    __slots__ = ("_getters", "_groups", "_positions", "index", "keys", "unique")
 
     def __init__(self, index: list[int] | None, keys: list[tuple[str, ...]]) -> None:
         #: positions of the selected points; None when every point is selected
@@ -124,6 +124,8 @@ class Route:
         #: no two selected points share a group
         self.unique = len(set(keys)) == len(keys)
         self._groups: list[tuple[tuple[str, ...], list[int]]] | None = None
+        self._getters: list[tuple[tuple[str, ...], Callable[[list[Any]], Any], bool]] | None = None
+        self._positions: dict[tuple[str, ...], int] | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -153,6 +155,20 @@ class Route:
                     found.append(i)
             self._groups = list(positions.items())
         return self._groups
+
+    def positions(self) -> dict[tuple[str, ...], int]:
+        """Group key -> position among the selected points (for a route whose groups are distinct)."""
+        if self._positions is None:
+            self._positions = {key: i for i, key in enumerate(self.keys)}
+        return self._positions
+
+    def getters(self) -> list[tuple[tuple[str, ...], Callable[[list[Any]], Any], bool]]:
+        """Per group: (key, a getter of its entries from a column of the selected points,
+        whether it has a single entry). The getter gives that entry, or else a tuple of
+        the group's entries in order: taken in C rather than a list built per group."""
+        if self._getters is None:
+            self._getters = [(key, itemgetter(*positions), len(positions) == 1) for key, positions in self.groups()]
+        return self._getters
 
 
 class _Layout:
@@ -206,7 +222,7 @@ class _Layout:
 class Batch:
     """One metric's points at one collection, in columns (one entry per point)."""
 
-    __slots__ = ("_fresh", "_increases", "_previous", "carried", "histogram", "layout", "time", "values")
+    __slots__ = ("_fresh", "_increases", "_previous", "carried", "histogram", "layout", "steady", "time", "values")
 
     def __init__(
         self,
@@ -219,6 +235,7 @@ class Batch:
         fresh: list[bool] | None = None,
         histogram: bool = False,
         carried: bool = False,
+        steady: bool = False,
     ) -> None:
         self.layout = layout
         #: the current value (a running total for delta points) of each point
@@ -229,6 +246,9 @@ class Batch:
         #: delta series that sent no point this collection, with their unchanged totals
         #: (see ``MetricState.carry``)
         self.carried = carried
+        #: the same series as the layout's previous collection, in the same order, and
+        #: no counter reset: each increase is the value minus the previous value
+        self.steady = steady
         self._increases = increases
         self._previous = previous
         self._fresh = fresh
@@ -258,9 +278,12 @@ class MetricState:
     carried, dropped at the next ``prune``).
     """
 
-    def __init__(self, name: str, observe_from_ns: int, horizon: float = 600.0) -> None:
+    def __init__(self, name: str, observe_from_ns: int, horizon: float = 600.0, increases: bool = True) -> None:
         self.name = name
         self.horizon = horizon
+        #: some rule reads increases or freshness (else only current values are read,
+        #: and the steady path skips start times and reset checks)
+        self.increases = increases
         self._observe_from_ns = observe_from_ns
         #: per scope, the series by their attributes
         self._series: dict[str, dict[Any, _Series]] = {}
@@ -297,7 +320,9 @@ class MetricState:
         # a layout older than the horizon holds forgotten series: the per-point path renews them
         if layout is not None and layout.kind == kind and layout.seen >= now - self.horizon:
             objects = [p.attributes for p in points]
-            if len(objects) == len(layout.objects) and all(map(is_, objects, layout.objects)):
+            # the same objects (compared in C, by identity first), or equal ones: for
+            # the SDK as for us, equal attributes are the same series
+            if objects == layout.objects:
                 batch = self._steady(layout, points, now)
                 if batch is not None:
                     return batch
@@ -315,27 +340,31 @@ class MetricState:
     # --- the steady path: same series, same order, no reset ----------------------
 
     def _steady(self, layout: _Layout, points: Any, now: float) -> Batch | None:
-        raws = list(map(float, [p.value for p in points]))
+        # the values as the SDK gives them (int or float): both add and compare alike,
+        # and results are made floats when read (see GroupValues)
+        raws = [p.value for p in points]
         previous = layout.raws
         kind = layout.kind
         if kind is _GAUGE:
             layout.raws = layout.totals = raws
             layout.seen = now
-            return Batch(layout, raws, now, previous=previous, fresh=[True] * len(raws))
-        starts = [p.start_time_unix_nano for p in points]
+            return Batch(layout, raws, now, previous=previous, fresh=[True] * len(raws), steady=True)
         _, delta, monotonic = kind
         if delta:
             totals = list(map(add, layout.totals, raws))
             layout.raws = raws
             layout.totals = totals
-            layout.starts = starts
+            layout.starts = [p.start_time_unix_nano for p in points]
             layout.seen = now
-            return Batch(layout, totals, now, increases=raws)
-        if starts != layout.starts or (monotonic and any(map(lt, raws, previous))):
+            return Batch(layout, totals, now, increases=raws, steady=True)
+        # A cumulative series restarts with a lower value. Its start time is not read:
+        # the SDK keeps one aggregation per attribute set for the life of the process,
+        # with one start time, and hands over that aggregation's attribute object.
+        if monotonic and self.increases and any(map(lt, raws, previous)):
             return None  # a counter restarted: the per-point path tells which one
         layout.raws = layout.totals = raws
         layout.seen = now
-        return Batch(layout, raws, now, previous=previous)
+        return Batch(layout, raws, now, previous=previous, steady=True)
 
     def _write_back(self, scope: str, layout: _Layout) -> None:
         """Copy a layout's columns into the per-series state."""
@@ -416,8 +445,10 @@ class MetricState:
                         # A series born after we started watching counted every increase
                         # in front of us; an older one only gives us its baseline.
                         increase = raw if start >= observe_from else 0.0
-                    elif monotonic and (raw < state.raw or start != state.start_ns):  # type: ignore[operator]
-                        increase = raw  # counter reset: it restarted from zero
+                    elif monotonic and raw < state.raw:  # type: ignore[operator]
+                        # counter reset: it restarted from zero (a decrease, as PromQL
+                        # tells it; see _steady for why start times are not compared)
+                        increase = raw
                     else:
                         increase = raw - state.raw  # type: ignore[operator]
                 if state is None:

@@ -65,6 +65,8 @@ class NotificationPipeline:
     def process(self, notifications: Sequence[Notification], now: float) -> list[Batch]:
         """Route and group new notifications, then deliver whatever groups are due."""
         with self._lock:
+            if not notifications and not self._groups and not self._holders:
+                return []  # nothing pending: the common case, one per collection
             for n in notifications:
                 self._route(n, now)
             return self._flush(now, force=False)
@@ -73,6 +75,11 @@ class NotificationPipeline:
         """Deliver what is due at ``now`` (everything pending with ``force``, at shutdown)."""
         with self._lock:
             return self._flush(now, force)
+
+    def idle(self) -> bool:
+        """No group holds an alert: nothing is due later (read without the lock: a
+        stale answer only defers a wake-up to the next evaluation)."""
+        return not self._groups
 
     def next_wake(self) -> float | None:
         with self._lock:

@@ -130,6 +130,7 @@ def posted(request: Any) -> list[dict[str, Any]]:
 
 # --- the real Alertmanager ------------------------------------------------------------------
 
+
 @pytest.fixture
 def alertmanager(tmp_path: Path) -> Iterator[tuple[str, HttpReceiver]]:
     with alertmanager_with_webhook(tmp_path) as found:

@@ -410,11 +410,13 @@ def test_cumulative_counter_reset_counts_from_zero_like_promql_increase() -> Non
     assert got == [pytest.approx(10.0), pytest.approx(5.0), pytest.approx(3.0), pytest.approx(2.0)]
 
 
-def test_cumulative_counter_restart_detected_by_a_new_start_time() -> None:
+def test_a_reset_is_a_decrease_and_start_times_are_not_compared() -> None:
+    # The SDK keeps one start time per series for the life of the process: a reset
+    # shows as a decrease (as PromQL tells it), whatever the start time says.
     ev = evaluator(rate_rule(10.0))
     ev.evaluate(data(sum_metric("c", number(100.0, start=BORN))), 10.0)
-    # the value went up, but the series restarted (new start time): all 120 are new
-    assert value(ev.evaluate(data(sum_metric("c", number(120.0, start=BORN + 5))), 20.0)) == pytest.approx(12.0)
+    assert value(ev.evaluate(data(sum_metric("c", number(120.0, start=BORN + 5))), 20.0)) == pytest.approx(2.0)
+    assert value(ev.evaluate(data(sum_metric("c", number(30.0, start=BORN + 9))), 30.0)) == pytest.approx(3.0)
 
 
 def test_series_older_than_the_evaluator_only_gives_a_baseline() -> None:

@@ -1,0 +1,358 @@
+"""Sliding windows of running totals, one per alert group, kept as columns.
+
+A ``rate`` or ``ratio`` reads, per group, how much a total grew over the window: the
+total now minus the total at the window's base, the newest snapshot taken at or
+before ``now - window``. A group born within the window has its birth as its base
+(total 0 then), as a counter that started inside a PromQL range does.
+
+The windows of all groups of one rule side live in one ``CounterWindow``, as columns
+indexed by a slot per group (slots are appended and only renumbered when silent groups
+are forgotten). A group's total is kept as ``raw + offset``: ``raw`` is the sum of the
+current values of its series (a cumulative counter's reading, or a delta series' running
+total) and ``offset`` absorbs what the raw reading does not tell (increases before it
+was first seen, counter resets, series that left the group). Between two collections of
+the same series, in the same order and without a reset (the steady case), the offsets
+do not change: a collection replaces the ``raw`` column with the batch's own list,
+and the increases over the window are one subtraction of two lists, both in C, with
+nothing done per group in Python.
+
+A snapshot is a reference to the two columns (copied on write), taken at most every
+``window / SNAPSHOTS_PER_WINDOW`` seconds: the base is then at most that much older
+than ``now - window`` (the window read is 1/60 longer at worst), and a window holds at
+most ~60 references per group, whatever the collection interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import reduce
+from operator import add, itemgetter, sub
+from typing import Any
+
+from .results import GroupKey, GroupValues
+from .series import Batch, Route
+
+__all__ = ["SNAPSHOTS_PER_WINDOW", "CounterWindow", "RateValues"]
+
+#: snapshots kept per window: the base of a window is at most window/60 early
+SNAPSHOTS_PER_WINDOW = 60
+
+#: turns a column of readings (and whether they are histograms) into the numbers a
+#: side reads: the values, or a histogram's count or sum
+Reader = Callable[[list[Any], bool], list[Any]]
+
+
+class _Snapshot:
+    __slots__ = ("offsets", "raws", "time")
+
+    def __init__(self, time: float, raws: list[Any], offsets: list[Any]) -> None:
+        self.time = time
+        self.raws = raws
+        self.offsets = offsets
+
+
+class CounterWindow:
+    """The totals of every group of one rule side over a sliding ``window`` (seconds).
+
+    ``horizon``: a group with no point for that long is forgotten.
+    """
+
+    def __init__(self, window: float, horizon: float) -> None:
+        self.window = window
+        self.horizon = horizon
+        self._every = window / SNAPSHOTS_PER_WINDOW
+        #: group of each slot (replaced, never changed in place: results hold it)
+        self.keys: list[GroupKey] = []
+        self._slots: dict[GroupKey, int] = {}
+        # per slot; lists held by a snapshot are copied before they change
+        self._raws: list[Any] = []
+        self._offsets: list[Any] = []
+        self._last_seen: list[float] = []
+        #: every slot had a point at this time (the steady case does not touch _last_seen)
+        self._seen_all = -math.inf
+        #: (first slot, time) of the groups born after the base, oldest first: slots are
+        #: appended in order of birth, so each birth time holds a run of slots
+        self._births: list[tuple[int, float]] = []
+        self._snapshots: deque[_Snapshot] = deque()
+        self._base: _Snapshot | None = None
+        self._shared = False  # the newest snapshot holds _raws and _offsets
+        self._pending: list[tuple[Route, Batch]] = []
+        #: the route whose points are exactly our slots, in order, one point per slot
+        self._aligned: Route | None = None
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def observe(self, route: Route, batch: Batch) -> None:
+        self._pending.append((route, batch))
+
+    def advance(self, now: float, previous: float, read: Reader) -> list[GroupKey]:
+        """Take the collection's points (``read`` turns a column of readings into numbers);
+        returns the groups forgotten now."""
+        pending = self._pending
+        if not pending and not self.keys:
+            return []  # no group yet: nothing to keep (a group's base is its birth)
+        self._pending = []
+        if len(pending) == 1 and pending[0][0] is self._aligned and pending[0][1].steady:
+            route, batch = pending[0]
+            # the same series, in the same order, no reset: the offsets stand
+            values = read(route.pick(batch.values), batch.histogram)
+            self._raws = values if route.unique else _group_sums(route, values)
+            self._shared = False
+            self._seen_all = now
+        elif pending:
+            self._take(pending, now, previous, read)
+        snapshots = self._snapshots
+        if not snapshots or now - snapshots[-1].time >= self._every:
+            snapshots.append(_Snapshot(now, self._raws, self._offsets))
+            self._shared = True
+        horizon = now - self.window
+        while snapshots and snapshots[0].time <= horizon:
+            self._base = snapshots.popleft()
+        if self._base is not None:
+            base_time = self._base.time
+            births = self._births
+            while births and births[0][1] < base_time:
+                births.pop(0)
+        return self._forget(now)
+
+    def _take(self, pending: list[tuple[Route, Batch]], now: float, previous: float, read: Reader) -> None:
+        """The general case: per group, its raw reading and its increase, in Python."""
+        tick: dict[GroupKey, list[Any]] = {}
+        for route, batch in pending:
+            values = read(route.pick(batch.values), batch.histogram)
+            increases = read(route.pick(batch.increases()), batch.histogram)
+            if route.unique:
+                readings: Iterable[tuple[GroupKey, Any, Any]] = zip(route.keys, values, increases)
+            else:
+                readings = _per_group(route, values, increases)
+            for key, value, increase in readings:
+                found = tick.get(key)
+                if found is None:
+                    tick[key] = [value, increase]
+                else:
+                    found[0] += value
+                    found[1] += increase
+        raws = self._raws[:]
+        offsets = self._offsets[:]
+        last_seen = self._last_seen
+        slots = self._slots
+        born: list[GroupKey] = []
+        for key, (raw, increase) in tick.items():
+            slot = slots.get(key)
+            if slot is None:
+                slots[key] = len(raws)
+                born.append(key)
+                raws.append(raw)
+                offset = increase - raw  # its total is this first increase
+                offsets.append(offset if math.isfinite(offset) else 0.0)
+                last_seen.append(now)
+                continue
+            # What the raw readings do not tell: a reset, a series that joined or left
+            # the group. A reading that is not a number (a gauge's NaN) tells nothing:
+            # the total follows the raw readings, as in the steady case.
+            correction = raws[slot] + increase - raw
+            if correction and math.isfinite(correction):
+                offsets[slot] = offsets[slot] + correction
+            raws[slot] = raw
+            last_seen[slot] = now
+        if born:
+            if not self._births or self._births[-1][1] != previous:
+                self._births.append((len(self.keys), previous))
+            self.keys = self.keys + born
+        self._raws = raws
+        self._offsets = offsets
+        self._shared = False
+        route = pending[0][0]
+        aligned = len(pending) == 1 and (
+            route.keys == self.keys if route.unique else [key for key, _, _ in route.getters()] == self.keys
+        )
+        self._aligned = route if aligned else None
+        if aligned:
+            self._seen_all = now
+
+    def _forget(self, now: float) -> list[GroupKey]:
+        oldest = now - self.horizon
+        last_seen = self._last_seen
+        if self._seen_all >= oldest or not last_seen or min(last_seen) >= oldest:
+            return []
+        seen_all = self._seen_all
+        keep = [slot for slot, seen in enumerate(last_seen) if seen >= oldest or seen_all >= oldest]
+        if len(keep) == len(last_seen):
+            return []
+        kept = set(keep)
+        gone = [key for slot, key in enumerate(self.keys) if slot not in kept]
+        take = _taker(keep)
+        self.keys = take(self.keys)
+        self._slots = {key: slot for slot, key in enumerate(self.keys)}
+        self._last_seen = take(last_seen)
+        renumber = {old: new for new, old in enumerate(keep)}
+        births: list[tuple[int, float]] = []
+        runs = self._births
+        for i, (first, time) in enumerate(runs):
+            end = runs[i + 1][0] if i + 1 < len(runs) else len(last_seen)
+            # the run goes on at its first kept slot, if any is kept
+            moved = next((renumber[s] for s in range(first, end) if s in renumber), None)
+            if moved is not None:
+                births.append((moved, time))
+        self._births = births
+        # snapshots share lists (an unchanged column is one list in many snapshots):
+        # each list is renumbered once, so they stay shared
+        renumbered: dict[int, list[Any]] = {}
+
+        def take_held(column: list[Any]) -> list[Any]:
+            found = renumbered.get(id(column))
+            if found is None:
+                # slots born after a snapshot are not in it: take only those it has
+                found = renumbered[id(column)] = _taker([s for s in keep if s < len(column)])(column)
+            return found
+
+        for snapshot in [*self._snapshots, *([self._base] if self._base is not None else [])]:
+            snapshot.raws = take_held(snapshot.raws)
+            snapshot.offsets = take_held(snapshot.offsets)
+        self._raws = take_held(self._raws)
+        self._offsets = take_held(self._offsets)
+        self._shared = False
+        self._aligned = None
+        return gone
+
+    # --- reading ------------------------------------------------------------
+
+    def _runs(self, now: float) -> Iterator[tuple[int, int, list[Any], float]]:
+        """(first slot, end slot, increase of each slot, seconds covered), run by run."""
+        n = len(self.keys)
+        raws, offsets = self._raws, self._offsets
+        births = self._births
+        young = births[0][0] if births else n
+        base = self._base
+        if base is not None and young > 0:
+            # map stops at the shortest list: slots past ``young`` are not read
+            if base.offsets is offsets:
+                grown = list(map(sub, raws, base.raws))
+            else:
+                grown = list(map(sub, map(add, raws, offsets), map(add, base.raws, base.offsets)))
+            yield 0, young, grown[:young] if len(grown) > young else grown, now - base.time
+        for i, (first, born) in enumerate(births):
+            end = births[i + 1][0] if i + 1 < len(births) else n
+            if first == 0 and end == n:
+                yield 0, n, list(map(add, raws, offsets)), now - born
+            else:
+                yield first, end, list(map(add, raws[first:end], offsets[first:end])), now - born
+
+    def rates(self, now: float) -> RateValues:
+        """Per group, its increase over the window divided by the seconds it covers."""
+        runs = list(self._runs(now))
+        if len(runs) == 1:
+            _, _, grown, covered = runs[0]
+            return RateValues(self.keys, grown, [(0, len(grown), covered)], self._slots)
+        numbers: list[Any] = []
+        spans = []
+        for first, end, grown, covered in runs:
+            numbers.extend(grown)
+            spans.append((first, end, covered))
+        return RateValues(self.keys, numbers, spans, self._slots)
+
+    def increases(self, now: float) -> dict[GroupKey, Any]:
+        """Per group, its increase over the window."""
+        out: dict[GroupKey, Any] = {}
+        keys = self.keys
+        for first, end, grown, _ in self._runs(now):
+            out.update(zip(keys[first:end], grown))
+        return out
+
+
+def _group_sums(route: Route, values: list[Any]) -> list[Any]:
+    """Per group of ``route``, in its order, the sum of its entries of ``values``."""
+    return [entries(values) if single else sum(entries(values)) for _, entries, single in route.getters()]
+
+
+def _per_group(route: Route, values: list[Any], increases: list[Any]) -> Iterator[tuple[GroupKey, Any, Any]]:
+    """Per group of ``route``: its key, the sum of its raw readings and of its increases.
+
+    Raw readings are summed as the steady case sums them (``sum``); increases are added
+    in order, as a running total adds them (``sum`` compensates rounding on 3.12+)."""
+    for key, entries, single in route.getters():
+        if single:
+            yield key, entries(values), entries(increases)
+        else:
+            yield key, sum(entries(values)), reduce(add, entries(increases))
+
+
+def _taker(positions: list[int]) -> Any:
+    """A function giving the entries of a list at ``positions``, as a list."""
+    if not positions:
+        return lambda column: []
+    if len(positions) == 1:
+        i = positions[0]
+        return lambda column: [column[i]]
+    getter = itemgetter(*positions)
+    return lambda column: list(getter(column))
+
+
+class RateValues(GroupValues):
+    """Rates held as increases and, per run of slots, the seconds they cover: divided
+    when read, so a collection that finds no group near a threshold divides nothing."""
+
+    __slots__ = ("_spans",)
+
+    def __init__(
+        self,
+        keys: Sequence[GroupKey],
+        increases: list[Any],
+        spans: list[tuple[int, int, float]],
+        positions: dict[GroupKey, int],
+    ) -> None:
+        super().__init__(keys, increases, positions)
+        self._spans = spans
+
+    def _covered(self, i: int) -> float:
+        for first, end, covered in self._spans:
+            if first <= i < end:
+                return covered
+        raise IndexError(i)
+
+    def _column(self) -> list[Any]:
+        out: list[Any] = []
+        increases = self._values
+        for first, end, covered in self._spans:
+            if covered > 0:
+                out.extend(x / covered for x in increases[first:end])
+            else:  # the clock stepped back: no span, no rate
+                out.extend([None] * (end - first))
+        return out
+
+    def _mapping(self) -> dict[GroupKey, float | None]:
+        if self._dict is None:
+            self._dict = GroupValues(self._keys, self._column())._mapping()
+        return self._dict
+
+    def get(self, key: GroupKey, default: Any = None) -> Any:
+        if self._dict is None and self._positions is not None:
+            i = self._positions.get(key)
+            if i is None or i >= len(self._values) or self._keys[i] != key:
+                return self._mapping().get(key, default)
+            covered = self._covered(i)
+            if covered <= 0:
+                return None
+            value = self._values[i] / covered
+            return value if math.isfinite(value) else None
+        return self._mapping().get(key, default)
+
+    def crossing(self, threshold: float, above: bool) -> list[GroupKey]:
+        if self._dict is not None:
+            return super().crossing(threshold, above)
+        out: list[GroupKey] = []
+        increases = self._values
+        whole = len(self._spans) == 1
+        for first, end, covered in self._spans:
+            part = increases if whole else increases[first:end]
+            if not part or covered <= 0:
+                continue
+            extreme = (max(part) if above else min(part)) / covered
+            if extreme == extreme and (extreme < threshold if above else extreme >= threshold):
+                continue
+            rates = GroupValues(self._keys[first:end], [x / covered for x in part])
+            out.extend(rates.crossing(threshold, above))
+        return out
