@@ -21,7 +21,6 @@ import logging
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import reduce as _fold_left
 from itertools import chain, repeat
 from operator import add
@@ -70,17 +69,22 @@ def _label(value: object) -> str:
     return str(value)
 
 
-@dataclass(frozen=True)
 class RuleResult:
-    """What one rule saw in one collection: a value (None: no data) per group."""
+    """What one rule saw in one collection: a value (None: no data) per group.
 
-    rule: Rule
-    values: GroupValues = field(default_factory=lambda: GroupValues((), ()))
-    error: str | None = None
+    Read-only by convention; a plain class rather than a frozen dataclass because one
+    is made per rule on every collection."""
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.values, GroupValues):  # a plain dict, as tests write them
-            object.__setattr__(self, "values", GroupValues.of(self.values))
+    __slots__ = ("error", "rule", "values")
+
+    def __init__(self, rule: Rule, values: Mapping[GroupKey, float | None] | None = None, error: str | None = None):
+        self.rule = rule
+        #: a dict (as tests write them) is wrapped
+        self.values: GroupValues = values if isinstance(values, GroupValues) else GroupValues.of(values or {})
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"RuleResult({self.rule.alert!r}, {self.values!r}, error={self.error!r})"
 
 
 #: a rule with no group
@@ -96,6 +100,8 @@ class _RuleState(ABC):
         self.rule = rule
         self.by = rule.by
         self.horizon = horizon(rule)
+        #: the result of a collection in which the rule has no group
+        self.no_values = RuleResult(rule, _NO_VALUES)
 
     def group(self, attributes: Mapping[str, Any]) -> GroupKey:
         return tuple([_label(attributes.get(key, "")) for key in self.by])
@@ -639,7 +645,7 @@ class Evaluator:
                         _feed(carried_consumers, batch, failed)
         results = []
         for rule_state in self._states:
-            error = failed.get(id(rule_state))
+            error = failed.get(id(rule_state)) if failed else None
             if error is None:
                 try:
                     values = rule_state.finish(now, self._previous)
@@ -647,6 +653,8 @@ class Evaluator:
                     error = _describe(exc)
             if error is not None:
                 results.append(RuleResult(rule_state.rule, _NO_VALUES, error))
+            elif values is _NO_VALUES:
+                results.append(rule_state.no_values)
             else:
                 results.append(RuleResult(rule_state.rule, GroupValues.of(values)))
         self._previous = now

@@ -28,6 +28,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import reduce
+from itertools import islice
 from operator import add, itemgetter, sub
 from typing import Any
 
@@ -47,7 +48,7 @@ Reader = Callable[[list[Any], bool], list[Any]]
 class _Snapshot:
     __slots__ = ("offsets", "raws", "time")
 
-    def __init__(self, time: float, raws: list[Any], offsets: list[Any]) -> None:
+    def __init__(self, time: float, raws: Sequence[Any], offsets: Sequence[Any]) -> None:
         self.time = time
         self.raws = raws
         self.offsets = offsets
@@ -77,7 +78,6 @@ class CounterWindow:
         self._births: list[tuple[int, float]] = []
         self._snapshots: deque[_Snapshot] = deque()
         self._base: _Snapshot | None = None
-        self._shared = False  # the newest snapshot holds _raws and _offsets
         self._pending: list[tuple[Route, Batch]] = []
         #: the route whose points are exactly our slots, in order, one point per slot
         self._aligned: Route | None = None
@@ -100,14 +100,12 @@ class CounterWindow:
             # the same series, in the same order, no reset: the offsets stand
             values = read(route.pick(batch.values), batch.histogram)
             self._raws = values if route.unique else _group_sums(route, values)
-            self._shared = False
             self._seen_all = now
         elif pending:
             self._take(pending, now, previous, read)
         snapshots = self._snapshots
         if not snapshots or now - snapshots[-1].time >= self._every:
             snapshots.append(_Snapshot(now, self._raws, self._offsets))
-            self._shared = True
         horizon = now - self.window
         while snapshots and snapshots[0].time <= horizon:
             self._base = snapshots.popleft()
@@ -164,7 +162,6 @@ class CounterWindow:
             self.keys = self.keys + born
         self._raws = raws
         self._offsets = offsets
-        self._shared = False
         route = pending[0][0]
         aligned = len(pending) == 1 and (
             route.keys == self.keys if route.unique else [key for key, _, _ in route.getters()] == self.keys
@@ -200,9 +197,9 @@ class CounterWindow:
         self._births = births
         # snapshots share lists (an unchanged column is one list in many snapshots):
         # each list is renumbered once, so they stay shared
-        renumbered: dict[int, list[Any]] = {}
+        renumbered: dict[int, Any] = {}
 
-        def take_held(column: list[Any]) -> list[Any]:
+        def take_held(column: Any) -> Any:
             found = renumbered.get(id(column))
             if found is None:
                 # slots born after a snapshot are not in it: take only those it has
@@ -214,53 +211,76 @@ class CounterWindow:
             snapshot.offsets = take_held(snapshot.offsets)
         self._raws = take_held(self._raws)
         self._offsets = take_held(self._offsets)
-        self._shared = False
         self._aligned = None
         return gone
 
     # --- reading ------------------------------------------------------------
 
-    def _runs(self, now: float) -> Iterator[tuple[int, int, list[Any], float]]:
-        """(first slot, end slot, increase of each slot, seconds covered), run by run."""
+    def _runs(self, now: float) -> list[_Run]:
+        """The increases over the window, run by run of slots that share a span."""
         n = len(self.keys)
         raws, offsets = self._raws, self._offsets
         births = self._births
         young = births[0][0] if births else n
         base = self._base
+        runs: list[_Run] = []
         if base is not None and young > 0:
-            # map stops at the shortest list: slots past ``young`` are not read
-            if base.offsets is offsets:
-                grown = list(map(sub, raws, base.raws))
+            if base.offsets is offsets:  # no offset moved since the base: raws alone
+                runs.append(_Run(0, young, now - base.time, sub, raws, base.raws))
             else:
-                grown = list(map(sub, map(add, raws, offsets), map(add, base.raws, base.offsets)))
-            yield 0, young, grown[:young] if len(grown) > young else grown, now - base.time
+                totals = list(map(add, raws[:young], offsets[:young]))
+                runs.append(_Run(0, young, now - base.time, sub, totals, list(map(add, base.raws, base.offsets))))
         for i, (first, born) in enumerate(births):
             end = births[i + 1][0] if i + 1 < len(births) else n
-            if first == 0 and end == n:
-                yield 0, n, list(map(add, raws, offsets)), now - born
-            else:
-                yield first, end, list(map(add, raws[first:end], offsets[first:end])), now - born
+            runs.append(_Run(first, end, now - born, add, raws, offsets))
+        return runs
 
     def rates(self, now: float) -> RateValues:
         """Per group, its increase over the window divided by the seconds it covers."""
-        runs = list(self._runs(now))
-        if len(runs) == 1:
-            _, _, grown, covered = runs[0]
-            return RateValues(self.keys, grown, [(0, len(grown), covered)], self._slots)
-        numbers: list[Any] = []
-        spans = []
-        for first, end, grown, covered in runs:
-            numbers.extend(grown)
-            spans.append((first, end, covered))
-        return RateValues(self.keys, numbers, spans, self._slots)
+        return RateValues(self.keys, self._runs(now), self._slots)
 
     def increases(self, now: float) -> dict[GroupKey, Any]:
         """Per group, its increase over the window."""
         out: dict[GroupKey, Any] = {}
         keys = self.keys
-        for first, end, grown, _ in self._runs(now):
-            out.update(zip(keys[first:end], grown))
+        for run in self._runs(now):
+            out.update(zip(keys[run.first : run.end], run.values()))
         return out
+
+
+class _Run:
+    """Slots ``first`` to ``end`` (excluded) whose increases cover the same seconds:
+    ``op(left[i], right[i])`` for each slot ``i``, worked out when read."""
+
+    __slots__ = ("_left", "_op", "_right", "covered", "end", "first")
+
+    def __init__(
+        self,
+        first: int,
+        end: int,
+        covered: float,
+        op: Callable[[Any, Any], Any],
+        left: Sequence[Any],
+        right: Sequence[Any],
+    ) -> None:
+        self.first = first
+        self.end = end
+        self.covered = covered
+        self._op = op
+        self._left = left
+        self._right = right
+
+    def values(self) -> Iterator[Any]:
+        first, end = self.first, self.end
+        left, right = self._left, self._right
+        if first == 0:
+            # map stops at the shorter list; slots past ``end`` are another run's
+            found = map(self._op, left, right)
+            return found if min(len(left), len(right)) <= end else islice(found, end)
+        return map(self._op, left[first:end], right[first:end])
+
+    def at(self, slot: int) -> Any:
+        return self._op(self._left[slot], self._right[slot])
 
 
 def _group_sums(route: Route, values: list[Any]) -> list[Any]:
@@ -292,67 +312,52 @@ def _taker(positions: list[int]) -> Any:
 
 
 class RateValues(GroupValues):
-    """Rates held as increases and, per run of slots, the seconds they cover: divided
-    when read, so a collection that finds no group near a threshold divides nothing."""
+    """Rates held as runs of increases and the seconds each run covers: worked out and
+    divided only when read, so a collection that finds no group near a threshold makes
+    one pass in C (the ``max`` of the increases) and builds nothing."""
 
-    __slots__ = ("_spans",)
+    __slots__ = ("_runs",)
 
-    def __init__(
-        self,
-        keys: Sequence[GroupKey],
-        increases: list[Any],
-        spans: list[tuple[int, int, float]],
-        positions: dict[GroupKey, int],
-    ) -> None:
-        super().__init__(keys, increases, positions)
-        self._spans = spans
-
-    def _covered(self, i: int) -> float:
-        for first, end, covered in self._spans:
-            if first <= i < end:
-                return covered
-        raise IndexError(i)
-
-    def _column(self) -> list[Any]:
-        out: list[Any] = []
-        increases = self._values
-        for first, end, covered in self._spans:
-            if covered > 0:
-                out.extend(x / covered for x in increases[first:end])
-            else:  # the clock stepped back: no span, no rate
-                out.extend([None] * (end - first))
-        return out
+    def __init__(self, keys: Sequence[GroupKey], runs: list[_Run], positions: dict[GroupKey, int]) -> None:
+        super().__init__(keys, (), positions)
+        self._runs = runs
 
     def _mapping(self) -> dict[GroupKey, float | None]:
         if self._dict is None:
-            self._dict = GroupValues(self._keys, self._column())._mapping()
+            found: dict[GroupKey, float | None] = {}
+            keys = self._keys
+            for run in self._runs:
+                covered = run.covered
+                # a clock that stepped back covers no span: no rate
+                rates = [x / covered for x in run.values()] if covered > 0 else [None] * (run.end - run.first)
+                found.update(GroupValues(keys[run.first : run.end], rates)._mapping())
+            self._dict = found
         return self._dict
 
     def get(self, key: GroupKey, default: Any = None) -> Any:
         if self._dict is None and self._positions is not None:
             i = self._positions.get(key)
-            if i is None or i >= len(self._values) or self._keys[i] != key:
-                return self._mapping().get(key, default)
-            covered = self._covered(i)
-            if covered <= 0:
-                return None
-            value = self._values[i] / covered
-            return value if math.isfinite(value) else None
+            if i is not None and i < len(self._keys) and self._keys[i] == key:
+                for run in self._runs:
+                    if run.first <= i < run.end:
+                        if run.covered <= 0:
+                            return None
+                        value = run.at(i) / run.covered
+                        return value if math.isfinite(value) else None
+                return default
         return self._mapping().get(key, default)
 
     def crossing(self, threshold: float, above: bool) -> list[GroupKey]:
         if self._dict is not None:
             return super().crossing(threshold, above)
         out: list[GroupKey] = []
-        increases = self._values
-        whole = len(self._spans) == 1
-        for first, end, covered in self._spans:
-            part = increases if whole else increases[first:end]
-            if not part or covered <= 0:
+        for run in self._runs:
+            covered = run.covered
+            if run.end <= run.first or covered <= 0:
                 continue
-            extreme = (max(part) if above else min(part)) / covered
+            extreme = (max(run.values()) if above else min(run.values())) / covered
             if extreme == extreme and (extreme < threshold if above else extreme >= threshold):
                 continue
-            rates = GroupValues(self._keys[first:end], [x / covered for x in part])
+            rates = GroupValues(self._keys[run.first : run.end], [x / covered for x in run.values()])
             out.extend(rates.crossing(threshold, above))
         return out

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from operator import sub
 
 import pytest
 
 from otel_alerting.engine.results import GroupValues
-from otel_alerting.engine.windows import RateValues
+from otel_alerting.engine.windows import RateValues, _Run
 
 NAN = math.nan
 INF = math.inf
@@ -67,7 +68,10 @@ def test_a_dict_is_wrapped_with_non_finite_values_as_no_data() -> None:
 def test_rate_values_divide_each_run_by_its_own_span() -> None:
     keys = [("old",), ("young",), ("younger",)]
     # the first slot covers 60 s, the next 10 s, the last 2 s
-    rates = RateValues(keys, [60, 10, 4], [(0, 1, 60.0), (1, 2, 10.0), (2, 3, 2.0)], {k: i for i, k in enumerate(keys)})
+    increases, zeros = [60, 10, 4], [0, 0, 0]
+    runs = [_Run(0, 1, 60.0, sub, increases, zeros), _Run(1, 2, 10.0, sub, increases, zeros)]
+    runs.append(_Run(2, 3, 2.0, sub, increases, zeros))
+    rates = RateValues(keys, runs, {k: i for i, k in enumerate(keys)})
     assert rates.get(("old",)) == pytest.approx(1.0)
     assert rates.get(("younger",)) == pytest.approx(2.0)
     assert rates.crossing(1.5, above=True) == [("younger",)]
@@ -77,6 +81,18 @@ def test_rate_values_divide_each_run_by_its_own_span() -> None:
 
 def test_rate_values_find_nothing_when_the_largest_increase_is_below() -> None:
     keys = [(str(i),) for i in range(1000)]
-    rates = RateValues(keys, list(range(1000)), [(0, 1000, 100.0)], {k: i for i, k in enumerate(keys)})
+    totals = list(range(1000))
+    rates = RateValues(keys, [_Run(0, 1000, 100.0, sub, totals, [0] * 1000)], {k: i for i, k in enumerate(keys)})
     assert rates.crossing(10.0, above=True) == []
     assert rates.crossing(9.99, above=True) == [("999",)]
+    assert rates.get(("500",)) == 5.0
+
+
+def test_a_run_past_a_shorter_base_reads_only_its_own_slots() -> None:
+    # slots 2 and 3 were born after the base: the first run stops at slot 2
+    keys = [("a",), ("b",), ("c",), ("d",)]
+    raws, base = [10, 20, 30, 40], [0, 0, 0, 0]
+    runs = [_Run(0, 2, 10.0, sub, raws, base), _Run(2, 4, 5.0, sub, raws, base)]
+    rates = RateValues(keys, runs, {k: i for i, k in enumerate(keys)})
+    assert dict(rates) == {("a",): 1.0, ("b",): 2.0, ("c",): 6.0, ("d",): 8.0}
+    assert rates.crossing(5.0, above=True) == [("c",), ("d",)]
