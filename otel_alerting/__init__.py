@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from .version import __version__
 
 if TYPE_CHECKING:
+    from .active import active_system
     from .reader import AlertingMetricReader
     from .rules.model import Rule, Severity
-    from .system import active_system
 
 __all__ = ["AlertingMetricReader", "Rule", "Severity", "__version__", "active_system"]
 
@@ -24,7 +24,7 @@ def __getattr__(name: str) -> Any:
 
         return AlertingMetricReader
     if name == "active_system":
-        from .system import active_system
+        from .active import active_system
 
         return active_system
     if name in ("Rule", "Severity"):

@@ -8,10 +8,10 @@ import sys
 from collections.abc import Sequence
 
 from .config import load_settings
+from .configuration import load_configuration
 from .durations import format_duration
 from .instrumentation.probes.targets import load_probe_settings
 from .notify.routing import Route
-from .system import load_configuration
 from .version import __version__
 
 __all__ = ["main"]

@@ -13,6 +13,11 @@ Two modes:
 * ``export``: the only reader. It evaluates, then hands the same ``MetricsData`` to
   the metric exporters (OTLP by default) on a forwarding thread, so a slow collector
   never delays an evaluation.
+
+At start-up it loads the settings, the rules and the channels, and reports their
+problems (strict mode stops the process there). The alerting system itself (the
+engine, the notification pipeline and its thread) is assembled at the first tick,
+or when something asks for it first: the host's start-up does not pay for it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
 from opentelemetry.sdk.environment_variables import (
@@ -48,11 +53,16 @@ from opentelemetry.sdk.metrics.export import (
     MetricsData,
 )
 
+from .active import set_active_reader
 from .channels import Channel
 from .config import Settings, load_settings
+from .configuration import Configuration, load_configuration
 from .errors import ConfigurationProblems
 from .forking import after_fork_in_child
-from .system import AlertingSystem, load_configuration, set_active_system
+from .telemetry import SelfTelemetry
+
+if TYPE_CHECKING:
+    from .system import AlertingSystem
 
 __all__ = ["AlertingMetricReader"]
 
@@ -90,6 +100,16 @@ class AlertingMetricReader(MetricReader):
     ) -> None:
         env = os.environ if environ is None else environ
         self._system: AlertingSystem | None = None
+        #: loaded and checked at start-up; the system is built from it on first need
+        self._configuration: Configuration | None = None
+        self._system_lock = threading.Lock()
+        self._env = env
+        self._clock = clock
+        # what the evaluator counts from: the start, not the first tick
+        self._start = clock() if clock is not None else time.time()
+        self._start_ns = time.time_ns()
+        #: the plugin's own metrics, created with the MeterProvider, fed once the system runs
+        self._telemetry: SelfTelemetry | None = None
         self._exporters: list[MetricExporter] = []
         self._shutdown_done = False
         self._shutdown_lock = threading.Lock()
@@ -115,12 +135,13 @@ class AlertingMetricReader(MetricReader):
         if not settings.enabled:
             return
         try:
-            self._system = self._build(settings, env, channels, clock)
+            self._configuration = self._load(settings, env, channels)
+            set_active_reader(self)
         except ConfigurationProblems:
             raise
         except Exception:
             _logger.exception("otel-alerting: failed to start; alerting disabled")
-            self._system = None
+            self._configuration = None
         if self._exporters:
             delta = any(t == AggregationTemporality.DELTA for t in self._instrument_class_temporality.values())
             self._forwarder = _Forwarder(self._exporters, env, every_collection=delta, on_drop=self._forward_dropped)
@@ -128,19 +149,14 @@ class AlertingMetricReader(MetricReader):
         # exporters: it runs even when the alerting system could not be built.
         if (
             start_timer
-            and (self._system is not None or self._forwarder is not None)
+            and (self._configuration is not None or self._forwarder is not None)
             and settings.interval_ms != float("inf")
         ):
             self._start_timer()
             after_fork_in_child(self._after_fork_in_child)
 
-    def _build(
-        self,
-        settings: Settings,
-        env: Mapping[str, str],
-        channels: Sequence[Channel] | None,
-        clock: Any,
-    ) -> AlertingSystem | None:
+    def _load(self, settings: Settings, env: Mapping[str, str], channels: Sequence[Channel] | None) -> Configuration:
+        """The configuration, its problems reported now (in strict mode, raised)."""
         config = load_configuration(settings, env, channels)
         problems = config.problems
         if problems:
@@ -154,12 +170,36 @@ class AlertingMetricReader(MetricReader):
                 len(problems),
                 listing,
             )
-        kwargs: dict[str, Any] = {"channels": list(config.channels), "notify": config.notify, "environ": env}
-        if clock is not None:
-            kwargs["clock"] = clock
-        system = AlertingSystem(settings, config.rule_set, **kwargs)
-        set_active_system(system)
-        return system
+        return config
+
+    def _ensure_system(self) -> AlertingSystem | None:
+        """The alerting system, assembled from the loaded configuration on first call."""
+        if self._system is not None or self._configuration is None:
+            return self._system
+        with self._system_lock:
+            config, self._configuration = self._configuration, None
+            if config is None:  # another thread built it meanwhile
+                return self._system
+            try:
+                from .system import AlertingSystem
+
+                system = AlertingSystem(
+                    self.settings,
+                    config.rule_set,
+                    channels=list(config.channels),
+                    notify=config.notify,
+                    environ=self._env,
+                    clock=self._clock if self._clock is not None else time.time,
+                    start=self._start,
+                    start_ns=self._start_ns,
+                )
+            except Exception:
+                _logger.exception("otel-alerting: failed to start; alerting disabled")
+                return None
+            if self._telemetry is not None:
+                system.use_telemetry(self._telemetry)
+            self._system = system
+            return system
 
     def _forward_dropped(self, total: int) -> None:
         if total == 1 or total % 100 == 0:
@@ -171,16 +211,24 @@ class AlertingMetricReader(MetricReader):
 
     @property
     def system(self) -> AlertingSystem | None:
-        """The running alerting system, None when disabled."""
-        return self._system
+        """The running alerting system (assembled now if the first tick has not come
+        yet), None when disabled."""
+        return self._ensure_system()
 
     def _set_meter_provider(self, meter_provider: Any) -> None:
         super()._set_meter_provider(meter_provider)
-        if self._system is not None:
-            try:
-                self._system.attach_telemetry(meter_provider)
-            except Exception:
-                _logger.exception("otel-alerting: cannot create its own metrics")
+        if self._system is None and self._configuration is None:
+            return
+        try:
+            telemetry = SelfTelemetry(meter_provider)
+        except Exception:
+            _logger.exception("otel-alerting: cannot create its own metrics")
+            return
+        with self._system_lock:
+            self._telemetry = telemetry
+            system = self._system
+        if system is not None:
+            system.use_telemetry(telemetry)
 
     # --- timer ---------------------------------------------------------------
 
@@ -189,6 +237,8 @@ class AlertingMetricReader(MetricReader):
         self._thread.start()
 
     def _after_fork_in_child(self) -> None:
+        # held by a parent's thread at fork(), it would stay held in the child
+        self._system_lock = threading.Lock()
         if not self._stop.is_set():
             self._start_timer()
 
@@ -197,10 +247,12 @@ class AlertingMetricReader(MetricReader):
         next_tick = time.monotonic() + interval
         announced = False
         while not self._stop.wait(max(next_tick - time.monotonic(), 0.0)):
-            if not announced and self._system is not None:
-                # Stated at the first tick, not during bootstrap: by then the application
-                # has usually configured logging, so the record is not lost.
-                _logger.info("%s", self._system.status_line())
+            if not announced:
+                system = self._ensure_system()
+                if system is not None:
+                    # Stated at the first tick, not during bootstrap: by then the application
+                    # has usually configured logging, so the record is not lost.
+                    _logger.info("%s", system.status_line())
                 announced = True
             self._collect_once()
             next_tick += interval
@@ -223,9 +275,10 @@ class AlertingMetricReader(MetricReader):
         self._received += 1
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
-            if self._system is not None:
+            system = self._ensure_system()
+            if system is not None:
                 try:
-                    self._system.evaluate(metrics_data)
+                    system.evaluate(metrics_data)
                 except Exception:
                     _logger.exception("otel-alerting: evaluation failed")
             if self._forwarder is not None:
@@ -235,6 +288,7 @@ class AlertingMetricReader(MetricReader):
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         deadline = time.monotonic() + timeout_millis / 1000
+        self._ensure_system()  # before the collection, so that it has the plugin's own metrics
         self._collect_once(timeout_millis)
         ok = True
         if self._forwarder is not None:
@@ -255,7 +309,7 @@ class AlertingMetricReader(MetricReader):
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(max(deadline - time.monotonic(), 0.0))
-        if self._system is not None or self._forwarder is not None:
+        if self._system is not None or self._configuration is not None or self._forwarder is not None:
             self._collect_once(max(deadline - time.monotonic(), 0.001) * 1000)  # the final evaluation
         if self._forwarder is not None:
             self._forwarder.shutdown(max(deadline - time.monotonic(), 0.0))

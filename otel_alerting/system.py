@@ -1,7 +1,8 @@
 """The alerting system assembled: evaluator -> manager -> dispatcher -> channels.
 
-Built from the environment by the reader; also built directly by tests and by
-``otel_alerting.testing`` with a fake clock.
+Built by the reader at its first tick (or when first asked for), from the
+configuration it loaded and checked at start-up (``configuration``); also built
+directly by tests and by ``otel_alerting.testing`` with a fake clock.
 """
 
 from __future__ import annotations
@@ -11,16 +12,15 @@ import logging
 import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricsData
 
+from .active import active_system
 from .channels import Channel, build_channels
-from .channels.receivers import build_receivers
-from .config import ConfigError, Settings
+from .config import Settings
+from .configuration import Configuration, load_configuration
 from .engine.evaluator import Evaluator
 from .engine.lifecycle import AlertState
 from .engine.manager import AlertManager
@@ -31,56 +31,14 @@ from .notify.model import Batch, Notification
 from .notify.pipeline import Inhibitor, NotificationPipeline
 from .notify.routing import routing_labels
 from .notify.silences import SilenceStore
-from .rules import RuleSet, load_rule_set
+from .rules import RuleSet
 from .telemetry import SelfTelemetry
 
-__all__ = ["AlertingSystem", "active_system", "load_configuration"]
+__all__ = ["AlertingSystem", "Configuration", "active_system", "load_configuration"]
 
 _logger = logging.getLogger("otel_alerting")
 
 Clock = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class Configuration:
-    settings: Settings
-    rule_set: RuleSet
-    channels: tuple[Channel, ...]
-    notify: NotifyConfig
-    channel_errors: tuple[ConfigError, ...] = ()
-
-    @property
-    def problems(self) -> list[str]:
-        return [
-            str(e) for e in (*self.settings.errors, *self.rule_set.errors, *self.channel_errors, *self.notify.errors)
-        ]
-
-
-def load_configuration(
-    settings: Settings, environ: Mapping[str, str], channels: Sequence[Channel] | None = None
-) -> Configuration:
-    """Everything the environment and the rules files configure; never raises.
-    ``channels`` replaces the channels the environment would configure."""
-    rule_set = load_rule_set(settings.rules_paths, environ, include_defaults=settings.default_rules)
-    channel_errors: list[ConfigError] = []
-    if channels is None:
-        channels, channel_errors = build_channels(settings, environ)
-        if "receivers" in rule_set.extra:
-            received, receiver_errors = build_receivers(
-                rule_set.extra["receivers"],
-                os.pathsep.join(settings.rules_paths) or "rules file",
-                {c.name for c in channels},
-            )
-            channels = [*channels, *received]
-            channel_errors.extend(receiver_errors)
-    notify = load_notify_config(
-        rule_set.extra,
-        [c.name for c in channels],
-        environ,
-        include_defaults=settings.default_rules,
-        source=os.pathsep.join(settings.rules_paths) or "rules file",
-    )
-    return Configuration(settings, rule_set, tuple(channels), notify, tuple(channel_errors))
 
 
 class AlertingSystem:
@@ -93,13 +51,16 @@ class AlertingSystem:
         notify: NotifyConfig | None = None,
         environ: Mapping[str, str] | None = None,
         clock: Clock = time.time,
+        start: float | None = None,
         start_ns: int | None = None,
     ) -> None:
+        """``start`` and ``start_ns`` (the clock's time and the Unix time in ns when
+        alerting started) default to now."""
         self.settings = settings
         self.rule_set = rule_set
         self._clock = clock
         env = os.environ if environ is None else environ
-        now = clock()
+        now = clock() if start is None else start
         self.evaluator = Evaluator(rule_set.rules, now, start_ns if start_ns is not None else time.time_ns())
         self.manager = AlertManager(rule_set.rules, settings.cooldown_s, settings.history_size)
         if channels is None:
@@ -136,7 +97,12 @@ class AlertingSystem:
         self.manager.reset_lock_after_fork()
 
     def attach_telemetry(self, provider: MeterProvider) -> None:
-        self._telemetry = SelfTelemetry(provider, self.manager, self.evaluator.overflowed_metrics)
+        self.use_telemetry(SelfTelemetry(provider))
+
+    def use_telemetry(self, telemetry: SelfTelemetry) -> None:
+        """Feed the plugin's own metrics (instruments created beforehand) from this system."""
+        telemetry.bind(self.manager, self.evaluator.overflowed_metrics)
+        self._telemetry = telemetry
 
     def subscribe(self, callback: Callable[[list[Notification]], None]) -> None:
         """Call ``callback`` with each evaluation's notifications, on the evaluating
@@ -160,7 +126,9 @@ class AlertingSystem:
                 callback(notifications)
             except Exception:
                 _logger.exception("otel-alerting: a notification subscriber failed")
-        self._deliver(self.pipeline.process(notifications, now))
+        batches = self.pipeline.process(notifications, now)
+        if batches or not self.pipeline.idle():
+            self._deliver(batches)
         self.last_evaluation = now
         for name in self.evaluator.overflowed_metrics():
             if name not in self._warned_overflow:
@@ -239,19 +207,3 @@ class AlertingSystem:
         except Exception:
             _logger.exception("otel-alerting: final notification flush failed")
         self.dispatcher.shutdown(timeout)
-
-
-_active: weakref.ref[AlertingSystem] | None = None
-
-
-def active_system() -> AlertingSystem | None:
-    """The alerting system the process's alerting reader runs (the one
-    ``opentelemetry-instrument`` set up), for the application to reach its silences,
-    alerts and statistics; None when there is none. Like the SDK's global providers,
-    the last reader built wins."""
-    return _active() if _active is not None else None
-
-
-def set_active_system(system: AlertingSystem | None) -> None:
-    global _active
-    _active = weakref.ref(system) if system is not None else None

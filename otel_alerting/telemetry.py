@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
 
-from .engine.manager import AlertManager
-from .notify.dispatcher import DeliveryOutcome
 from .version import __version__
+
+if TYPE_CHECKING:  # the otel_logs channel reads the names below during bootstrap
+    from .engine.manager import AlertManager
+    from .notify.dispatcher import DeliveryOutcome
 
 __all__ = ["SelfTelemetry"]
 
@@ -27,13 +29,17 @@ LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 
 
 class SelfTelemetry:
-    """Instruments on the application's MeterProvider, fed by the alerting system."""
+    """Instruments on the application's MeterProvider, fed by the alerting system.
+
+    The reader creates them with the MeterProvider, during bootstrap; the alerting
+    system, assembled later, ``bind``-s its manager to them. Until then the gauges
+    report nothing."""
 
     def __init__(
         self,
         provider: MeterProvider,
-        manager: AlertManager,
-        overflowed: Callable[[], list[str]],
+        manager: AlertManager | None = None,
+        overflowed: Callable[[], list[str]] | None = None,
     ) -> None:
         self._manager = manager
         self._overflowed = overflowed
@@ -79,7 +85,13 @@ class SelfTelemetry:
             description="Rule evaluations that raised, by rule.",
         )
 
+    def bind(self, manager: AlertManager, overflowed: Callable[[], list[str]]) -> None:
+        self._manager = manager
+        self._overflowed = overflowed
+
     def _observe_alerts(self, options: CallbackOptions) -> Iterable[Observation]:
+        if self._manager is None:
+            return
         counts = self._manager.state_counts()
         current = {key for key, value in counts.items() if value}
         # A series that was reported goes to 0 rather than vanishing, so a backend
@@ -93,6 +105,8 @@ class SelfTelemetry:
         self._reported |= current
 
     def _observe_overflow(self, options: CallbackOptions) -> Iterable[Observation]:
+        if self._overflowed is None:
+            return
         for name in self._overflowed():
             yield Observation(1, {METRIC_NAME: name})
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from otel_alerting.channels.base import Channel, DeliveryResult
 from otel_alerting.config import Settings
 from otel_alerting.notify.model import Batch, Notification, Status
 from otel_alerting.reader import AlertingMetricReader
+from otel_alerting.testing import FakeClock
 
 RULES = """
 rules:
@@ -310,3 +313,47 @@ def test_zero_deadlines_are_refused() -> None:
         "OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE",
         "OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT",
     ]
+
+
+def test_the_engine_is_assembled_at_the_first_tick_not_during_bootstrap(rules_file: Path) -> None:
+    """Start-up only loads and checks the configuration; the engine, the notification
+    pipeline and its thread come with the first tick (or the first ``system`` access)."""
+    script = f"""
+import sys, threading, time
+from otel_alerting.config import Settings
+from otel_alerting.reader import AlertingMetricReader
+reader = AlertingMetricReader(Settings(interval_ms=200, rules_paths=({str(rules_file)!r},)), environ={{}})
+assert not any(m.startswith("otel_alerting.engine") for m in sys.modules), "engine imported at start-up"
+assert "otel-alerting-notify" not in {{t.name for t in threading.enumerate()}}
+deadline = time.monotonic() + 10
+while reader._system is None and time.monotonic() < deadline:
+    time.sleep(0.01)
+assert reader._system is not None, "not built at the first tick"
+assert "otel-alerting-notify" in {{t.name for t in threading.enumerate()}}
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_alerting_counts_from_start_up_not_from_the_first_tick(tmp_path: Path) -> None:
+    """An ``absent`` metric counts from start-up, even though the engine is built later."""
+    path = tmp_path / "absent.yaml"
+    path.write_text("rules:\n  - alert: NoData\n    expr:\n      absent: {metric: app.never}\n    above: {high: 20}\n")
+    clock = FakeClock()
+    recorder = Recorder()
+    reader = AlertingMetricReader(
+        Settings(interval_ms=60_000, rules_paths=(str(path),), cooldown_s=0),
+        environ={},
+        channels=[recorder],
+        clock=clock,
+    )
+    provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+    provider.get_meter("app").create_counter("app.other").add(1)  # a collection with no data is not evaluated
+    try:
+        clock.advance(30)  # the engine is built now, at the first collection
+        assert reader.force_flush(5_000)
+        assert [(n.alert, n.status, n.value) for n in recorder.received] == [("NoData", Status.FIRING, 30)]
+    finally:
+        provider.shutdown()
