@@ -42,7 +42,6 @@ from opentelemetry.sdk.metrics import MeterProvider
 from otel_alerting.config import Settings
 from otel_alerting.reader import AlertingMetricReader
 
-
 #: the window of the ``rate`` rules (``--window``)
 WINDOW = "5m"
 
@@ -81,6 +80,8 @@ def rules() -> dict[str, Any]:
             },
         ]
     }
+
+
 TOUCHED_PER_ROUND = 1000
 
 
