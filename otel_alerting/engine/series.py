@@ -29,7 +29,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import repeat
-from operator import add, itemgetter, lt, sub
+from operator import add, itemgetter, sub
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import (
@@ -360,11 +360,16 @@ class MetricState:
         # A cumulative series restarts with a lower value. Its start time is not read:
         # the SDK keeps one aggregation per attribute set for the life of the process,
         # with one start time, and hands over that aggregation's attribute object.
-        if monotonic and self.increases and any(map(lt, raws, previous)):
-            return None  # a counter restarted: the per-point path tells which one
+        increases = None
+        if monotonic and self.increases:
+            # worked out here rather than on demand: the largest of them also keeps
+            # a rate's bound (see CounterWindow) without another pass
+            increases = list(map(sub, raws, previous))
+            if increases and min(increases) < 0:
+                return None  # a counter restarted: the per-point path tells which one
         layout.raws = layout.totals = raws
         layout.seen = now
-        return Batch(layout, raws, now, previous=previous, steady=True)
+        return Batch(layout, raws, now, increases=increases, previous=previous, steady=True)
 
     def _write_back(self, scope: str, layout: _Layout) -> None:
         """Copy a layout's columns into the per-series state."""

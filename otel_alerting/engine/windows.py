@@ -79,6 +79,12 @@ class CounterWindow:
         self._snapshots: deque[_Snapshot] = deque()
         self._base: _Snapshot | None = None
         self._pending: list[tuple[Route, Batch]] = []
+        #: when known, at least the largest increase over the window of a single run of
+        #: slots: a rule whose threshold it does not reach needs no pass over the groups
+        self._bound: Any = None
+        #: the groups are monotonic counters read on the steady path (a bound holds)
+        self._monotonic = False
+        self._generation = 0
         #: the route whose points are exactly our slots, in order, one point per slot
         self._aligned: Route | None = None
 
@@ -95,14 +101,29 @@ class CounterWindow:
         if not pending and not self.keys:
             return []  # no group yet: nothing to keep (a group's base is its birth)
         self._pending = []
+        self._generation += 1
         if len(pending) == 1 and pending[0][0] is self._aligned and pending[0][1].steady:
             route, batch = pending[0]
             # the same series, in the same order, no reset: the offsets stand
             values = read(route.pick(batch.values), batch.histogram)
             self._raws = values if route.unique else _group_sums(route, values)
             self._seen_all = now
+            kind = batch.layout.kind
+            self._monotonic = route.unique and len(kind) == 3 and kind[2]
+            bound = self._bound
+            if bound is not None and self._monotonic:
+                # a monotonic counter: no increase over the window grew by more than
+                # the largest increase of this collection (a later base only lowers them)
+                increases = read(route.pick(batch.increases()), batch.histogram)
+                largest = max(increases) if increases else 0
+                if largest > 0:
+                    self._bound = bound + largest
         elif pending:
+            self._monotonic = False
             self._take(pending, now, previous, read)
+        if not self._monotonic:
+            # a gauge or up-down counter can grow over the window as its base moves on
+            self._bound = None
         snapshots = self._snapshots
         if not snapshots or now - snapshots[-1].time >= self._every:
             snapshots.append(_Snapshot(now, self._raws, self._offsets))
@@ -212,6 +233,7 @@ class CounterWindow:
         self._raws = take_held(self._raws)
         self._offsets = take_held(self._offsets)
         self._aligned = None
+        self._bound = None
         return gone
 
     # --- reading ------------------------------------------------------------
@@ -237,7 +259,17 @@ class CounterWindow:
 
     def rates(self, now: float) -> RateValues:
         """Per group, its increase over the window divided by the seconds it covers."""
-        return RateValues(self.keys, self._runs(now), self._slots)
+        runs = self._runs(now)
+        if len(runs) != 1:
+            self._bound = None
+            return RateValues(self.keys, runs, self._slots)
+        generation = self._generation
+
+        def learn(largest: Any) -> None:
+            if self._generation == generation:  # nothing taken since
+                self._bound = largest
+
+        return RateValues(self.keys, runs, self._slots, self._bound, learn)
 
     def increases(self, now: float) -> dict[GroupKey, Any]:
         """Per group, its increase over the window."""
@@ -316,11 +348,22 @@ class RateValues(GroupValues):
     divided only when read, so a collection that finds no group near a threshold makes
     one pass in C (the ``max`` of the increases) and builds nothing."""
 
-    __slots__ = ("_runs",)
+    __slots__ = ("_bound", "_learn", "_runs")
 
-    def __init__(self, keys: Sequence[GroupKey], runs: list[_Run], positions: dict[GroupKey, int]) -> None:
+    def __init__(
+        self,
+        keys: Sequence[GroupKey],
+        runs: list[_Run],
+        positions: dict[GroupKey, int],
+        bound: Any = None,
+        learn: Callable[[Any], None] | None = None,
+    ) -> None:
         super().__init__(keys, (), positions)
         self._runs = runs
+        #: (one run) at least its largest increase, if known; ``learn`` is told the
+        #: largest increase when a pass finds it
+        self._bound = bound
+        self._learn = learn
 
     def _mapping(self) -> dict[GroupKey, float | None]:
         if self._dict is None:
@@ -351,11 +394,23 @@ class RateValues(GroupValues):
         if self._dict is not None:
             return super().crossing(threshold, above)
         out: list[GroupKey] = []
+        bound = self._bound
+        if above and bound is not None and len(self._runs) == 1:
+            covered = self._runs[0].covered
+            # the margin covers rounding in the bound's running sum
+            if covered > 0 and (bound + abs(bound) * 1e-9) / covered < threshold:
+                return out
         for run in self._runs:
             covered = run.covered
             if run.end <= run.first or covered <= 0:
                 continue
-            extreme = (max(run.values()) if above else min(run.values())) / covered
+            if above:
+                largest = max(run.values())
+                if self._learn is not None:
+                    self._learn(largest)
+                extreme = largest / covered
+            else:
+                extreme = min(run.values()) / covered
             if extreme == extreme and (extreme < threshold if above else extreme >= threshold):
                 continue
             rates = GroupValues(self._keys[run.first : run.end], [x / covered for x in run.values()])

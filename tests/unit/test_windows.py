@@ -139,3 +139,28 @@ def test_a_clock_that_steps_back_reads_no_rate_rather_than_failing() -> None:
     got = rates(ev, -1.0, point(2, attrs))  # before the group's birth (t=0)
     assert got == {("a",): None}
     assert rates(ev, 6.0, point(3, attrs)) == pytest.approx({("a",): 3 / 6})
+
+
+@pytest.mark.parametrize("window", [5.0, 120.0])
+def test_crossing_found_on_the_collection_it_first_holds(window: float) -> None:
+    # Counters on the steady path: the window keeps a bound on the largest increase
+    # and skips the pass over the groups while the bound stays under the threshold.
+    # Whatever it skips, the groups crossing must be exactly those a full read finds.
+    rng = random.Random(3)
+    attrs = [{"s": f"s{i}"} for i in range(30)]
+    totals = [0] * 30
+    ev = Evaluator([rate(window)], 0.0, START_NS)
+    threshold = 3.0
+    crossed = 0
+    for tick in range(1, 400):
+        speed = 1 + tick // 40  # series s7 speeds up: its rate passes 3/s at some point
+        for i in range(30):
+            totals[i] += rng.choice([0, 1, 2]) if i != 7 else speed
+        if tick == 250:
+            totals[3] = 0  # a reset: the slow path, the bound is dropped
+        (result,) = ev.evaluate(data(sum_metric("c", *[point(t, a) for t, a in zip(totals, attrs)])), float(tick))
+        got = result.values.crossing(threshold, above=True)
+        want = [k for k, v in dict(result.values).items() if v is not None and v >= threshold]
+        assert got == want, tick
+        crossed += bool(got)
+    assert crossed > 50
