@@ -23,14 +23,13 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from functools import reduce as _fold_left
 from itertools import chain, repeat
-from operator import add
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from ..rules.model import AbsentExpr, RateExpr, RatioExpr, Rule, Selector, ValueExpr
 from .quantile import bucket_quantile
-from .results import GroupKey, GroupValues
+from .results import GroupedValues, GroupKey, GroupValues, reduce_group
 from .series import Batch, HistogramValue, MetricState, Reading, Route
 from .windows import CounterWindow
 
@@ -146,19 +145,6 @@ def _readings(selector: Selector, readings: list[Any], histogram: bool) -> list[
     return readings
 
 
-def _reduce(reduce: str, values: Sequence[float]) -> float:
-    """What the running accumulator of ``_ValueState`` gives for ``values`` taken in order."""
-    if reduce == "sum":
-        return _fold_left(add, values)
-    if reduce == "avg":
-        return _fold_left(add, values) / len(values)
-    if reduce == "max":
-        return max(values)
-    if reduce == "min":
-        return min(values)
-    return values[-1]
-
-
 def _quantile(selector: Selector, value: HistogramValue) -> float | None:
     assert selector.quantile is not None
     return bucket_quantile(selector.quantile, value.bounds, value.buckets)
@@ -233,10 +219,11 @@ class _ValueState(_RuleState):
             return _NO_VALUES
         self._batch = None
         if batch is not None and batch[0] is self._known_route and not self._histograms:
-            # the steady case: the same groups as before, one point each, and
-            # every reduction of one point is the point's value
+            # the steady case: the same groups as before, all with a point
             route = batch[0]
-            return GroupValues(route.keys, batch[1], route.positions())
+            if route.unique:  # one point each: every reduction of one point is the point
+                return GroupValues(route.keys, batch[1], route.positions())
+            return GroupedValues(route.getters(), batch[1], self.expr.reduce or "last", route.group_positions())
         known = self._known
         out: dict[GroupKey, float | None] = dict.fromkeys(known)
         reduce = self.expr.reduce or "last"
@@ -250,7 +237,7 @@ class _ValueState(_RuleState):
             else:
                 getters = route.getters()
                 for key, entries, single in getters:
-                    out[key] = entries(values) if single else _reduce(reduce, entries(values))
+                    out[key] = entries(values) if single else reduce_group(reduce, entries(values))
                 reported += len(getters)
         for key, acc in self._numbers.items():
             if reduce == "sum":
@@ -271,8 +258,10 @@ class _ValueState(_RuleState):
             self._silent.clear()
         known.update(out)
         self._known_route = None
-        if batch is not None and batch[0].unique and len(self._known) == len(batch[0].keys):
-            self._known_route = batch[0]
+        if batch is not None and not self._numbers:
+            route = batch[0]
+            if len(self._known) == (len(route.keys) if route.unique else len(route.getters())):
+                self._known_route = route
         self._numbers = {}
         self._histograms = {}
         return out

@@ -13,10 +13,12 @@ is read.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import reduce as fold_left
+from operator import add
 from typing import Any
 
-__all__ = ["GroupKey", "GroupValues"]
+__all__ = ["GroupKey", "GroupValues", "GroupedValues", "reduce_group"]
 
 #: the values of a rule's ``by`` attributes, in the rule's order
 GroupKey = tuple[str, ...]
@@ -123,3 +125,77 @@ def _finite(values: dict[GroupKey, Any]) -> dict[GroupKey, float | None]:
     if all(map(math.isfinite, filter(None, values.values()))):
         return values
     return {k: (v if v is None or math.isfinite(v) else None) for k, v in values.items()}
+
+
+def reduce_group(reduce: str, values: Sequence[Any]) -> Any:
+    """A group's value from its series' values in order: ``sum`` and ``avg`` add them
+    in order (as a running total would), ``last`` is the last one."""
+    if reduce == "sum":
+        return fold_left(add, values)
+    if reduce == "avg":
+        return fold_left(add, values) / len(values)
+    if reduce == "max":
+        return max(values)
+    if reduce == "min":
+        return min(values)
+    return values[-1]
+
+
+#: reductions whose value lies between the smallest and the largest of the series
+_BETWEEN = frozenset({"last", "max", "min", "avg"})
+
+
+class GroupedValues(GroupValues):
+    """A ``value`` rule's groups of several series each, reduced when read.
+
+    ``groups``: per group (key, a getter of its entries from ``values``, whether it has
+    one entry), as ``Route.getters`` gives them. A group reduced by ``last``, ``max``,
+    ``min`` or ``avg`` lies between the smallest and the largest of all values: when
+    that already says no group crosses, nothing is reduced.
+    """
+
+    __slots__ = ("_groups", "_reduce")
+
+    def __init__(
+        self,
+        groups: Sequence[tuple[GroupKey, Callable[[Any], Any], bool]],
+        values: Sequence[Any],
+        reduce: str,
+        positions: Mapping[GroupKey, int],
+    ) -> None:
+        super().__init__((), values, positions)
+        self._groups = groups
+        self._reduce = reduce
+
+    def _value(self, i: int) -> Any:
+        _, entries, single = self._groups[i]
+        found = entries(self._values)
+        return found if single else reduce_group(self._reduce, found)
+
+    def _mapping(self) -> dict[GroupKey, float | None]:
+        found = self._dict
+        if found is None:
+            values, reduce = self._values, self._reduce
+            found = self._dict = {
+                key: _float(entries(values) if single else reduce_group(reduce, entries(values)))
+                for key, entries, single in self._groups
+            }
+        return found
+
+    def get(self, key: GroupKey, default: Any = None) -> Any:
+        positions = self._positions
+        if self._dict is None and positions is not None:
+            i = positions.get(key)
+            return default if i is None else _float(self._value(i))
+        return self._mapping().get(key, default)
+
+    def crossing(self, threshold: float, above: bool) -> list[GroupKey]:
+        values = self._values
+        if self._dict is None and values and self._reduce in _BETWEEN:
+            extreme = max(values) if above else min(values)
+            # a margin for an average that rounds past the largest (or smallest) value
+            margin = abs(extreme) * 1e-12
+            if extreme == extreme and (extreme + margin < threshold if above else extreme - margin >= threshold):
+                return []
+        self._mapping()
+        return super().crossing(threshold, above)

@@ -114,7 +114,7 @@ class Route:
     Built once per layout and reused on every collection the layout holds.
     """
 
-    __slots__ = ("_getters", "_groups", "_positions", "index", "keys", "unique")
+    __slots__ = ("_getters", "_group_positions", "_groups", "_positions", "index", "keys", "unique")
 
     def __init__(self, index: list[int] | None, keys: list[tuple[str, ...]]) -> None:
         #: positions of the selected points; None when every point is selected
@@ -126,6 +126,7 @@ class Route:
         self._groups: list[tuple[tuple[str, ...], list[int]]] | None = None
         self._getters: list[tuple[tuple[str, ...], Callable[[list[Any]], Any], bool]] | None = None
         self._positions: dict[tuple[str, ...], int] | None = None
+        self._group_positions: dict[tuple[str, ...], int] | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -161,6 +162,12 @@ class Route:
         if self._positions is None:
             self._positions = {key: i for i, key in enumerate(self.keys)}
         return self._positions
+
+    def group_positions(self) -> dict[tuple[str, ...], int]:
+        """Group key -> position of the group in ``getters``."""
+        if self._group_positions is None:
+            self._group_positions = {key: i for i, (key, _) in enumerate(self.groups())}
+        return self._group_positions
 
     def getters(self) -> list[tuple[tuple[str, ...], Callable[[list[Any]], Any], bool]]:
         """Per group: (key, a getter of its entries from a column of the selected points,

@@ -79,6 +79,9 @@ class CounterWindow:
         self._snapshots: deque[_Snapshot] = deque()
         self._base: _Snapshot | None = None
         self._pending: list[tuple[Route, Batch]] = []
+        #: (route, its series' values): the steady case of groups of several series,
+        #: whose raw readings (the sums per group) are worked out only when needed
+        self._grouping: tuple[Route, list[Any]] | None = None
         #: when known, at least the largest increase over the window of a single run of
         #: slots: a rule whose threshold it does not reach needs no pass over the groups
         self._bound: Any = None
@@ -106,16 +109,21 @@ class CounterWindow:
             route, batch = pending[0]
             # the same series, in the same order, no reset: the offsets stand
             values = read(route.pick(batch.values), batch.histogram)
-            self._raws = values if route.unique else _group_sums(route, values)
+            if route.unique:
+                self._raws = values
+                self._grouping = None
+            else:  # each group's sum of its series, worked out when needed
+                self._grouping = (route, values)
             self._seen_all = now
             kind = batch.layout.kind
-            self._monotonic = route.unique and len(kind) == 3 and kind[2]
+            self._monotonic = len(kind) == 3 and kind[2]
             bound = self._bound
             if bound is not None and self._monotonic:
                 # a monotonic counter: no increase over the window grew by more than
-                # the largest increase of this collection (a later base only lowers them)
+                # the largest increase of a group in this collection (a later base
+                # only lowers them), which is at most all increases together
                 increases = read(route.pick(batch.increases()), batch.histogram)
-                largest = max(increases) if increases else 0
+                largest = (max(increases) if route.unique else sum(increases)) if increases else 0
                 if largest > 0:
                     self._bound = bound + largest
         elif pending:
@@ -126,7 +134,7 @@ class CounterWindow:
             self._bound = None
         snapshots = self._snapshots
         if not snapshots or now - snapshots[-1].time >= self._every:
-            snapshots.append(_Snapshot(now, self._raws, self._offsets))
+            snapshots.append(_Snapshot(now, self._current_raws(), self._offsets))
         horizon = now - self.window
         while snapshots and snapshots[0].time <= horizon:
             self._base = snapshots.popleft()
@@ -154,7 +162,7 @@ class CounterWindow:
                 else:
                     found[0] += value
                     found[1] += increase
-        raws = self._raws[:]
+        raws = self._current_raws()[:]
         offsets = self._offsets[:]
         last_seen = self._last_seen
         slots = self._slots
@@ -230,7 +238,7 @@ class CounterWindow:
         for snapshot in [*self._snapshots, *([self._base] if self._base is not None else [])]:
             snapshot.raws = take_held(snapshot.raws)
             snapshot.offsets = take_held(snapshot.offsets)
-        self._raws = take_held(self._raws)
+        self._raws = take_held(self._current_raws())
         self._offsets = take_held(self._offsets)
         self._aligned = None
         self._bound = None
@@ -238,10 +246,18 @@ class CounterWindow:
 
     # --- reading ------------------------------------------------------------
 
+    def _current_raws(self) -> list[Any]:
+        if self._grouping is not None:
+            self._raws = _group_sums(*self._grouping)
+            self._grouping = None
+        return self._raws
+
     def _runs(self, now: float) -> list[_Run]:
         """The increases over the window, run by run of slots that share a span."""
         n = len(self.keys)
-        raws, offsets = self._raws, self._offsets
+        offsets = self._offsets
+        raws: Sequence[Any] | Callable[[], Sequence[Any]]
+        raws = self._raws if self._grouping is None else _sums_when_read(*self._grouping)
         births = self._births
         young = births[0][0] if births else n
         base = self._base
@@ -250,7 +266,8 @@ class CounterWindow:
             if base.offsets is offsets:  # no offset moved since the base: raws alone
                 runs.append(_Run(0, young, now - base.time, sub, raws, base.raws))
             else:
-                totals = list(map(add, raws[:young], offsets[:young]))
+                current = self._current_raws()
+                totals = list(map(add, current[:young], offsets[:young]))
                 runs.append(_Run(0, young, now - base.time, sub, totals, list(map(add, base.raws, base.offsets))))
         for i, (first, born) in enumerate(births):
             end = births[i + 1][0] if i + 1 < len(births) else n
@@ -282,7 +299,8 @@ class CounterWindow:
 
 class _Run:
     """Slots ``first`` to ``end`` (excluded) whose increases cover the same seconds:
-    ``op(left[i], right[i])`` for each slot ``i``, worked out when read."""
+    ``op(left[i], right[i])`` for each slot ``i``, worked out when read. ``left`` may be
+    a function giving the list, called when first read."""
 
     __slots__ = ("_left", "_op", "_right", "covered", "end", "first")
 
@@ -292,7 +310,7 @@ class _Run:
         end: int,
         covered: float,
         op: Callable[[Any, Any], Any],
-        left: Sequence[Any],
+        left: Sequence[Any] | Callable[[], Sequence[Any]],
         right: Sequence[Any],
     ) -> None:
         self.first = first
@@ -302,9 +320,16 @@ class _Run:
         self._left = left
         self._right = right
 
+    @property
+    def left(self) -> Sequence[Any]:
+        left = self._left
+        if callable(left):
+            left = self._left = left()
+        return left
+
     def values(self) -> Iterator[Any]:
         first, end = self.first, self.end
-        left, right = self._left, self._right
+        left, right = self.left, self._right
         if first == 0:
             # map stops at the shorter list; slots past ``end`` are another run's
             found = map(self._op, left, right)
@@ -312,7 +337,19 @@ class _Run:
         return map(self._op, left[first:end], right[first:end])
 
     def at(self, slot: int) -> Any:
-        return self._op(self._left[slot], self._right[slot])
+        return self._op(self.left[slot], self._right[slot])
+
+
+def _sums_when_read(route: Route, values: list[Any]) -> Callable[[], list[Any]]:
+    """``_group_sums(route, values)``, worked out on the first call only."""
+    found: list[list[Any]] = []
+
+    def sums() -> list[Any]:
+        if not found:
+            found.append(_group_sums(route, values))
+        return found[0]
+
+    return sums
 
 
 def _group_sums(route: Route, values: list[Any]) -> list[Any]:

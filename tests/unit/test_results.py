@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from operator import sub
+from operator import itemgetter, sub
 
 import pytest
 
-from otel_alerting.engine.results import GroupValues
+from otel_alerting.engine.results import GroupedValues, GroupValues
 from otel_alerting.engine.windows import RateValues, _Run
 
 NAN = math.nan
@@ -96,3 +96,41 @@ def test_a_run_past_a_shorter_base_reads_only_its_own_slots() -> None:
     rates = RateValues(keys, runs, {k: i for i, k in enumerate(keys)})
     assert dict(rates) == {("a",): 1.0, ("b",): 2.0, ("c",): 6.0, ("d",): 8.0}
     assert rates.crossing(5.0, above=True) == [("c",), ("d",)]
+
+
+def grouped(values: list[object], reduce: str) -> GroupedValues:
+    # groups "a" (positions 0, 2) and "b" (positions 1, 3, 4)
+    groups = [(("a",), itemgetter(0, 2), False), (("b",), itemgetter(1, 3, 4), False)]
+    return GroupedValues(groups, values, reduce, {("a",): 0, ("b",): 1})
+
+
+@pytest.mark.parametrize(
+    ("reduce", "expected"),
+    [("max", {("a",): 7.0, ("b",): 9.0}), ("min", {("a",): 1.0, ("b",): 2.0}), ("sum", {("a",): 8.0, ("b",): 14.0})],
+)
+def test_grouped_values_reduce_each_group_when_read(reduce: str, expected: dict[tuple[str, ...], float]) -> None:
+    values = grouped([1, 2, 7, 3, 9], reduce)
+    assert values.get(("b",)) == expected[("b",)]
+    assert dict(values) == expected
+
+
+@pytest.mark.parametrize("reduce", ["last", "max", "min", "avg", "sum"])
+@pytest.mark.parametrize("threshold", [0.5, 2.0, 5.0, 9.0, 9.5, 14.0, 15.0])
+@pytest.mark.parametrize("above", [True, False])
+def test_grouped_crossing_is_what_the_reduced_groups_say(reduce: str, threshold: float, above: bool) -> None:
+    column: list[object] = [1, 2, 7, 3, 9]
+    want = [
+        k
+        for k, v in dict(grouped(column, reduce)).items()
+        if v is not None and (v >= threshold if above else v < threshold)
+    ]
+    assert grouped(column, reduce).crossing(threshold, above) == want
+
+
+def test_grouped_crossing_with_nan_first_and_an_average_at_the_threshold() -> None:
+    assert grouped([NAN, 2, 7, 3, 20], "max").crossing(10.0, True) == [("b",)]
+    # an average of equal values may round past them: still found when it holds
+    third = 0.1
+    values = grouped([third, third, third, third, third], "avg")
+    expected = [k for k, v in dict(grouped([third] * 5, "avg")).items() if v is not None and v >= third]
+    assert values.crossing(third, True) == expected

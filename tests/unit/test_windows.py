@@ -141,16 +141,18 @@ def test_a_clock_that_steps_back_reads_no_rate_rather_than_failing() -> None:
     assert rates(ev, 6.0, point(3, attrs)) == pytest.approx({("a",): 3 / 6})
 
 
+@pytest.mark.parametrize("by", ["s", "g"])
 @pytest.mark.parametrize("window", [5.0, 120.0])
-def test_crossing_found_on_the_collection_it_first_holds(window: float) -> None:
+def test_crossing_found_on_the_collection_it_first_holds(window: float, by: str) -> None:
     # Counters on the steady path: the window keeps a bound on the largest increase
     # and skips the pass over the groups while the bound stays under the threshold.
-    # Whatever it skips, the groups crossing must be exactly those a full read finds.
+    # Whatever it skips, the groups crossing must be exactly those a full read finds
+    # (one series per group, or six series per group by "g").
     rng = random.Random(3)
-    attrs = [{"s": f"s{i}"} for i in range(30)]
+    attrs = [{"s": f"s{i}", "g": f"g{i % 5}"} for i in range(30)]
     totals = [0] * 30
-    ev = Evaluator([rate(window)], 0.0, START_NS)
-    threshold = 3.0
+    ev = Evaluator([rate(window, by=(by,))], 0.0, START_NS)
+    threshold = 3.0 if by == "s" else 12.0
     crossed = 0
     for tick in range(1, 400):
         speed = 1 + tick // 40  # series s7 speeds up: its rate passes 3/s at some point
