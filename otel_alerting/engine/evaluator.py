@@ -29,7 +29,7 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from ..rules.model import AbsentExpr, RateExpr, RatioExpr, Rule, Selector, ValueExpr
 from .quantile import bucket_quantile
-from .results import GroupedValues, GroupKey, GroupValues, reduce_group
+from .results import NO_VALUES, GroupedValues, GroupKey, GroupValues, reduce_group
 from .series import Batch, HistogramValue, MetricState, Reading, Route
 from .windows import CounterWindow
 
@@ -86,10 +86,6 @@ class RuleResult:
         return f"RuleResult({self.rule.alert!r}, {self.values!r}, error={self.error!r})"
 
 
-#: a rule with no group
-_NO_VALUES = GroupValues((), ())
-
-
 class _RuleState(ABC):
     #: takes the ``carried`` batches of delta series without a point (``value`` only:
     #: for a window a carried point adds nothing, and ``absent`` wants real points)
@@ -100,7 +96,7 @@ class _RuleState(ABC):
         self.by = rule.by
         self.horizon = horizon(rule)
         #: the result of a collection in which the rule has no group
-        self.no_values = RuleResult(rule, _NO_VALUES)
+        self.no_values = RuleResult(rule, NO_VALUES)
 
     def group(self, attributes: Mapping[str, Any]) -> GroupKey:
         return tuple([_label(attributes.get(key, "")) for key in self.by])
@@ -216,7 +212,7 @@ class _ValueState(_RuleState):
     def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]:
         batch = self._batch
         if batch is None and not self._known and not self._numbers and not self._histograms:
-            return _NO_VALUES
+            return NO_VALUES
         self._batch = None
         if batch is not None and batch[0] is self._known_route and not self._histograms:
             # the steady case: the same groups as before, all with a point
@@ -435,7 +431,7 @@ class _RateState(_RuleState):
     def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]:
         gone = self._window.advance(now, previous, self._read)
         if not self._window.keys and not gone:
-            return _NO_VALUES
+            return NO_VALUES
         rates = self._window.rates(now)
         if gone:  # groups forgotten now: no data once, then nothing
             out: dict[GroupKey, float | None] = dict(rates.items())
@@ -641,8 +637,8 @@ class Evaluator:
                 except Exception as exc:
                     error = _describe(exc)
             if error is not None:
-                results.append(RuleResult(rule_state.rule, _NO_VALUES, error))
-            elif values is _NO_VALUES:
+                results.append(RuleResult(rule_state.rule, NO_VALUES, error))
+            elif values is NO_VALUES:
                 results.append(rule_state.no_values)
             else:
                 results.append(RuleResult(rule_state.rule, GroupValues.of(values)))

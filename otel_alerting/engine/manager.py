@@ -21,6 +21,7 @@ from ..rules.model import RateExpr, RatioExpr, Rule, Severity
 from ..rules.template import render
 from .evaluator import GroupKey, RuleResult
 from .lifecycle import Alert, AlertState, Transition, TransitionKind
+from .results import NO_VALUES
 
 __all__ = ["AlertManager", "AlertSnapshot", "HistoryEntry", "ManagerStats"]
 
@@ -103,6 +104,8 @@ class AlertManager:
                     _logger.info("rule %s evaluates again", rule.alert)
                 values = result.values
                 alerts = self._alerts.get(rule.alert)
+                if values is NO_VALUES and not alerts:
+                    continue  # a rule whose metric has no series (yet): nothing to step
                 if alerts:
                     for key, tracked in list(alerts.items()):
                         self._step(tracked, values.get(key), now)

@@ -18,7 +18,7 @@ from functools import reduce as fold_left
 from operator import add
 from typing import Any
 
-__all__ = ["GroupKey", "GroupValues", "GroupedValues", "reduce_group"]
+__all__ = ["NO_VALUES", "GroupKey", "GroupValues", "GroupedValues", "reduce_group"]
 
 #: the values of a rule's ``by`` attributes, in the rule's order
 GroupKey = tuple[str, ...]
@@ -118,6 +118,10 @@ class GroupValues(Mapping[GroupKey, "float | None"]):
         if above:
             return [k for k, v in zip(keys, values) if v is not None and threshold <= v < _INF]
         return [k for k, v in zip(keys, values) if v is not None and -_INF < v < threshold]
+
+
+#: the values of a rule without any group (one object: callers may test identity)
+NO_VALUES = GroupValues((), ())
 
 
 def _finite(values: dict[GroupKey, Any]) -> dict[GroupKey, float | None]:
