@@ -4,7 +4,9 @@ Only metrics that some rule reads are looked at: the cost of an evaluation grows
 with the watched series, not with everything the application records. Each rule
 takes a metric's points as a ``Batch`` (columns, see ``series``) through a ``Route``
 cached per layout: which points its selector matches and the group of each, worked
-out once rather than on every collection.
+out once rather than on every collection. ``rate`` and ``ratio`` keep their totals in
+a ``CounterWindow`` (see ``windows``); a rule's values go to the manager as columns
+(``GroupValues``, see ``results``), read only where a threshold may be crossed.
 
 Silence. A group with no point keeps its place for a while: a ``rate``/``ratio`` window
 keeps its last total (the rate falls to 0, as for a counter that stops increasing), a
@@ -281,7 +283,8 @@ class _ValueState(_RuleState):
 
 
 class _Window:
-    """Running totals of one group, one entry per collection, trimmed to a window.
+    """Running totals of one group of a histogram ``rate`` (a quantile of the increase),
+    one entry per collection, trimmed to a window; numbers use ``CounterWindow``.
 
     ``samples`` holds time, total, time, total, ... flat rather than (time, total)
     pairs: every group appends the same ``now`` object and, while it does not move,

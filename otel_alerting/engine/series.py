@@ -195,7 +195,7 @@ class _Layout:
         seen: float,
     ) -> None:
         self.kind = kind
-        #: the SDK's attribute objects, compared by identity on the next collection
+        #: the SDK's attribute objects, compared with the next collection's (identity first)
         self.objects = objects
         #: the same, with None and empty attributes as ``{}`` (what rules see)
         self.attributes = attributes
@@ -289,7 +289,7 @@ class MetricState:
         self.name = name
         self.horizon = horizon
         #: some rule reads increases or freshness (else only current values are read,
-        #: and the steady path skips start times and reset checks)
+        #: and the steady path skips the reset check)
         self.increases = increases
         self._observe_from_ns = observe_from_ns
         #: per scope, the series by their attributes
@@ -361,7 +361,6 @@ class MetricState:
             totals = list(map(add, layout.totals, raws))
             layout.raws = raws
             layout.totals = totals
-            layout.starts = [p.start_time_unix_nano for p in points]
             layout.seen = now
             return Batch(layout, totals, now, increases=raws, steady=True)
         # A cumulative series restarts with a lower value. Its start time is not read:
