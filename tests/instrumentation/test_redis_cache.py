@@ -42,7 +42,7 @@ from otel_alerting.instrumentation.cache import CACHE_RESULT
 from otel_alerting.instrumentation.redis_cache import CACHE_HITS, CACHE_MISSES, RedisCacheInstrumentor
 
 from .cache_support import Harness, harness_fixture  # noqa: F401
-from .redis_server import RedisCluster, RedisServer, flush, redis_cluster_fixture, redis_server_fixture  # noqa: F401
+from .servers import RedisCluster, RedisServer, redis_cluster_fixture, redis_server_fixture  # noqa: F401
 
 PATCHED = [
     (redis.client.Redis, "execute_command"),
@@ -85,7 +85,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def server(redis_server: RedisServer) -> RedisServer:
-    flush(redis_server)
+    redis_server.flush()
     return redis_server
 
 
@@ -577,7 +577,7 @@ def test_the_application_span_is_not_annotated(
 
 
 def test_cluster_sync_client_and_pipeline(redis_cluster: RedisCluster, instrumented: Harness) -> None:
-    flush(redis_cluster)
+    redis_cluster.flush()
     rc = redis.cluster.RedisCluster(host="127.0.0.1", port=redis_cluster.port)
     keys = [f"k{i}" for i in range(12)]  # spread over the three nodes
     assert len({rc.get_node_from_key(k).name for k in keys}) == 3
@@ -600,7 +600,7 @@ def test_cluster_sync_client_and_pipeline(redis_cluster: RedisCluster, instrumen
 
 
 def test_cluster_asyncio_client_and_pipeline(redis_cluster: RedisCluster, instrumented: Harness) -> None:
-    flush(redis_cluster)
+    redis_cluster.flush()
     keys = [f"k{i}" for i in range(12)]
 
     async def main() -> None:
