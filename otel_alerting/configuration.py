@@ -58,5 +58,6 @@ def load_configuration(
         environ,
         include_defaults=settings.default_rules,
         source=os.pathsep.join(settings.rules_paths) or "rules file",
+        origins=rule_set.extra_origins,
     )
     return Configuration(settings, rule_set, tuple(channels), notify, tuple(channel_errors))

@@ -18,6 +18,7 @@ from typing import Any
 from ..config import KNOWN_CHANNELS, ConfigError
 from ..durations import parse_duration
 from ..rules.inhibition import Matcher
+from ..rules.located import item_line, line_of, located
 from ..rules.model import Severity
 
 __all__ = [
@@ -180,34 +181,57 @@ def parse_route(raw: Any, configured: Sequence[str], source: str) -> tuple[Route
     """An Alertmanager-shaped route tree; ``receiver`` (or our ``receivers`` list)
     names channels. Children inherit what they do not set, as in Alertmanager."""
     errors: list[ConfigError] = []
-    route = _parse(raw, None, configured, f"{source}: route", "0", errors)
+    route = _parse(raw, None, configured, _Where(source, "route", None), "0", errors)
     return (route if not errors else None), errors
 
 
+@dataclass(frozen=True)
+class _Where:
+    """A route's place in its file, to name it in errors: ``file:line: field``."""
+
+    source: str
+    field: str
+    #: the line of the route itself (its item in the parent's list)
+    line: int | None
+
+    def at(self, raw: Any, key: str | None = None) -> str:
+        line = line_of(raw, key) if key is not None else None
+        return located(self.source, line or self.line or line_of(raw), f"{self.field}.{key}" if key else self.field)
+
+    def child(self, routes: Any, index: int) -> _Where:
+        return _Where(self.source, f"{self.field}.routes[{index}]", item_line(routes, index))
+
+
 def _parse(
-    raw: Any, parent: Route | None, configured: Sequence[str], where: str, path: str, errors: list[ConfigError]
+    raw: Any, parent: Route | None, configured: Sequence[str], where: _Where, path: str, errors: list[ConfigError]
 ) -> Route:
     base = parent or Route()
     if not isinstance(raw, Mapping):
-        errors.append(ConfigError(where, "must be a mapping"))
+        errors.append(ConfigError(where.at(raw), "must be a mapping"))
         return base
     for key in raw:
         if key not in _ROUTE_KEYS:
             errors.append(
-                ConfigError(f"{where}.{key}", f"unknown field (expected one of {', '.join(sorted(_ROUTE_KEYS))})")
+                ConfigError(where.at(raw, key), f"unknown field (expected one of {', '.join(sorted(_ROUTE_KEYS))})")
             )
     receivers = base.receivers if parent is not None else ()
     if "receiver" in raw or "receivers" in raw:
-        value = raw.get("receivers", raw.get("receiver"))
+        receiver_key = "receivers" if "receivers" in raw else "receiver"
+        value = raw[receiver_key]
         names = [value] if isinstance(value, str) else value
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            errors.append(ConfigError(f"{where}.receivers", "must be a channel name or a list of them"))
+            errors.append(
+                ConfigError(
+                    where.at(raw, "receivers" if "receivers" in raw else "receiver"),
+                    "must be a channel name or a list of them",
+                )
+            )
             names = []
         for name in names:
             if name not in configured:
                 errors.append(
                     ConfigError(
-                        f"{where}.receiver",
+                        where.at(raw, receiver_key),
                         f"channel {name!r} is not configured (configured: {', '.join(configured) or 'none'})",
                     )
                 )
@@ -217,21 +241,21 @@ def _parse(
         try:
             matchers.append(Matcher.parse(str(text)))
         except ValueError as exc:
-            errors.append(ConfigError(f"{where}.matchers", str(exc)))
+            errors.append(ConfigError(where.at(raw, "matchers"), str(exc)))
     group_by = base.group_by
     if "group_by" in raw:
         value = raw["group_by"]
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             group_by = tuple(value)
         else:
-            errors.append(ConfigError(f"{where}.group_by", 'must be a list of label names (or ["..."])'))
+            errors.append(ConfigError(where.at(raw, "group_by"), 'must be a list of label names (or ["..."])'))
     timers = base.timers
     for name in ("group_wait", "group_interval", "repeat_interval"):
         if name in raw:
             try:
                 timers = replace(timers, **{name: parse_duration(raw[name])})
             except ValueError as exc:
-                errors.append(ConfigError(f"{where}.{name}", str(exc)))
+                errors.append(ConfigError(where.at(raw, name), str(exc)))
     route = Route(
         receivers=receivers,
         matchers=tuple(matchers),
@@ -242,10 +266,10 @@ def _parse(
     )
     children = raw.get("routes", []) or []
     if not isinstance(children, list):
-        errors.append(ConfigError(f"{where}.routes", "must be a list of routes"))
+        errors.append(ConfigError(where.at(raw, "routes"), "must be a list of routes"))
         children = []
     parsed = tuple(
-        _parse(child, route, configured, f"{where}.routes[{i}]", f"{path}.{i}", errors)
+        _parse(child, route, configured, where.child(children, i), f"{path}.{i}", errors)
         for i, child in enumerate(children)
     )
     return replace(route, routes=parsed)

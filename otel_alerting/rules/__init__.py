@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .defaults import default_rules
 from .loader import RuleError, apply_overrides, load_rules_file, parse_rules
@@ -33,6 +33,8 @@ class RuleSet:
     sources: Mapping[str, int]
     #: the files' other top-level sections (route, inhibit_rules, channels)
     extra: Mapping[str, object]
+    #: per section of ``extra``: the file it came from and the line of its key
+    extra_origins: Mapping[str, tuple[str, int | None]] = field(default_factory=dict)
 
 
 def load_rule_set(paths: Sequence[str], environ: Mapping[str, str], *, include_defaults: bool = True) -> RuleSet:
@@ -42,6 +44,7 @@ def load_rule_set(paths: Sequence[str], environ: Mapping[str, str], *, include_d
     origin: dict[str, str] = {}
     errors: list[RuleError] = []
     extra: dict[str, object] = {}
+    origins: dict[str, tuple[str, int | None]] = {}
     if include_defaults:
         for rule in default_rules():
             by_name[rule.alert] = rule
@@ -50,6 +53,7 @@ def load_rule_set(paths: Sequence[str], environ: Mapping[str, str], *, include_d
         loaded = load_rules_file(path)
         errors.extend(loaded.errors)
         extra.update(loaded.extra)
+        origins.update({key: (path, loaded.extra_lines.get(key)) for key in loaded.extra})
         for name in loaded.disabled:
             by_name.pop(name, None)
         for rule in loaded.rules:
@@ -60,4 +64,4 @@ def load_rule_set(paths: Sequence[str], environ: Mapping[str, str], *, include_d
     sources: dict[str, int] = {}
     for rule in rules:
         sources[origin[rule.alert]] = sources.get(origin[rule.alert], 0) + 1
-    return RuleSet(tuple(rules), tuple(errors), sources, extra)
+    return RuleSet(tuple(rules), tuple(errors), sources, extra, origins)

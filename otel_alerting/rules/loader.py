@@ -12,11 +12,12 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..durations import parse_duration
+from .located import line_of
 from .model import (
     AbsentExpr,
     Expr,
@@ -94,6 +95,8 @@ class RulesFile:
     disabled: frozenset[str]
     extra: Mapping[str, Any]
     errors: tuple[RuleError, ...]
+    #: the line of each section of ``extra`` (for errors in them)
+    extra_lines: Mapping[str, int] = field(default_factory=dict)
 
 
 class _Lines(dict[str, Any]):
@@ -218,15 +221,12 @@ def parse_rules(document: Any, source: str = "<rules>") -> RulesFile:
                 )
             )
     extra = {k: v for k, v in document.items() if k in _TOP_LEVEL_KEYS and k != "rules"}
-    return RulesFile(tuple(rules), frozenset(disabled), extra, tuple(errors))
+    lines = {k: line for k in extra if (line := _line(document, k)) is not None}
+    return RulesFile(tuple(rules), frozenset(disabled), extra, tuple(errors), lines)
 
 
 def _line(node: Any, key: str | None = None) -> int | None:
-    if isinstance(node, _Lines):
-        if key is not None and key in node.key_lines:
-            return node.key_lines[key]
-        return node.line
-    return None
+    return line_of(node, key)
 
 
 class _Invalid(Exception):

@@ -12,6 +12,7 @@ from otel_alerting.notify.model import Batch, Notification, Status, fingerprint
 from otel_alerting.notify.pipeline import Inhibitor, NotificationPipeline
 from otel_alerting.notify.routing import Route, default_route, routing_labels
 from otel_alerting.notify.silences import SilenceStore
+from otel_alerting.rules import load_rule_set
 from otel_alerting.rules.inhibition import InhibitRule, Matcher
 from otel_alerting.rules.model import Severity
 
@@ -126,6 +127,56 @@ def test_route_errors_name_the_place() -> None:
         "rules.yaml: route.routes[0].matchers: invalid regular expression in matcher 'a=~\"(\"': "
         "missing ), unterminated subpattern at position 0",
         "rules.yaml: route.routes[0].group_wait: invalid duration 'soon' (expected e.g. 30s, 5m, 1h or seconds)",
+    ]
+
+
+ROUTE_AND_INHIBIT_ERRORS = """\
+rules:
+  - alert: A
+    expr: {value: {metric: m}}
+    above: {high: 1}
+route:
+  receiver: sms
+  routes:
+    - matchers: ['a=~"("']
+      group_wait: soon
+    - receiver: log
+      colour: red
+inhibit_rules:
+  - source_matchers: ['severity="critical"']
+    target_matchers: ['severity="high"']
+    equal: alertname
+  - source_matchers: ['x="1"']
+    bogus: 1
+  - 42
+"""
+
+
+def test_route_and_inhibit_errors_name_file_and_line(tmp_path: Any) -> None:
+    # the sections come from a rules file among two: errors name that file and the line
+    first = tmp_path / "first.yaml"
+    first.write_text("rules: []\n")
+    second = tmp_path / "second.yaml"
+    second.write_text(ROUTE_AND_INHIBIT_ERRORS)
+    rule_set = load_rule_set([str(first), str(second)], {}, include_defaults=False)
+    config = load_notify_config(
+        rule_set.extra,
+        ["log"],
+        {},
+        include_defaults=False,
+        source=f"{first}:{second}",
+        origins=rule_set.extra_origins,
+    )
+    assert [str(e) for e in config.errors] == [
+        f"{second}:6: route.receiver: channel 'sms' is not configured (configured: log)",
+        f"{second}:8: route.routes[0].matchers: invalid regular expression in matcher 'a=~\"(\"': "
+        "missing ), unterminated subpattern at position 0",
+        f"{second}:9: route.routes[0].group_wait: invalid duration 'soon' (expected e.g. 30s, 5m, 1h or seconds)",
+        f"{second}:11: route.routes[1].colour: unknown field (expected one of continue, group_by, group_interval, "
+        "group_wait, matchers, receiver, receivers, repeat_interval, routes)",
+        f"{second}:15: inhibit_rules[0].equal: must be a list of label names",
+        f"{second}:17: inhibit_rules[1]: unknown field(s) bogus",
+        f"{second}:18: inhibit_rules[2]: must be a mapping",
     ]
 
 
