@@ -1,22 +1,32 @@
-"""HTTP plumbing of the webhook and Alertmanager channels.
+"""HTTP delivery of the webhook, alertmanager, slack (and mattermost) and pagerduty
+channels: each owns one ``HttpSender``, whose ``post`` never raises and returns a
+``DeliveryResult``, mapped the same way for all of them:
 
-* one ``httpx.AsyncClient`` per process and event loop (a client's connections
-  belong to the loop and the process that opened them: after ``fork()`` the child
-  opens its own and never touches, let alone closes, the parent's);
-* ``KEY=value`` header lists, values kept as secrets;
-* responses and transport errors mapped once to a ``DeliveryResult``: connection
-  errors, timeouts, 5xx, 408 and 429 (with ``Retry-After``) are retryable, other 4xx
-  and 3xx (redirects are not followed) are not. Every text is scrubbed of the
-  channel's secrets and names the target by its redacted URL only;
-* httpx logs each request's full URL at INFO (``HTTP Request: POST https://...``):
-  for the requests these channels make, a filter on the ``httpx`` logger replaces it
-  with the redacted URL.
+    2xx                                         -> delivered
+    408, 429, 5xx                               -> retryable (``Retry-After`` honoured)
+    3xx (redirects are not followed), other 4xx -> not retryable
+    timeout, refused, DNS, TLS, reset           -> retryable
+    an unusable URL, any other exception        -> not retryable
+
+* one ``httpx.AsyncClient`` per process and event loop: a client's connections belong
+  to the loop and the process that opened them, so after ``fork()`` or on another
+  loop a new one is opened and the old one is dropped, never touched;
+* httpx's timeout applies to each phase (connect, write, read); ``whole_request``
+  adds one limit on the whole request, connection included;
+* the requests run with OpenTelemetry instrumentation suppressed: the plugin's own
+  traffic makes no spans or metrics;
+* webhook URLs carry their token (path, query, user info), and httpx logs every
+  request URL at INFO (httpcore the response headers, a ``Location``, at DEBUG): the
+  records made during our requests are rewritten, and every error text is scrubbed
+  of the channel's secrets, with any URL in it reduced to scheme and host;
+* errors are worded as each channel documents them (``Wording``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import contextvars
 import email.utils
 import logging
@@ -24,25 +34,30 @@ import os
 import re
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
-from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from ..config import ConfigError
 from ..durations import parse_duration
+from ..notify.render import one_line, truncate
 from ..secrets import Secret, redact_url, scrub
 from ..version import __version__
 from .base import DeliveryResult
 
 __all__ = [
     "USER_AGENT",
-    "ClientPerLoop",
+    "HttpSender",
+    "ServiceWording",
+    "WebhookWording",
+    "Wording",
     "exception_result",
     "header_secrets",
     "parse_headers",
     "parse_timeout",
-    "post",
     "response_result",
     "retry_after_seconds",
     "url_secrets",
@@ -51,9 +66,11 @@ __all__ = [
 USER_AGENT = f"otel-alerting/{__version__}"
 
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_BODY_EXCERPT = 200
-
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+_EXCERPT = 200
+
+
+# --- configuration ---------------------------------------------------------------------
 
 
 def parse_headers(value: str, variable: str) -> tuple[tuple[tuple[str, Secret], ...], list[ConfigError]]:
@@ -76,80 +93,6 @@ def parse_headers(value: str, variable: str) -> tuple[tuple[tuple[str, Secret], 
     return tuple(headers), errors
 
 
-def header_secrets(headers: Iterable[tuple[str, Secret]]) -> list[str]:
-    """Each header value, and its credential alone (``Bearer abc`` -> ``abc`` too)."""
-    found: list[str] = []
-    for _, value in headers:
-        text = value.reveal()
-        found.append(text)
-        scheme, sep, credential = text.partition(" ")
-        if sep and scheme.isalpha() and credential.strip():
-            found.append(credential.strip())
-    return found
-
-
-def url_secrets(url: str | Secret) -> list[str]:
-    """The URL and the parts of it that may be a token on their own: the path (Slack's
-    ``/services/T/B/XXXX``), the query and its values, the password."""
-    text = url.reveal() if isinstance(url, Secret) else url
-    found = [text]
-    try:
-        found.append(str(httpx.URL(text)))
-        parts = urlsplit(text)
-        found += [parts.path if parts.path not in ("", "/") else "", parts.query, parts.password or ""]
-        if parts.password:  # httpx sends user info as basic authentication
-            found.append(
-                base64.b64encode(f"{unquote(parts.username or '')}:{unquote(parts.password)}".encode()).decode()
-            )
-        found += [value for _, value in parse_qsl(parts.query, keep_blank_values=True)]
-        found += [segment for segment in parts.path.split("/") if len(segment) >= 12]
-    except ValueError:
-        pass
-    found += [unquote(item) for item in found]
-    # longest first, so a URL is replaced whole before its parts
-    return sorted({item for item in found if len(item) >= 4}, key=len, reverse=True)
-
-
-#: set while one of these channels sends, for the log filter below
-_OWN_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("otel_alerting_channel_request", default=False)
-
-
-class _RedactOwnRequests(logging.Filter):
-    """On the ``httpx`` logger: our requests' URLs reduced to scheme and host."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if _OWN_REQUEST.get():
-            try:
-                message = record.getMessage()
-            except Exception:  # a record that cannot format is not ours to fix
-                return True
-            clean = _URL.sub(lambda m: redact_url(m.group()), message)
-            if clean != message:
-                record.msg, record.args = clean, None
-        return True
-
-
-_FILTER = _RedactOwnRequests()
-
-
-def _install_filter() -> None:
-    httpx_logger = logging.getLogger("httpx")
-    if _FILTER not in httpx_logger.filters:
-        httpx_logger.addFilter(_FILTER)
-
-
-async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: Mapping[str, str]) -> httpx.Response:
-    """``client.post`` with instrumentation suppressed (the plugin's own traffic makes
-    no spans or metrics) and httpx's own log line of it redacted."""
-    token = _OWN_REQUEST.set(True)
-    suppressed = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
-    try:
-        return await client.post(url, content=body, headers=dict(headers))
-    finally:
-        detach(suppressed)
-        _OWN_REQUEST.reset(token)
-
-
 def parse_timeout(raw: str | None, variable: str, default: float) -> tuple[float, list[ConfigError]]:
     if raw is None:
         return default, []
@@ -162,43 +105,102 @@ def parse_timeout(raw: str | None, variable: str, default: float) -> tuple[float
     return seconds, []
 
 
-class ClientPerLoop:
-    """The ``httpx.AsyncClient`` of the running loop in this process."""
+# --- what must never be shown ----------------------------------------------------------
 
-    def __init__(
-        self,
-        timeout: float,
-        *,
-        auth: httpx.Auth | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self._timeout = timeout
-        self._auth = auth
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
-        self._owner: tuple[int, asyncio.AbstractEventLoop] | None = None
-        _install_filter()
 
-    def get(self) -> httpx.AsyncClient:
-        owner = (os.getpid(), asyncio.get_running_loop())
-        if self._client is None or self._owner != owner:
-            # Another loop's or the parent's client is dropped, not closed: closing
-            # it here would touch connections this loop and process do not own.
-            self._client = httpx.AsyncClient(
-                timeout=self._timeout,
-                auth=self._auth,
-                transport=self._transport,
-                follow_redirects=False,
-                headers={"User-Agent": USER_AGENT},
+def header_secrets(headers: Iterable[tuple[str, Secret]]) -> list[str]:
+    """Each header value, and its credential alone (``Bearer abc`` -> ``abc`` too)."""
+    found: list[str] = []
+    for _, value in headers:
+        text = value.reveal()
+        found.append(text)
+        scheme, sep, credential = text.partition(" ")
+        if sep and scheme.isalpha() and credential.strip():
+            found.append(credential.strip())
+    return found
+
+
+def url_secrets(url: str | Secret, *, token_in_path: bool = False) -> list[str]:
+    """The URL and the parts of it that may be a token on their own: the path (Slack's
+    ``/services/T/B/XXXX``), the query and its values, the password, long path
+    segments; with ``token_in_path``, the last path segment however short (Slack's
+    token, Mattermost's key)."""
+    text = url.reveal() if isinstance(url, Secret) else url
+    found = [text]
+    try:
+        found.append(str(httpx.URL(text)))
+        parts = urlsplit(text)
+        found += [parts.path if parts.path not in ("", "/") else "", parts.query, parts.password or ""]
+        if parts.password:  # httpx sends user info as basic authentication
+            found.append(
+                base64.b64encode(f"{unquote(parts.username or '')}:{unquote(parts.password)}".encode()).decode()
             )
-            self._owner = owner
-        return self._client
+        found += [value for _, value in parse_qsl(parts.query, keep_blank_values=True)]
+        segments = parts.path.rstrip("/").split("/")
+        found += [segment for segment in segments if len(segment) >= 12]
+        if token_in_path:
+            found.append(segments[-1])
+    except ValueError:
+        pass
+    found += [unquote(item) for item in found]
+    return _longest_first(found)
 
-    async def aclose(self) -> None:
-        client, owner = self._client, self._owner
-        self._client = self._owner = None
-        if client is not None and owner == (os.getpid(), asyncio.get_running_loop()):
-            await client.aclose()
+
+def _longest_first(secrets: Iterable[str | Secret | None]) -> list[str]:
+    """The texts of ``secrets`` of 4 characters or more (shorter ones would scrub
+    ordinary words), longest first, so that a URL is replaced whole before its parts."""
+    texts = {s.reveal() if isinstance(s, Secret) else s for s in secrets if s is not None}
+    return sorted({t for t in texts if len(t) >= 4}, key=len, reverse=True)
+
+
+def _clean(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with any URL reduced to scheme and host, then without the secrets."""
+    return scrub(_URL.sub(lambda m: redact_url(m.group()), text), secrets)
+
+
+def _excerpt(text: str, secrets: Iterable[str]) -> str:
+    """The start of ``text`` on one line, cleaned before it is cut (a secret cut in
+    two would no longer be recognised)."""
+    return truncate(" ".join(one_line(_clean(text, secrets)).split()), _EXCERPT)
+
+
+#: the secrets of the request being sent in this context, for the log filter below
+_OWN_REQUEST: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
+    "otel_alerting_channel_request", default=None
+)
+
+
+class _CleanOwnRequests(logging.Filter):
+    """Rewrites the records made while one of our requests is sent: the application's
+    own requests are left as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = _OWN_REQUEST.get()
+        if secrets is not None:
+            try:
+                message = record.getMessage()
+            except Exception:  # a record that cannot format is not ours to fix
+                return True
+            clean = _clean(message, secrets)
+            if clean != message:
+                record.msg, record.args = clean, None
+        return True
+
+
+_FILTER = _CleanOwnRequests()
+# A logger's filters see only the records made on that very logger: httpx logs each
+# request URL at INFO, httpcore's loggers the response headers at DEBUG.
+_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks")
+
+
+def _install_filter() -> None:
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+# --- results ---------------------------------------------------------------------------
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -221,48 +223,171 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(seconds, 0.0)
 
 
-def _clean(text: str, secrets: Iterable[str | Secret | None]) -> str:
-    """``text`` without the secrets, and with any URL in it reduced to scheme and host."""
-    return _URL.sub(lambda m: redact_url(m.group()), scrub(text, secrets))
+def _retryable_status(status: int) -> bool:
+    """Come back later (408, 429) or the server's problem (5xx)."""
+    return status in (408, 429) or status >= 500
 
 
-def _excerpt(response: httpx.Response, secrets: Iterable[str | Secret | None]) -> str:
+def _timed_out(exc: BaseException) -> bool:
+    # asyncio's: the whole-request limit; httpx's: the limit of one phase
+    return isinstance(exc, asyncio.TimeoutError | httpx.TimeoutException)
+
+
+def _unusable_url(exc: BaseException) -> bool:
+    return isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL)
+
+
+def _retryable_exception(exc: BaseException) -> bool:
+    """A timeout or a transport failure (refused, DNS, TLS, reset); not a URL that
+    cannot work, nor a bug."""
+    return _timed_out(exc) or (isinstance(exc, httpx.TransportError) and not _unusable_url(exc))
+
+
+class Wording(Protocol):
+    """How a channel's errors read (``docs/channels.md`` quotes them). ``shown`` names
+    the target (a redacted URL); ``body`` and ``detail`` are already cleaned."""
+
+    def status(self, status: int, shown: str, body: str) -> str: ...
+
+    def exception(self, exc: BaseException, shown: str, timeout: float, detail: str) -> str: ...
+
+
+class WebhookWording:
+    """webhook and alertmanager: ``HTTP 503 from http://am:9093``, led by the
+    exception's type (``ReadTimeout: no answer from ...``); only a rejected request
+    quotes the body."""
+
+    def status(self, status: int, shown: str, body: str) -> str:
+        if _retryable_status(status):
+            return f"HTTP {status} from {shown}"
+        if 300 <= status < 400:
+            return f"HTTP {status} from {shown} (redirects are not followed)"
+        return f"HTTP {status} from {shown}" + (f": {body}" if body else "")
+
+    def exception(self, exc: BaseException, shown: str, timeout: float, detail: str) -> str:
+        kind = type(exc).__name__
+        if _timed_out(exc):
+            return f"{kind}: no answer from {shown} within {timeout:g}s"
+        if _unusable_url(exc):
+            return f"{kind} for {shown}"
+        if isinstance(exc, httpx.TransportError):
+            return f"{kind} talking to {shown}" + (f" ({detail})" if detail else "")
+        return f"{kind} sending to {shown}"
+
+
+@dataclass(frozen=True)
+class ServiceWording:
+    """slack, mattermost and pagerduty: led by the channel's name, quoting the body of
+    every failed status (``slack: HTTP 404 from https://hooks.slack.com/[secure]:
+    no_service``)."""
+
+    channel: str
+
+    def status(self, status: int, shown: str, body: str) -> str:
+        return f"{self.channel}: HTTP {status} from {shown}" + (f": {body}" if body else "")
+
+    def exception(self, exc: BaseException, shown: str, timeout: float, detail: str) -> str:
+        if _timed_out(exc):
+            return f"{self.channel}: no answer from {shown} within {timeout:g}s"
+        return f"{self.channel}: {type(exc).__name__} sending to {shown}" + (f": {detail}" if detail else "")
+
+
+def _body(response: httpx.Response) -> str:
     try:
-        text = response.text
-    except Exception:
+        return response.text
+    except Exception:  # an undecodable body is not quoted
         return ""
-    text = " ".join(text.split())[:_BODY_EXCERPT]
-    return f": {_clean(text, secrets)}" if text else ""
 
 
-def response_result(response: httpx.Response, target: str, secrets: Iterable[str | Secret | None]) -> DeliveryResult:
+def response_result(response: httpx.Response, shown: str, wording: Wording, secrets: Iterable[str]) -> DeliveryResult:
     """2xx delivered; 408, 429 and 5xx retryable (honouring ``Retry-After``); the rest not."""
     status = response.status_code
     if 200 <= status < 300:
         return DeliveryResult.delivered()
-    secrets = list(secrets)
-    if status in (408, 429) or status >= 500:
-        return DeliveryResult.failed(
-            f"HTTP {status} from {target}",
-            retryable=True,
-            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-        )
-    if 300 <= status < 400:
-        return DeliveryResult.failed(f"HTTP {status} from {target} (redirects are not followed)", retryable=False)
-    return DeliveryResult.failed(f"HTTP {status} from {target}{_excerpt(response, secrets)}", retryable=False)
+    error = wording.status(status, shown, _excerpt(_body(response), secrets))
+    if _retryable_status(status):
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        return DeliveryResult.failed(error, retryable=True, retry_after=wait)
+    return DeliveryResult.failed(error, retryable=False)
 
 
 def exception_result(
-    exc: BaseException, target: str, timeout: float, secrets: Iterable[str | Secret | None]
+    exc: BaseException, shown: str, wording: Wording, timeout: float, secrets: Iterable[str]
 ) -> DeliveryResult:
-    """A transport error as a result: timeouts and connection errors are retryable."""
-    kind = type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
-        return DeliveryResult.failed(f"{kind}: no answer from {target} within {timeout:g}s", retryable=True)
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return DeliveryResult.failed(f"{kind} for {target}", retryable=False)
-    detail = _clean(str(exc), secrets)
-    detail = f" ({detail})" if detail else ""
-    if isinstance(exc, httpx.TransportError):
-        return DeliveryResult.failed(f"{kind} talking to {target}{detail}", retryable=True)
-    return DeliveryResult.failed(f"{kind} sending to {target}", retryable=False)
+    """A timeout or transport error is retryable; an unusable URL or a bug is not."""
+    error = wording.exception(exc, shown, timeout, _excerpt(str(exc), secrets))
+    return DeliveryResult.failed(error, retryable=_retryable_exception(exc))
+
+
+# --- the sender ------------------------------------------------------------------------
+
+
+class HttpSender:
+    """One channel's requests: the client of the running loop in this process, its
+    time limits, and its results, worded by ``wording`` and scrubbed of ``secrets``."""
+
+    def __init__(
+        self,
+        timeout: float,
+        secrets: Iterable[str | Secret | None],
+        wording: Wording,
+        *,
+        whole_request: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._timeout = timeout
+        self._secrets = tuple(_longest_first(secrets))
+        self._wording = wording
+        self._whole_request = whole_request
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._owner: tuple[int, asyncio.AbstractEventLoop] | None = None
+        _install_filter()
+
+    def _client_for_loop(self) -> httpx.AsyncClient:
+        owner = (os.getpid(), asyncio.get_running_loop())
+        if self._client is None or self._owner != owner:
+            # Another loop's or the parent's client is dropped, not closed: closing
+            # it here would touch connections this loop and process do not own.
+            self._client = httpx.AsyncClient(
+                timeout=self._timeout,
+                transport=self._transport,
+                follow_redirects=False,  # a redirect could carry the request to another host
+                headers={"User-Agent": USER_AGENT},
+            )
+            self._owner = owner
+        return self._client
+
+    async def _send(self, url: str, body: bytes, headers: Mapping[str, str]) -> httpx.Response:
+        own = _OWN_REQUEST.set(self._secrets)  # before wait_for: its task copies the context
+        try:
+            with suppress_instrumentation():
+                headers = {**headers, "Content-Type": "application/json"}
+                request = self._client_for_loop().post(url, content=body, headers=headers)
+                if self._whole_request:
+                    return await asyncio.wait_for(request, self._timeout)
+                return await request
+        finally:
+            _OWN_REQUEST.reset(own)
+
+    async def post_json(
+        self, url: str, body: bytes, shown: str, headers: Mapping[str, str] | None = None
+    ) -> DeliveryResult:
+        """POST the JSON ``body`` to ``url``; never raises. ``shown`` names the target in
+        errors (a redacted URL)."""
+        try:
+            response = await self._send(url, body, headers or {})
+        except Exception as exc:  # an invalid URL, a bug: never raise into the dispatcher
+            return self.failure(exc, shown)
+        return response_result(response, shown, self._wording, self._secrets)
+
+    def failure(self, exc: BaseException, shown: str) -> DeliveryResult:
+        """``exc``, raised while sending to ``shown``, as a result."""
+        return exception_result(exc, shown, self._wording, self._timeout, self._secrets)
+
+    async def aclose(self) -> None:
+        client, owner = self._client, self._owner
+        self._client = self._owner = None
+        if client is not None and owner == (os.getpid(), asyncio.get_running_loop()):
+            with contextlib.suppress(Exception):  # closing must not fail the shutdown
+                await client.aclose()

@@ -40,7 +40,7 @@ from ..durations import format_duration, parse_duration
 from ..notify.model import Batch, Change, Status, fingerprint
 from ..secrets import Secret, redact_url
 from ._am_alerts import alert_annotations, alert_labels, rfc3339
-from ._http_delivery import ClientPerLoop, exception_result, parse_timeout, post, response_result, url_secrets
+from ._http_delivery import HttpSender, WebhookWording, parse_timeout, url_secrets
 from .base import Channel, DeliveryResult
 
 __all__ = [
@@ -235,17 +235,17 @@ class AlertmanagerChannel(Channel):
         self._config = config
         self._clock = clock
         self._targets = [(alerts_url(url.reveal()), redact_url(url)) for url in config.urls]
-        self._secrets: list[str | Secret | None] = [config.password, config.bearer_token]
+        secrets: list[str | Secret | None] = [config.password, config.bearer_token]
         for url in config.urls:
-            self._secrets += url_secrets(url)
-        self._headers = {"Content-Type": "application/json"}
+            secrets += url_secrets(url)
+        self._headers: dict[str, str] = {}
         if config.bearer_token:
             self._headers["Authorization"] = f"Bearer {config.bearer_token.reveal()}"
         elif config.username is not None and config.password is not None:
             credentials = base64.b64encode(f"{config.username}:{config.password.reveal()}".encode()).decode()
             self._headers["Authorization"] = f"Basic {credentials}"
-            self._secrets.append(credentials)
-        self._client = ClientPerLoop(config.timeout, transport=transport)
+            secrets.append(credentials)
+        self._sender = HttpSender(config.timeout, secrets, WebhookWording(), transport=transport)
         self._alerts: dict[LabelKey, _Alert] = {}
         #: our fingerprint (severity-independent) -> the label set it currently fires as
         self._firing_as: dict[str, LabelKey] = {}
@@ -311,21 +311,14 @@ class AlertmanagerChannel(Channel):
 
     # --- sending ---------------------------------------------------------------
 
-    async def _post_one(self, client: httpx.AsyncClient, url: str, display: str, body: bytes) -> DeliveryResult:
-        try:
-            response = await post(client, url, body, self._headers)
-        except Exception as exc:
-            return exception_result(exc, display, self._config.timeout, self._secrets)
-        return response_result(response, display, self._secrets)
-
     async def _post(self, alerts: list[_Alert], now: float) -> DeliveryResult:
         """POST ``alerts`` in requests of at most ``MAX_BATCH``; delivered when every
         request was accepted by at least one Alertmanager."""
-        client = self._client.get()
         for start in range(0, len(alerts), MAX_BATCH):
             chunk = alerts[start : start + MAX_BATCH]
             body = json.dumps([a.postable(now, self._config.validity) for a in chunk], separators=(",", ":")).encode()
-            results = await asyncio.gather(*(self._post_one(client, url, shown, body) for url, shown in self._targets))
+            posts = (self._sender.post_json(url, body, shown, self._headers) for url, shown in self._targets)
+            results = await asyncio.gather(*posts)
             failed = [r for r in results if not r.ok]
             if len(failed) == len(results):
                 waits = [r.retry_after for r in failed if r.retryable and r.retry_after is not None]
@@ -404,4 +397,4 @@ class AlertmanagerChannel(Channel):
         if task is not None and owner == (os.getpid(), asyncio.get_running_loop()):
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        await self._client.aclose()
+        await self._sender.aclose()

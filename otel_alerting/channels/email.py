@@ -30,6 +30,7 @@ from email.message import EmailMessage
 from typing import Literal, cast
 
 import aiosmtplib
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from .. import environment_variables as ev
 from ..config import ConfigError
@@ -37,7 +38,6 @@ from ..notify.model import Batch, Notification
 from ..notify.render import batch_title, colour, detail_rows, label_pairs, one_line, ordered
 from ..secrets import Secret, scrub
 from ._env import EnvReader
-from ._http import suppressed
 from .base import Channel, DeliveryResult
 
 __all__ = ["EmailChannel", "EmailConfig", "build_message", "load_email_config", "smtp_failure"]
@@ -384,7 +384,7 @@ class EmailChannel(Channel):
             timeout=config.timeout,
         )
         try:
-            with suppressed():
+            with suppress_instrumentation():  # the plugin's own traffic makes no spans or metrics
                 refused = await asyncio.wait_for(self._transact(smtp, message), config.timeout * 3)
         except Exception as exc:
             return smtp_failure(exc, self._where, config.timeout, [config.password])

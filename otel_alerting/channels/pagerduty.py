@@ -31,7 +31,7 @@ from ..notify.render import iso_timestamp, one_line, summary_line, truncate
 from ..rules.model import Severity
 from ..secrets import Secret
 from ._env import EnvReader
-from ._http import HttpPoster, http_result
+from ._http_delivery import HttpSender, ServiceWording
 from .base import Channel, DeliveryResult
 
 __all__ = ["DEFAULT_URL", "SEVERITIES", "PagerDutyChannel", "PagerDutyConfig", "event", "load_pagerduty_config"]
@@ -177,8 +177,7 @@ class PagerDutyChannel(Channel):
     def __init__(self, config: PagerDutyConfig) -> None:
         self._config = config
         self._where = _display(config.url)
-        self._secrets = [config.routing_key.reveal()]
-        self._poster = HttpPoster(self.name, config.timeout, self._secrets)
+        self._sender = HttpSender(config.timeout, [config.routing_key], ServiceWording(self.name), whole_request=True)
         self._accepted: OrderedDict[tuple[str, str, float], None] = OrderedDict()
 
     def describe(self) -> str:
@@ -205,8 +204,7 @@ class PagerDutyChannel(Channel):
             except Exception as exc:  # a rendering bug must not reach the dispatcher
                 rejected.append(f"pagerduty: cannot render the event: {type(exc).__name__}")
                 continue
-            outcome = await self._poster.post_json(self._config.url, body, self._where)
-            result = http_result(self.name, outcome, self._where, self._secrets)
+            result = await self._sender.post_json(self._config.url, body, self._where)
             if result.ok:
                 self._remember(key)
                 sent += 1
@@ -223,4 +221,4 @@ class PagerDutyChannel(Channel):
         return DeliveryResult.delivered()
 
     async def close(self) -> None:
-        await self._poster.close()
+        await self._sender.aclose()

@@ -9,7 +9,7 @@ as Markdown ``text`` and attachments with ``fields``. Both come from the same ro
 
 Every label and annotation is escaped for the target's markup, so a label value
 cannot mention ``@channel`` or inject a link. The webhook URL is a secret (its path is
-the token): errors show ``redact_url`` of it only. HTTP errors map as in ``_http``.
+the token): errors show ``redact_url`` of it only. HTTP errors map as in ``_http_delivery``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ..notify.model import Batch, Notification, Status
 from ..notify.render import batch_title, colour, detail_rows, label_pairs, one_line, ordered, summary_line, truncate
 from ..secrets import Secret, redact_url
 from ._env import EnvReader
-from ._http import HttpPoster, http_result, url_secrets
+from ._http_delivery import HttpSender, ServiceWording, url_secrets
 from .base import Channel, DeliveryResult
 
 __all__ = [
@@ -279,8 +279,8 @@ class SlackChannel(Channel):
         self._config = config
         self._render = _RENDERERS[config.service]
         self._where = redact_url(config.webhook_url)
-        self._secrets = url_secrets(config.webhook_url)
-        self._poster = HttpPoster(config.service, config.timeout, self._secrets)
+        secrets = url_secrets(config.webhook_url, token_in_path=True)
+        self._sender = HttpSender(config.timeout, secrets, ServiceWording(config.service), whole_request=True)
 
     def describe(self) -> str:
         return self._config.describe()
@@ -296,8 +296,7 @@ class SlackChannel(Channel):
             return DeliveryResult.failed(
                 f"{self.name}: cannot render the message: {type(exc).__name__}", retryable=False
             )
-        outcome = await self._poster.post_json(self._config.webhook_url.reveal(), body, self._where)
-        return http_result(self.name, outcome, self._where, self._secrets)
+        return await self._sender.post_json(self._config.webhook_url.reveal(), body, self._where)
 
     async def close(self) -> None:
-        await self._poster.close()
+        await self._sender.aclose()

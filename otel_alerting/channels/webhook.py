@@ -30,16 +30,7 @@ from ..config import ConfigError, env_value
 from ..notify.model import Batch, Notification
 from ..secrets import Secret, redact_url
 from ._am_alerts import alert_annotations, alert_labels, group_key, sanitized, webhook_alert
-from ._http_delivery import (
-    ClientPerLoop,
-    exception_result,
-    header_secrets,
-    parse_headers,
-    parse_timeout,
-    post,
-    response_result,
-    url_secrets,
-)
+from ._http_delivery import HttpSender, WebhookWording, header_secrets, parse_headers, parse_timeout, url_secrets
 from .base import Channel, DeliveryResult
 
 __all__ = [
@@ -187,8 +178,8 @@ class WebhookChannel(Channel):
         self._config = config
         self._clock = clock
         self._target = redact_url(config.url)
-        self._secrets = [*url_secrets(config.url), config.signing_key, *header_secrets(config.headers)]
-        self._client = ClientPerLoop(config.timeout, transport=transport)
+        secrets = [*url_secrets(config.url), config.signing_key, *header_secrets(config.headers)]
+        self._sender = HttpSender(config.timeout, secrets, WebhookWording(), transport=transport)
 
     def describe(self) -> str:
         extras = [f"timeout {self._config.timeout:g}s"]
@@ -203,7 +194,6 @@ class WebhookChannel(Channel):
 
     def _headers(self, body: bytes) -> dict[str, str]:
         headers = {name: value.reveal() for name, value in self._config.headers}
-        headers["Content-Type"] = "application/json"
         if self._config.signing_key:
             timestamp = str(int(self._clock()))
             headers[TIMESTAMP_HEADER] = timestamp
@@ -216,12 +206,14 @@ class WebhookChannel(Channel):
         try:
             payload = webhook_payload(batch, self.name, self._config.max_alerts)
             body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-            response = await post(self._client.get(), self._config.url.reveal(), body, self._headers(body))
-        except Exception as exc:
-            result = exception_result(exc, self._target, self._config.timeout, self._secrets)
+            headers = self._headers(body)
+        except Exception as exc:  # a rendering bug must not reach the dispatcher
+            result = self._sender.failure(exc, self._target)
+        else:
+            result = await self._sender.post_json(self._config.url.reveal(), body, self._target, headers)
+        if not result.ok:
             _logger.debug("webhook delivery to %s failed: %s", self._target, result.error)
-            return result
-        return response_result(response, self._target, self._secrets)
+        return result
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self._sender.aclose()

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_alerting.channels._http import retry_after
+from otel_alerting.channels._http_delivery import retry_after_seconds as retry_after
 from otel_alerting.channels.slack import (
     Service,
     SlackChannel,
