@@ -33,7 +33,7 @@ DEFAULT_RULES: dict[str, Any] = {
                     "min_denominator": 100,
                 },
                 "window": "5m",
-                "by": ["otel_alerting.cache.name", "server.address"],
+                "by": ["otel_alerting.cache.name", "server.address", "server.port"],
             },
             "below": {"medium": 0.5, "high": 0.3, "critical": 0.1},
             "labels": {"category": "cache"},
@@ -53,7 +53,7 @@ DEFAULT_RULES: dict[str, Any] = {
             "alert": "DependencyDown",
             "expr": {
                 "value": {"metric": "otel_alerting.dependency.downtime", "reduce": "max"},
-                "by": ["otel_alerting.dependency.name", "server.address"],
+                "by": ["otel_alerting.dependency.name", "server.address", "server.port"],
             },
             "above": {"medium": 60, "high": 300, "critical": 900},
             "labels": {"category": "dependency"},
@@ -80,14 +80,13 @@ def default_rules() -> list[Rule]:
 
 def default_inhibit_rules() -> list[InhibitRule]:
     """While Redis is down, the hit rate of the caches on that Redis is not notified:
-    every read misses, and the outage is the one alert worth a page."""
+    every read misses, and the outage is the one alert worth a page. The Redis is the
+    dependency at the cache's address and port, whatever name its probe was given (a
+    dependency at that address and port is that server)."""
     return [
         InhibitRule(
-            source_matchers=(
-                Matcher.parse('alertname="DependencyDown"'),
-                Matcher.parse('otel_alerting.dependency.name="redis"'),
-            ),
+            source_matchers=(Matcher.parse('alertname="DependencyDown"'),),
             target_matchers=(Matcher.parse('alertname="CacheHitRateLow"'),),
-            equal=("server.address",),
+            equal=("server.address", "server.port"),
         )
     ]

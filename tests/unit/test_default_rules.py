@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from otel_alerting.notify.routing import routing_labels
 from otel_alerting.rules.defaults import default_inhibit_rules, default_rules
 from otel_alerting.rules.inhibition import Matcher
 from otel_alerting.rules.model import Severity
@@ -22,8 +23,10 @@ def test_the_pack_holds_the_three_rules_with_their_ladders() -> None:
     }
 
 
-def traffic(tester: RuleTester, hits: int, misses: int, cache: str = "sessions", server: str = "10.0.0.5") -> None:
-    attributes = {"otel_alerting.cache.name": cache, "server.address": server}
+def traffic(
+    tester: RuleTester, hits: int, misses: int, cache: str = "sessions", server: str = "10.0.0.5", port: int = 6379
+) -> None:
+    attributes = {"otel_alerting.cache.name": cache, "server.address": server, "server.port": port}
     tester.count(REQUESTS, hits, **{RESULT: "hit"}, **attributes)
     tester.count(REQUESTS, misses, **{RESULT: "miss"}, **attributes)
 
@@ -101,14 +104,40 @@ def test_thresholds_are_overridable_and_rules_can_be_turned_off() -> None:
 
 def test_a_redis_outage_inhibits_the_hit_rate_of_caches_on_that_redis_only() -> None:
     (rule,) = default_inhibit_rules()
-    outage = {"alertname": "DependencyDown", "otel_alerting.dependency.name": "redis", "server.address": "10.0.0.5"}
-    same_redis = {"alertname": "CacheHitRateLow", "otel_alerting.cache.name": "s", "server.address": "10.0.0.5"}
+    at = {"server.address": "10.0.0.5", "server.port": "6379"}
+    outage = {"alertname": "DependencyDown", "otel_alerting.dependency.name": "redis", **at}
+    same_redis = {"alertname": "CacheHitRateLow", "otel_alerting.cache.name": "s", **at}
     other_redis = {**same_redis, "server.address": "10.0.0.6"}
-    chroma_outage = {**outage, "otel_alerting.dependency.name": "chroma"}
+    other_port = {**same_redis, "server.port": "6380"}
+    chroma_outage = {**outage, "otel_alerting.dependency.name": "chroma", "server.port": "8000"}
+    # a Redis probe named by the user (sessions=redis://10.0.0.5:6379) is the same server
+    named_outage = {**outage, "otel_alerting.dependency.name": "sessions"}
     assert rule.inhibits(outage, same_redis)
+    assert rule.inhibits(named_outage, same_redis)
     assert not rule.inhibits(outage, other_redis)
+    assert not rule.inhibits(outage, other_port)
     assert not rule.inhibits(chroma_outage, same_redis)
     assert not rule.inhibits(outage, outage)
+
+
+def test_a_redis_down_under_its_own_name_mutes_the_hit_rate_of_its_caches() -> None:
+    # end to end through the pipeline: the probe of the cache's Redis is named "sessions"
+    downtime = {"otel_alerting.dependency.name": "sessions", "server.address": "10.0.0.5", "server.port": 6379}
+    with RuleTester(builtin=True, interval="10s") as tester:
+        for _ in range(31):
+            traffic(tester, 5, 95)  # every read misses while Redis is down
+            traffic(tester, 5, 95, cache="other", port=6380)  # another Redis on that host: not muted
+            tester.gauge("otel_alerting.dependency.downtime", 120, **downtime)
+            tester.step()
+        tester.assert_firing("DependencyDown", "medium", **downtime)
+        muted = tester.assert_firing("CacheHitRateLow", "critical", **{"otel_alerting.cache.name": "sessions"})
+        heard = tester.assert_firing("CacheHitRateLow", "critical", **{"otel_alerting.cache.name": "other"})
+        # the pipeline's inhibitor, on the labels the engine gave the alerts
+        inhibitor = tester.system.pipeline.inhibitor
+        sources = inhibitor.sources()
+        critical = Severity.CRITICAL
+        assert inhibitor.muting(routing_labels(muted.labels, critical), sources) == "inhibited by DependencyDown"
+        assert inhibitor.muting(routing_labels(heard.labels, critical), sources) is None
 
 
 @pytest.mark.parametrize(
