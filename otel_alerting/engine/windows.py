@@ -91,9 +91,6 @@ class CounterWindow:
         #: the route whose points are exactly our slots, in order, one point per slot
         self._aligned: Route | None = None
 
-    def __len__(self) -> int:
-        return len(self.keys)
-
     def observe(self, route: Route, batch: Batch) -> None:
         self._pending.append((route, batch))
 
