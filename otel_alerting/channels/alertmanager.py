@@ -35,7 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from .. import environment_variables as ev
-from ..config import ConfigError
+from ..config import ConfigError, env_value
 from ..durations import format_duration, parse_duration
 from ..notify.model import Batch, Change, Status, fingerprint
 from ..secrets import Secret, redact_url
@@ -92,15 +92,10 @@ def alerts_url(base: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
-def _raw(environ: Mapping[str, str], name: str) -> str | None:
-    value = environ.get(name)
-    return value.strip() if value is not None and value.strip() else None
-
-
 def _evaluation_interval(environ: Mapping[str, str]) -> float:
     # Validated (and reported) by config.py; here a bad value only means the default.
     try:
-        seconds = float(_raw(environ, ev.OTEL_PYTHON_ALERTING_INTERVAL) or "1000") / 1000.0
+        seconds = float(env_value(environ, ev.OTEL_PYTHON_ALERTING_INTERVAL)[0] or "1000") / 1000.0
     except ValueError:
         return 1.0
     return seconds if 0 < seconds < float("inf") else 1.0
@@ -114,10 +109,10 @@ def load_alertmanager_config(
     env = os.environ if environ is None else environ
     errors: list[ConfigError] = []
     urls_var = ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_URLS
-    raw_urls = _raw(env, urls_var)
-    user = _raw(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_USERNAME)
-    password = _raw(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_PASSWORD)
-    token = _raw(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_BEARER_TOKEN)
+    raw_urls = env_value(env, urls_var)[0]
+    user = env_value(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_USERNAME)[0]
+    password = env_value(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_PASSWORD)[0]
+    token = env_value(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_BEARER_TOKEN)[0]
     optional = (
         ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_USERNAME,
         ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_PASSWORD,
@@ -126,7 +121,7 @@ def load_alertmanager_config(
         ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND,
     )
     if raw_urls is None:
-        given = [name for name in optional if _raw(env, name) is not None]
+        given = [name for name in optional if env_value(env, name)[0] is not None]
         if given:
             errors.append(ConfigError(urls_var, f"not set, but {', '.join(given)} is: no Alertmanager to send to"))
         return None, errors
@@ -166,13 +161,13 @@ def load_alertmanager_config(
             )
         )
     timeout, timeout_errors = parse_timeout(
-        _raw(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_TIMEOUT),
+        env_value(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_TIMEOUT)[0],
         ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_TIMEOUT,
         DEFAULT_TIMEOUT,
     )
     errors += timeout_errors
     resend = DEFAULT_RESEND
-    raw_resend = _raw(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND)
+    raw_resend = env_value(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND)[0]
     if raw_resend is not None:
         try:
             resend = parse_duration(raw_resend)

@@ -65,11 +65,6 @@ class WebhookConfig:
     max_alerts: int = 0
 
 
-def _raw(environ: Mapping[str, str], name: str) -> str | None:
-    value = environ.get(name)
-    return value.strip() if value is not None and value.strip() else None
-
-
 def load_webhook_config(environ: Mapping[str, str] | None = None) -> tuple[WebhookConfig | None, list[ConfigError]]:
     """The webhook channel's configuration; None when it is not configured or has an
     error (it does not start then). Errors name the variable, never a secret."""
@@ -91,7 +86,7 @@ def load_webhook_config(environ: Mapping[str, str] | None = None) -> tuple[Webho
         ev.OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS,
     )
     if url is None:
-        given = [flag_var] if enabled else [name for name in optional if _raw(env, name) is not None]
+        given = [flag_var] if enabled else [name for name in optional if env_value(env, name)[0] is not None]
         if given:
             errors.append(ConfigError(url_var, f"not set, but {', '.join(given)} is: the webhook channel needs a URL"))
         return None, errors
@@ -104,17 +99,19 @@ def load_webhook_config(environ: Mapping[str, str] | None = None) -> tuple[Webho
     if not valid:
         errors.append(ConfigError(url_var, f"invalid URL {redact_url(url)}: expected http(s)://host/..."))
     headers: tuple[tuple[str, Secret], ...] = ()
-    raw_headers = _raw(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS)
+    raw_headers = env_value(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS)[0]
     if raw_headers is not None:
         headers, header_errors = parse_headers(raw_headers, ev.OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS)
         errors += header_errors
-    key = _raw(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY)
+    key = env_value(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY)[0]
     timeout, timeout_errors = parse_timeout(
-        _raw(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT), ev.OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT, DEFAULT_TIMEOUT
+        env_value(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT)[0],
+        ev.OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT,
+        DEFAULT_TIMEOUT,
     )
     errors += timeout_errors
     max_alerts = 0
-    raw_max = _raw(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS)
+    raw_max = env_value(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS)[0]
     if raw_max is not None:
         if raw_max.isdigit():
             max_alerts = int(raw_max)
