@@ -71,6 +71,35 @@ def test_the_steady_path_gives_what_the_general_one_gives() -> None:
         assert a == pytest.approx(b), tick
 
 
+def test_equal_new_attribute_objects_and_a_series_replaced_in_place_are_read_right() -> None:
+    # The steady path first compares attribute objects by identity. Here the objects
+    # change under it: equal new dicts (what delta points bring), and one series
+    # replaced by another at the same position, with the count of points unchanged.
+    rng = random.Random(11)
+    names = [f"s{i}" for i in range(30)]
+    held = [{"s": n} for n in names]
+    steady = Evaluator([rate(30.0)], 0.0, START_NS)
+    general = Evaluator([rate(30.0)], 0.0, START_NS)
+    totals: dict[str, int] = {}
+    for tick in range(1, 120):
+        if tick == 40:
+            # same length, same position, another series; above the one it replaces,
+            # so that no counter reset gives it away
+            held[7] = {"s": "replacement"}
+            totals["replacement"] = totals["s7"] + 100
+        if tick % 25 == 0:
+            held = [dict(a) for a in held]  # equal objects, none identical
+        for a in held:
+            totals[a["s"]] = totals.get(a["s"], 0) + rng.choice([0, 1, 3])
+        now = float(tick)
+        a = rates(steady, now, *[point(totals[a["s"]], a) for a in held])
+        order = held[:]
+        rng.shuffle(order)
+        b = rates(general, now, *[point(totals[o["s"]], {"s": o["s"]}) for o in order])
+        assert a == pytest.approx(b), tick
+    assert ("replacement",) in a and a[("replacement",)] > 0
+
+
 def test_a_reset_in_the_steady_path_counts_the_new_value() -> None:
     ev = Evaluator([rate(10.0)], 0.0, START_NS)
     attrs = [{"s": "a"}, {"s": "b"}]
