@@ -178,10 +178,26 @@ class Route:
         return self._getters
 
 
+#: at most this many distinct increases are counted as few (see ``_Layout.extremes``)
+_FEW = 64
+
+
 class _Layout:
     """The points of one metric in one scope, as the last collection reported them."""
 
-    __slots__ = ("attributes", "identical", "keys", "kind", "objects", "raws", "routes", "seen", "starts", "totals")
+    __slots__ = (
+        "attributes",
+        "few",
+        "identical",
+        "keys",
+        "kind",
+        "objects",
+        "raws",
+        "routes",
+        "seen",
+        "starts",
+        "totals",
+    )
 
     def __init__(
         self,
@@ -209,6 +225,25 @@ class _Layout:
         #: the last collection handed over these very objects (the SDK keeps one attribute
         #: object per series across cumulative collections; delta ones are new each time)
         self.identical = True
+        #: the last increases took few distinct values (see ``extremes``)
+        self.few = True
+
+    def extremes(self, increases: list[Any]) -> tuple[Any, Any]:
+        """The smallest and the largest of a non-empty column of increases.
+
+        Counters mostly grow by a few small whole numbers between two collections:
+        a set of the increases is then one pass in C, where min and max are two. A
+        set of many distinct values costs more than both, so it is not tried again
+        while the increases stay that varied.
+        """
+        if self.few:
+            distinct = set(increases)
+            self.few = len(distinct) <= _FEW
+            return min(distinct), max(distinct)
+        smallest, largest = min(increases), max(increases)
+        # whole numbers this close together are few again
+        self.few = type(smallest) is int and type(largest) is int and largest - smallest <= _FEW
+        return smallest, largest
 
     def route(
         self,
@@ -232,7 +267,18 @@ class _Layout:
 class Batch:
     """One metric's points at one collection, in columns (one entry per point)."""
 
-    __slots__ = ("_fresh", "_increases", "_previous", "carried", "histogram", "layout", "steady", "time", "values")
+    __slots__ = (
+        "_fresh",
+        "_increases",
+        "_previous",
+        "carried",
+        "histogram",
+        "largest",
+        "layout",
+        "steady",
+        "time",
+        "values",
+    )
 
     def __init__(
         self,
@@ -246,6 +292,7 @@ class Batch:
         histogram: bool = False,
         carried: bool = False,
         steady: bool = False,
+        largest: Any = None,
     ) -> None:
         self.layout = layout
         #: the current value (a running total for delta points) of each point
@@ -259,6 +306,9 @@ class Batch:
         #: the same series as the layout's previous collection, in the same order, and
         #: no counter reset: each increase is the value minus the previous value
         self.steady = steady
+        #: when known, the largest of the increases (a steady counter's, worked out with
+        #: its reset check)
+        self.largest = largest
         self._increases = increases
         self._previous = previous
         self._fresh = fresh
@@ -379,16 +429,18 @@ class MetricState:
         # A cumulative series restarts with a lower value. Its start time is not read:
         # the SDK keeps one aggregation per attribute set for the life of the process,
         # with one start time, and hands over that aggregation's attribute object.
-        increases = None
+        increases = largest = None
         if monotonic and self.increases:
             # worked out here rather than on demand: the largest of them also keeps
             # a rate's bound (see CounterWindow) without another pass
             increases = list(map(sub, raws, previous))
-            if increases and min(increases) < 0:
-                return None  # a counter restarted: the per-point path tells which one
+            if increases:
+                smallest, largest = layout.extremes(increases)
+                if smallest < 0:
+                    return None  # a counter restarted: the per-point path tells which one
         layout.raws = layout.totals = raws
         layout.seen = now
-        return Batch(layout, raws, now, increases=increases, previous=previous, steady=True)
+        return Batch(layout, raws, now, increases=increases, previous=previous, steady=True, largest=largest)
 
     def _write_back(self, scope: str, layout: _Layout) -> None:
         """Copy a layout's columns into the per-series state."""

@@ -119,8 +119,11 @@ class CounterWindow:
                 # a monotonic counter: no increase over the window grew by more than
                 # the largest increase of a group in this collection (a later base
                 # only lowers them), which is at most all increases together
-                increases = read(route.pick(batch.increases()), batch.histogram)
-                largest = (max(increases) if route.unique else sum(increases)) if increases else 0
+                if route.unique and route.index is None and batch.largest is not None:
+                    largest = batch.largest  # every point is a group: the batch knows it
+                else:
+                    increases = read(route.pick(batch.increases()), batch.histogram)
+                    largest = (max(increases) if route.unique else sum(increases)) if increases else 0
                 if largest > 0:
                     self._bound = bound + largest
         elif pending:

@@ -100,6 +100,35 @@ def test_equal_new_attribute_objects_and_a_series_replaced_in_place_are_read_rig
     assert ("replacement",) in a and a[("replacement",)] > 0
 
 
+@pytest.mark.parametrize("step", [1, 0.25], ids=["whole", "fractional"])
+def test_resets_are_found_whether_increases_are_few_or_many_distinct_values(step: float) -> None:
+    # The reset check takes the smallest increase one of two ways: from the set of
+    # distinct increases while they are few, else with min and max. Phases: few
+    # distinct increases, then 100 distinct ones (more than the set is kept for),
+    # then few again; a reset in every phase.
+    rng = random.Random(3)
+    names = [f"s{i}" for i in range(100)]
+    held = [{"s": n} for n in names]
+    steady = Evaluator([rate(20.0)], 0.0, START_NS)
+    general = Evaluator([rate(20.0)], 0.0, START_NS)
+    totals = dict.fromkeys(names, 0.0)
+    resets = 0
+    for tick in range(1, 90):
+        varied = 30 <= tick < 60
+        for i, n in enumerate(names):
+            totals[n] += (i * step if varied else step * (i % 2)) + step
+        if tick % 10 == 5:
+            totals[names[tick % 100]] = step  # this counter restarted
+            resets += 1
+        now = float(tick)
+        a = rates(steady, now, *[point(totals[h["s"]], h) for h in held])
+        order = names[:]
+        rng.shuffle(order)  # never the same order: the general path every time
+        b = rates(general, now, *[point(totals[n], {"s": n}) for n in order])
+        assert a == pytest.approx(b), tick
+    assert resets == 9
+
+
 def test_a_reset_in_the_steady_path_counts_the_new_value() -> None:
     ev = Evaluator([rate(10.0)], 0.0, START_NS)
     attrs = [{"s": "a"}, {"s": "b"}]
