@@ -595,6 +595,8 @@ class Evaluator:
         }
         # set once some metric had delta points: only then is there anything to carry
         self._carrying = False
+        #: metrics that went past the cardinality limit (for good: see MetricState)
+        self._overflowed: set[str] = set()
         self._ticks = 0
 
     @property
@@ -606,7 +608,7 @@ class Evaluator:
         return frozenset(self._consumers)
 
     def overflowed_metrics(self) -> list[str]:
-        return sorted(name for name, state in self._metrics.items() if state.overflowed)
+        return sorted(self._overflowed) if self._overflowed else []
 
     def evaluate(self, data: MetricsData | None, now: float) -> list[RuleResult]:
         failed: dict[int, str] = {}
@@ -614,17 +616,19 @@ class Evaluator:
             routing = self._routing
             for resource_metrics in data.resource_metrics:
                 for scope_metrics in resource_metrics.scope_metrics:
-                    scope = scope_metrics.scope.name
                     for metric in scope_metrics.metrics:
                         consumers = routing.get(metric.name)
                         if consumers is None:
                             continue
                         metric_state = self._metrics[metric.name]
-                        batch = metric_state.update(metric, scope, now)
+                        batch = metric_state.update(metric, scope_metrics.scope.name, now)
                         if batch is not None:
                             _feed(consumers, batch, failed)
                             if metric_state.carrying:
                                 self._carrying = True
+                            # only the per-point path meets new series
+                            if not batch.steady and metric_state.overflowed:
+                                self._overflowed.add(metric.name)
         if self._carrying:
             for name, metric_state in self._metrics.items():
                 if metric_state.carrying:
