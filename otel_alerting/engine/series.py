@@ -474,6 +474,7 @@ class MetricState:
     # --- the per-point path ----------------------------------------------------
 
     def _numbers(self, kind: tuple[Any, ...], points: Any, scope: str, now: float) -> Batch:
+        before = self._layouts.get(scope)
         self._retire(scope)
         series = self._series.setdefault(scope, {})
         observe_from = self._observe_from_ns
@@ -543,6 +544,10 @@ class MetricState:
             increases.append(increase)
             fresh.append(is_fresh)
         layout = _Layout(kind, objects, attributes_list, keys, raws, None if gauge else starts, values, now)
+        if before is not None:
+            # what the last layout learnt of this metric's points still holds
+            layout.identical = before.identical
+            layout.few = before.few
         self._adopt(scope, layout, delta)
         return Batch(layout, values, now, increases=increases, fresh=fresh)
 
