@@ -42,7 +42,6 @@ import httpx
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from ..config import ConfigError
-from ..durations import parse_duration
 from ..notify.render import one_line, truncate
 from ..secrets import Secret, redact_url, scrub
 from ..version import __version__
@@ -57,7 +56,6 @@ __all__ = [
     "exception_result",
     "header_secrets",
     "parse_headers",
-    "parse_timeout",
     "response_result",
     "retry_after_seconds",
     "url_secrets",
@@ -91,18 +89,6 @@ def parse_headers(value: str, variable: str) -> tuple[tuple[tuple[str, Secret], 
         else:
             headers.append((name, Secret(text)))
     return tuple(headers), errors
-
-
-def parse_timeout(raw: str | None, variable: str, default: float) -> tuple[float, list[ConfigError]]:
-    if raw is None:
-        return default, []
-    try:
-        seconds = parse_duration(raw)
-    except ValueError:
-        seconds = 0.0
-    if seconds <= 0:
-        return default, [ConfigError(variable, f"invalid value {raw!r}: expected a positive duration such as 10s")]
-    return seconds, []
 
 
 # --- what must never be shown ----------------------------------------------------------

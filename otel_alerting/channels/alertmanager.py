@@ -36,11 +36,12 @@ import httpx
 
 from .. import environment_variables as ev
 from ..config import ConfigError, env_value
-from ..durations import format_duration, parse_duration
+from ..durations import format_duration
 from ..notify.model import Batch, Change, Status, fingerprint
 from ..secrets import Secret, redact_url
 from ._am_alerts import alert_annotations, alert_labels, rfc3339
-from ._http_delivery import HttpSender, WebhookWording, parse_timeout, url_secrets
+from ._env import positive_seconds
+from ._http_delivery import HttpSender, WebhookWording, url_secrets
 from .base import Channel, DeliveryResult
 
 __all__ = [
@@ -160,26 +161,19 @@ def load_alertmanager_config(
                 "set together with a username: use basic authentication or a bearer token, not both",
             )
         )
-    timeout, timeout_errors = parse_timeout(
+    timeout, timeout_errors = positive_seconds(
         env_value(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_TIMEOUT)[0],
         ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_TIMEOUT,
         DEFAULT_TIMEOUT,
     )
     errors += timeout_errors
-    resend = DEFAULT_RESEND
-    raw_resend = env_value(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND)[0]
-    if raw_resend is not None:
-        try:
-            resend = parse_duration(raw_resend)
-        except ValueError:
-            resend = 0.0
-        if resend <= 0:
-            errors.append(
-                ConfigError(
-                    ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND,
-                    f"invalid value {raw_resend!r}: expected a positive duration such as 1m",
-                )
-            )
+    resend, resend_errors = positive_seconds(
+        env_value(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND)[0],
+        ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND,
+        DEFAULT_RESEND,
+        "1m",
+    )
+    errors += resend_errors
     if errors:
         return None, errors
     return (

@@ -30,7 +30,8 @@ from ..config import ConfigError, env_value
 from ..notify.model import Batch, Notification
 from ..secrets import Secret, redact_url
 from ._am_alerts import alert_annotations, alert_labels, group_key, sanitized, webhook_alert
-from ._http_delivery import HttpSender, WebhookWording, header_secrets, parse_headers, parse_timeout, url_secrets
+from ._env import positive_seconds
+from ._http_delivery import HttpSender, WebhookWording, header_secrets, parse_headers, url_secrets
 from .base import Channel, DeliveryResult
 
 __all__ = [
@@ -104,7 +105,7 @@ def load_webhook_config(environ: Mapping[str, str] | None = None) -> tuple[Webho
         headers, header_errors = parse_headers(raw_headers, ev.OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS)
         errors += header_errors
     key = env_value(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY)[0]
-    timeout, timeout_errors = parse_timeout(
+    timeout, timeout_errors = positive_seconds(
         env_value(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT)[0],
         ev.OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT,
         DEFAULT_TIMEOUT,
