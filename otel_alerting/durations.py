@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["format_duration", "parse_duration"]
+__all__ = ["format_duration", "parse_duration", "positive_duration"]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -36,6 +36,18 @@ def parse_duration(text: object) -> float:
     if not 0 <= seconds < math.inf:
         raise ValueError(f"invalid duration {text!r}: must be a finite, non-negative number of seconds")
     return seconds
+
+
+def positive_duration(text: object) -> float | None:
+    """Seconds in ``text`` if it is a duration longer than zero, else None: the rule of
+    every timeout and interval setting, whose callers word their own error."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        return None
+    # parse_duration refuses negatives, inf and NaN already; the range is spelt out here
+    # as well so that this rule does not silently widen if that one ever does
+    return seconds if 0 < seconds < math.inf else None
 
 
 def format_duration(seconds: float) -> str:

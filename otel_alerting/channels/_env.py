@@ -8,12 +8,11 @@ unless it is a secret, and what was expected.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from ..config import ConfigError, env_value
-from ..durations import parse_duration
+from ..durations import positive_duration
 from ..secrets import Secret
 
 __all__ = ["EnvReader", "positive_seconds"]
@@ -31,13 +30,8 @@ def positive_seconds(
     the error, so that each caller keeps the wording it has always shown."""
     if raw is None:
         return default, []
-    try:
-        seconds = parse_duration(raw)
-    except ValueError:
-        seconds = 0.0
-    # parse_duration refuses negatives, inf and NaN already; the range is spelt out
-    # here as well so that this rule does not silently widen if that one ever does.
-    if not 0 < seconds < math.inf:
+    seconds = positive_duration(raw)
+    if seconds is None:
         return default, [
             ConfigError(variable, f"invalid value {raw!r}: expected a positive duration such as {example}")
         ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from otel_alerting.durations import format_duration, parse_duration
+from otel_alerting.durations import format_duration, parse_duration, positive_duration
 
 
 @pytest.mark.parametrize(
@@ -62,3 +62,13 @@ def test_format_duration(seconds: float, text: str) -> None:
 @pytest.mark.parametrize("seconds", [1.0, 45.0, 90.0, 3600.0, 5400.0, 93784.0])
 def test_format_then_parse_round_trips(seconds: float) -> None:
     assert parse_duration(format_duration(seconds)) == seconds
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("10s", 10.0), ("500ms", 0.5), ("2.5", 2.5), (3, 3.0)])
+def test_positive_duration_gives_the_seconds_of_a_duration_above_zero(text: object, seconds: float) -> None:
+    assert positive_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["0", "0s", 0, "-1s", "abc", "", "inf", "nan", "1e400", True])
+def test_positive_duration_is_none_for_zero_and_what_is_not_a_duration(text: object) -> None:
+    assert positive_duration(text) is None

@@ -19,7 +19,7 @@ from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, u
 
 from ... import environment_variables as ev
 from ...config import ConfigError
-from ...durations import parse_duration
+from ...durations import positive_duration
 from .state import DependencyKey
 
 __all__ = [
@@ -283,11 +283,8 @@ def _seconds(environ: Mapping[str, str], name: str, default: float, errors: _Err
     value = _raw(environ, name)
     if value is None:
         return default
-    try:
-        seconds = parse_duration(value)
-    except ValueError:
-        seconds = 0.0
-    if seconds <= 0:
+    seconds = positive_duration(value)
+    if seconds is None:
         errors.add(name, f"invalid value {value!r}: expected a positive duration such as 5s or 500ms")
         return default
     return seconds
