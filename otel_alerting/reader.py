@@ -58,7 +58,7 @@ from .channels import Channel
 from .config import Settings, load_settings
 from .configuration import Configuration, load_configuration
 from .errors import ConfigurationProblems
-from .forking import after_fork_in_child
+from .forking import after_fork_in_child, around_fork
 from .telemetry import SelfTelemetry
 
 if TYPE_CHECKING:
@@ -67,6 +67,9 @@ if TYPE_CHECKING:
 __all__ = ["AlertingMetricReader"]
 
 _logger = logging.getLogger("otel_alerting")
+
+#: how long a fork() waits for the alerting system being assembled (see _before_fork)
+_FORK_WAIT_S = 5.0
 
 _INSTRUMENTS = (
     Counter,
@@ -103,6 +106,10 @@ class AlertingMetricReader(MetricReader):
         #: loaded and checked at start-up; the system is built from it on first need
         self._configuration: Configuration | None = None
         self._system_lock = threading.Lock()
+        #: held while this reader collects (see ``_before_fork``)
+        self._collect_lock = threading.Lock()
+        #: the locks the thread that forks holds until the parent goes on
+        self._held_for_fork: list[threading.Lock] = []
         self._env = env
         self._clock = clock
         # what the evaluator counts from: the start, not the first tick
@@ -153,7 +160,9 @@ class AlertingMetricReader(MetricReader):
             and settings.interval_ms != float("inf")
         ):
             self._start_timer()
+        if self._thread is not None or self._configuration is not None:
             after_fork_in_child(self._after_fork_in_child)
+            around_fork(self._before_fork, self._after_fork_in_parent)
 
     def _load(self, settings: Settings, env: Mapping[str, str], channels: Sequence[Channel] | None) -> Configuration:
         """The configuration, its problems reported now (in strict mode, raised)."""
@@ -177,7 +186,9 @@ class AlertingMetricReader(MetricReader):
         if self._system is not None or self._configuration is None:
             return self._system
         with self._system_lock:
-            config, self._configuration = self._configuration, None
+            # The configuration is let go of once the system is built, not before: a
+            # child forked in between would have neither (see _before_fork).
+            config = self._configuration
             if config is None:  # another thread built it meanwhile
                 return self._system
             try:
@@ -195,10 +206,12 @@ class AlertingMetricReader(MetricReader):
                 )
             except Exception:
                 _logger.exception("otel-alerting: failed to start; alerting disabled")
+                self._configuration = None
                 return None
             if self._telemetry is not None:
                 system.use_telemetry(self._telemetry)
             self._system = system
+            self._configuration = None
             return system
 
     def _forward_dropped(self, total: int) -> None:
@@ -236,10 +249,27 @@ class AlertingMetricReader(MetricReader):
         self._thread = threading.Thread(target=self._tick_forever, name="otel-alerting-reader", daemon=True)
         self._thread.start()
 
+    def _before_fork(self) -> None:
+        # A lock held by a thread of the parent at fork() stays held in the child, which
+        # does not have that thread. Assembling the system (on the timer's thread, at the
+        # first tick) would leave the child half of it and maybe a module half imported;
+        # a collection holds the SDK's own collection lock, which the SDK does not renew
+        # in a child. So the fork waits, a bounded time, until neither is under way
+        # (collect first: a collection may assemble the system).
+        for lock in (self._collect_lock, self._system_lock):
+            if lock.acquire(timeout=_FORK_WAIT_S):
+                self._held_for_fork.append(lock)
+
+    def _after_fork_in_parent(self) -> None:
+        held, self._held_for_fork = self._held_for_fork, []
+        for lock in reversed(held):
+            lock.release()
+
     def _after_fork_in_child(self) -> None:
-        # held by a parent's thread at fork(), it would stay held in the child
         self._system_lock = threading.Lock()
-        if not self._stop.is_set():
+        self._collect_lock = threading.Lock()
+        self._held_for_fork = []
+        if self._thread is not None and not self._stop.is_set():
             self._start_timer()
 
     def _tick_forever(self) -> None:
@@ -263,7 +293,8 @@ class AlertingMetricReader(MetricReader):
     def _collect_once(self, timeout_millis: float = 10_000) -> None:
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
-            self.collect(timeout_millis=timeout_millis)
+            with self._collect_lock:
+                self.collect(timeout_millis=timeout_millis)
         except Exception:
             _logger.exception("otel-alerting: collection failed")
         finally:

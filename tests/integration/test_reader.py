@@ -337,6 +337,90 @@ print("ok")
     assert done.stdout.strip() == "ok"
 
 
+def test_a_fork_while_the_system_is_assembled_gives_the_child_a_whole_one(rules_file: Path) -> None:
+    """A pre-fork server may fork while the timer's first tick assembles the system: the
+    fork waits for it, and the child evaluates (before, the child had neither the
+    configuration nor a system, and never alerted)."""
+    script = f"""
+import os, threading, time
+from opentelemetry.sdk.metrics import MeterProvider
+from otel_alerting import system as system_module
+from otel_alerting.config import Settings
+from otel_alerting.reader import AlertingMetricReader
+
+building, release = threading.Event(), threading.Event()
+assemble = system_module.AlertingSystem.__init__
+def slow_assembly(self, *args, **kwargs):
+    building.set()
+    release.wait(10)
+    assemble(self, *args, **kwargs)
+system_module.AlertingSystem.__init__ = slow_assembly
+
+settings = Settings(interval_ms=float("inf"), rules_paths=({str(rules_file)!r},))
+reader = AlertingMetricReader(settings, environ={{}}, channels=[], start_timer=False)
+provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+provider.get_meter("app").create_counter("app.requests").add(1)  # something to collect
+threading.Thread(target=lambda: reader.system, daemon=True).start()
+assert building.wait(10), "the build did not start"
+threading.Timer(0.3, release.set).start()
+started = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    system = reader.system
+    if system is None:
+        os._exit(3)
+    reader.collect()
+    os._exit(0 if system.last_evaluation is not None else 4)
+waited = time.monotonic() - started
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status), waited >= 0.25)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "True"], (done.stdout, done.stderr)
+
+
+def test_a_fork_during_a_collection_leaves_the_child_able_to_collect(rules_file: Path) -> None:
+    """The SDK does not renew its collection lock in a forked child: a fork in the middle
+    of one of our collections would leave every collection of the child stuck. The
+    fork waits for the collection."""
+    script = f"""
+import os, signal, threading, time
+from opentelemetry.metrics import Observation
+from opentelemetry.sdk.metrics import MeterProvider
+from otel_alerting.config import Settings
+from otel_alerting.reader import AlertingMetricReader
+
+collecting, release = threading.Event(), threading.Event()
+def observe(options):
+    collecting.set()
+    release.wait(10)
+    return [Observation(1.0)]
+
+settings = Settings(interval_ms=float("inf"), rules_paths=({str(rules_file)!r},))
+reader = AlertingMetricReader(settings, environ={{}}, channels=[], start_timer=False)
+provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+provider.get_meter("app").create_observable_gauge("app.level", callbacks=[observe])
+system = reader.system
+threading.Thread(target=reader.force_flush, daemon=True).start()
+assert collecting.wait(10), "the collection did not start"
+threading.Timer(0.3, release.set).start()
+started = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    signal.alarm(10)  # a child stuck on a lock ends here, with SIGALRM
+    before = system.last_evaluation
+    reader.force_flush()
+    os._exit(0 if system.last_evaluation != before else 4)
+waited = time.monotonic() - started
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status), waited >= 0.25)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "True"], (done.stdout, done.stderr)
+
+
 def test_alerting_counts_from_start_up_not_from_the_first_tick(tmp_path: Path) -> None:
     """An ``absent`` metric counts from start-up, even though the engine is built later."""
     path = tmp_path / "absent.yaml"
