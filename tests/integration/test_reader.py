@@ -337,6 +337,19 @@ print("ok")
     assert done.stdout.strip() == "ok"
 
 
+def assert_fork_waited_and_child_ran(script: str) -> None:
+    """Run ``script``, which forks at ``started`` (``pid`` the child's), in a fresh
+    interpreter: the fork must have waited (a release 0.3 s later) and the child exited 0."""
+    script += """
+waited = time.monotonic() - started
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status), waited >= 0.25)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "True"], (done.stdout, done.stderr)
+
+
 def test_a_fork_while_the_system_is_assembled_gives_the_child_a_whole_one(rules_file: Path) -> None:
     """A pre-fork server may fork while the timer's first tick assembles the system: the
     fork waits for it, and the child evaluates (before, the child had neither the
@@ -371,13 +384,8 @@ if pid == 0:
         os._exit(3)
     reader.collect()
     os._exit(0 if system.last_evaluation is not None else 4)
-waited = time.monotonic() - started
-_, status = os.waitpid(pid, 0)
-print(os.waitstatus_to_exitcode(status), waited >= 0.25)
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["0", "True"], (done.stdout, done.stderr)
+    assert_fork_waited_and_child_ran(script)
 
 
 def test_a_fork_during_a_collection_leaves_the_child_able_to_collect(rules_file: Path) -> None:
@@ -412,13 +420,8 @@ if pid == 0:
     before = system.last_evaluation
     reader.force_flush()
     os._exit(0 if system.last_evaluation != before else 4)
-waited = time.monotonic() - started
-_, status = os.waitpid(pid, 0)
-print(os.waitstatus_to_exitcode(status), waited >= 0.25)
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["0", "True"], (done.stdout, done.stderr)
+    assert_fork_waited_and_child_ran(script)
 
 
 def test_alerting_counts_from_start_up_not_from_the_first_tick(tmp_path: Path) -> None:
