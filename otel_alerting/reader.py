@@ -68,7 +68,7 @@ __all__ = ["AlertingMetricReader"]
 
 _logger = logging.getLogger("otel_alerting")
 
-#: how long a fork() waits for the alerting system being assembled (see _before_fork)
+#: how long a fork() waits at most for an assembly or a collection under way (see _before_fork)
 _FORK_WAIT_S = 5.0
 
 _INSTRUMENTS = (
@@ -256,8 +256,9 @@ class AlertingMetricReader(MetricReader):
         # a collection holds the SDK's own collection lock, which the SDK does not renew
         # in a child. So the fork waits, a bounded time, until neither is under way
         # (collect first: a collection may assemble the system).
+        deadline = time.monotonic() + _FORK_WAIT_S
         for lock in (self._collect_lock, self._system_lock):
-            if lock.acquire(timeout=_FORK_WAIT_S):
+            if lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
                 self._held_for_fork.append(lock)
 
     def _after_fork_in_parent(self) -> None:
