@@ -49,6 +49,25 @@ def test_the_base_is_the_newest_snapshot_at_or_before_the_window_start() -> None
     assert got[159.0] == pytest.approx(60.0 / (159.0 - 98.25))
 
 
+def same_both_ways(
+    steady: Evaluator,
+    general: Evaluator,
+    now: float,
+    held: list[dict[str, str]],
+    totals: dict[str, Any],
+    rng: random.Random,
+) -> dict[Any, Any]:
+    """The rates of ``steady``, fed the attribute objects ``held`` as they are, after
+    checking them against ``general``, fed new dicts in a new order (so its per-point
+    path every time)."""
+    a = rates(steady, now, *[point(totals[h["s"]], h) for h in held])
+    order = [h["s"] for h in held]
+    rng.shuffle(order)
+    b = rates(general, now, *[point(totals[n], {"s": n}) for n in order])
+    assert a == pytest.approx(b), now
+    return a
+
+
 def test_the_steady_path_gives_what_the_general_one_gives() -> None:
     # one evaluator gets the same attribute objects in the same order (the SDK's steady
     # case), the other new dicts in a shuffled order: the rates must be the same
@@ -63,12 +82,7 @@ def test_the_steady_path_gives_what_the_general_one_gives() -> None:
             totals[n] += rng.choice([1, 2, 5])
         if tick % 50 == 0:
             totals["s3"] = 1  # a reset: the counter restarted
-        now = tick * 1.0
-        a = rates(steady, now, *[point(totals[a["s"]], a) for a in steady_attrs])
-        order = names[:]
-        rng.shuffle(order)
-        b = rates(general, now, *[point(totals[n], {"s": n}) for n in order])
-        assert a == pytest.approx(b), tick
+        same_both_ways(steady, general, tick * 1.0, steady_attrs, totals, rng)
 
 
 def test_equal_new_attribute_objects_and_a_series_replaced_in_place_are_read_right() -> None:
@@ -91,13 +105,8 @@ def test_equal_new_attribute_objects_and_a_series_replaced_in_place_are_read_rig
             held = [dict(a) for a in held]  # equal objects, none identical
         for a in held:
             totals[a["s"]] = totals.get(a["s"], 0) + rng.choice([0, 1, 3])
-        now = float(tick)
-        a = rates(steady, now, *[point(totals[a["s"]], a) for a in held])
-        order = held[:]
-        rng.shuffle(order)
-        b = rates(general, now, *[point(totals[o["s"]], {"s": o["s"]}) for o in order])
-        assert a == pytest.approx(b), tick
-    assert ("replacement",) in a and a[("replacement",)] > 0
+        got = same_both_ways(steady, general, float(tick), held, totals, rng)
+    assert ("replacement",) in got and got[("replacement",)] > 0
 
 
 @pytest.mark.parametrize("step", [1, 0.25], ids=["whole", "fractional"])
@@ -120,12 +129,7 @@ def test_resets_are_found_whether_increases_are_few_or_many_distinct_values(step
         if tick % 10 == 5:
             totals[names[tick % 100]] = step  # this counter restarted
             resets += 1
-        now = float(tick)
-        a = rates(steady, now, *[point(totals[h["s"]], h) for h in held])
-        order = names[:]
-        rng.shuffle(order)  # never the same order: the general path every time
-        b = rates(general, now, *[point(totals[n], {"s": n}) for n in order])
-        assert a == pytest.approx(b), tick
+        same_both_ways(steady, general, float(tick), held, totals, rng)
     assert resets == 9
 
 
