@@ -33,7 +33,7 @@ from ..rules.model import AbsentExpr, RateExpr, RatioExpr, Rule, Selector, Value
 from .quantile import bucket_quantile
 from .results import NO_VALUES, GroupedValues, GroupKey, GroupValues, reduce_group
 from .series import Batch, HistogramValue, MetricState, Reading, Route
-from .windows import CounterWindow
+from .windows import CounterWindow, RateValues
 
 __all__ = ["FORGET_AFTER", "Evaluator", "GroupKey", "RuleResult", "horizon"]
 
@@ -44,6 +44,9 @@ _Slot = tuple[int, str, Any, Any]
 
 #: the shortest time a group or series goes without a point before it is forgotten
 FORGET_AFTER = 600.0
+
+#: the types of the values rules give, taken by ``RuleResult`` as they are
+_COLUMNS = frozenset({GroupValues, GroupedValues, RateValues})
 
 
 def horizon(rule: Rule) -> float:
@@ -78,10 +81,13 @@ class RuleResult:
 
     __slots__ = ("error", "rule", "values")
 
+    values: GroupValues
+
     def __init__(self, rule: Rule, values: Mapping[GroupKey, float | None] | None = None, error: str | None = None):
         self.rule = rule
-        #: a dict (as tests write them) is wrapped
-        self.values: GroupValues = values if isinstance(values, GroupValues) else GroupValues.of(values or {})
+        #: a dict (as tests write them) is wrapped; the evaluator's own columns are taken
+        #: as they are (without ``isinstance``, which on a Mapping subclass runs Python code)
+        self.values = values if type(values) in _COLUMNS else GroupValues.of(values or {})  # type: ignore[assignment]
         self.error = error
 
     def __repr__(self) -> str:
@@ -92,6 +98,9 @@ class _RuleState(ABC):
     #: takes the ``carried`` batches of delta series without a point (``value`` only:
     #: for a window a carried point adds nothing, and ``absent`` wants real points)
     carries = False
+    #: holds no group and was fed nothing since its ``finish`` last gave ``NO_VALUES``: it
+    #: would give them again (the evaluator skips it; ``_feed`` clears this)
+    quiet = False
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
@@ -596,7 +605,7 @@ class Evaluator:
         # set once some metric had delta points: only then is there anything to carry
         self._carrying = False
         #: metrics that went past the cardinality limit (for good: see MetricState)
-        self._overflowed: set[str] = set()
+        self.overflowed: set[str] = set()
         self._ticks = 0
 
     @property
@@ -608,7 +617,7 @@ class Evaluator:
         return frozenset(self._consumers)
 
     def overflowed_metrics(self) -> list[str]:
-        return sorted(self._overflowed) if self._overflowed else []
+        return sorted(self.overflowed) if self.overflowed else []
 
     def evaluate(self, data: MetricsData | None, now: float) -> list[RuleResult]:
         failed: dict[int, str] = {}
@@ -628,7 +637,7 @@ class Evaluator:
                                 self._carrying = True
                             # only the per-point path meets new series
                             if not batch.steady and metric_state.overflowed:
-                                self._overflowed.add(metric.name)
+                                self.overflowed.add(metric.name)
         if self._carrying:
             for name, metric_state in self._metrics.items():
                 if metric_state.carrying:
@@ -636,19 +645,24 @@ class Evaluator:
                     for batch in metric_state.carry(now):
                         _feed(carried_consumers, batch, failed)
         results = []
+        previous = self._previous
         for rule_state in self._states:
+            if rule_state.quiet:
+                results.append(rule_state.no_values)
+                continue
             error = failed.get(id(rule_state)) if failed else None
             if error is None:
                 try:
-                    values = rule_state.finish(now, self._previous)
+                    values = rule_state.finish(now, previous)
                 except Exception as exc:
                     error = _describe(exc)
             if error is not None:
                 results.append(RuleResult(rule_state.rule, NO_VALUES, error))
             elif values is NO_VALUES:
+                rule_state.quiet = True
                 results.append(rule_state.no_values)
             else:
-                results.append(RuleResult(rule_state.rule, GroupValues.of(values)))
+                results.append(RuleResult(rule_state.rule, values))
         self._previous = now
         self._ticks += 1
         if self._ticks % 64 == 0:
@@ -663,6 +677,7 @@ def _feed(consumers: list[tuple[_RuleState, list[_Slot]]], batch: Batch, failed:
     for rule_state, slots in consumers:
         if id(rule_state) in failed:
             continue
+        rule_state.quiet = False
         try:
             if len(slots) == 1:
                 slot, role, matches, group = slots[0]

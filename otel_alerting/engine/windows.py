@@ -104,8 +104,9 @@ class CounterWindow:
         self._generation += 1
         if len(pending) == 1 and pending[0][0] is self._aligned and pending[0][1].steady:
             route, batch = pending[0]
-            # the same series, in the same order, no reset: the offsets stand
-            values = read(route.pick(batch.values), batch.histogram)
+            # the same series, in the same order, no reset: the offsets stand (numbers
+            # only: histograms never take the steady path, so ``read`` has nothing to do)
+            values = batch.values if route.index is None else route.pick(batch.values)
             if route.unique:
                 self._raws = values
                 self._grouping = None
@@ -122,7 +123,7 @@ class CounterWindow:
                 if route.unique and route.index is None and batch.largest is not None:
                     largest = batch.largest  # every point is a group: the batch knows it
                 else:
-                    increases = read(route.pick(batch.increases()), batch.histogram)
+                    increases = route.pick(batch.increases())
                     largest = (max(increases) if route.unique else sum(increases)) if increases else 0
                 if largest > 0:
                     self._bound = bound + largest
@@ -143,6 +144,8 @@ class CounterWindow:
             births = self._births
             while births and births[0][1] < base_time:
                 births.pop(0)
+        if self._seen_all >= now - self.horizon:
+            return []  # every group had a point lately (the steady case): none to forget
         return self._forget(now)
 
     def _take(self, pending: list[tuple[Route, Batch]], now: float, previous: float, read: Reader) -> None:
@@ -395,7 +398,11 @@ class RateValues(GroupValues):
         bound: Any = None,
         learn: Callable[[Any], None] | None = None,
     ) -> None:
-        super().__init__(keys, (), positions)
+        # the base's slots, set here rather than through its __init__ (one per collection)
+        self._keys = keys
+        self._values = ()
+        self._positions = positions
+        self._dict = None
         self._runs = runs
         #: (one run) at least its largest increase, if known; ``learn`` is told the
         #: largest increase when a pass finds it

@@ -670,3 +670,57 @@ def test_overflow_series_is_reported() -> None:
     assert ev.overflowed_metrics() == []
     ev.evaluate(data(gauge_metric("g", number(1, **{"otel.metric.overflow": True}))), 2.0)
     assert ev.overflowed_metrics() == ["g"]
+
+
+# --- rules with nothing to read ------------------------------------------------------
+
+
+def _counting_finishes(ev: Evaluator) -> dict[str, int]:
+    """Count each rule's ``finish`` calls (the evaluator skips those of quiet rules)."""
+    calls: dict[str, int] = {}
+    for state in ev._states:
+        finish = state.finish
+
+        def counted(now: float, previous: float, _finish=finish, _alert=state.rule.alert):  # type: ignore[no-untyped-def]
+            calls[_alert] = calls.get(_alert, 0) + 1
+            return _finish(now, previous)
+
+        state.finish = counted  # type: ignore[method-assign]
+    return calls
+
+
+def test_a_rule_whose_metric_is_absent_is_not_finished_again_until_it_has_points() -> None:
+    ev = evaluator(
+        rule("V", ValueExpr(Selector("g"))),
+        rule("R", RateExpr(Selector("c"), 10.0)),
+    )
+    calls = _counting_finishes(ev)
+    for t in (1.0, 2.0, 3.0):
+        results = ev.evaluate(data(gauge_metric("other", number(1))), t)
+        assert all(r.error is None and dict(r.values) == {} for r in results)
+    # each found it had no group once, then was left alone
+    assert calls == {"V": 1, "R": 1}
+    # points come: both read them at once
+    results = ev.evaluate(data(gauge_metric("g", number(7)), sum_metric("c", number(5))), 4.0)
+    assert value(results, "V") == 7.0
+    assert value(results, "R") == pytest.approx(5 / 1.0)  # born at 3 s (its first collection), 5 in 1 s
+    assert calls == {"V": 2, "R": 2}
+
+
+def test_a_quiet_rule_comes_back_after_its_groups_were_forgotten() -> None:
+    ev = evaluator(rule("V", ValueExpr(Selector("g"))))
+    ev.evaluate(data(gauge_metric("g", number(3))), 1.0)
+    # the metric goes away; its group reads no data until forgotten, then the rule is quiet
+    late = 1.0 + FORGET_AFTER + 10
+    assert value(ev.evaluate(data(), 2.0), "V") is None
+    assert dict(values(ev.evaluate(data(), late), "V")) == {}
+    assert dict(values(ev.evaluate(data(), late + 1), "V")) == {}
+    assert value(ev.evaluate(data(gauge_metric("g", number(4))), late + 2), "V") == 4.0
+
+
+def test_a_quiet_rule_reports_an_error_in_the_batch_that_wakes_it() -> None:
+    ev = evaluator(rule("V", ValueExpr(Selector("c", field="count"))))
+    assert result(ev.evaluate(data(), 1.0), "V").error is None
+    assert result(ev.evaluate(data(), 2.0), "V").error is None
+    failed = result(ev.evaluate(data(sum_metric("c", number(1))), 3.0), "V")
+    assert failed.error is not None and "not a histogram" in failed.error
