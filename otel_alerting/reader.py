@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
+from opentelemetry.context import attach, detach
 from opentelemetry.sdk.environment_variables import (
     OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
     OTEL_EXPORTER_OTLP_PROTOCOL,
@@ -59,6 +59,7 @@ from .config import Settings, load_settings
 from .configuration import Configuration, load_configuration
 from .errors import ConfigurationProblems
 from .forking import after_fork_in_child, around_fork
+from .own_work import OWN_WORK
 from .telemetry import SelfTelemetry
 
 if TYPE_CHECKING:
@@ -124,6 +125,8 @@ class AlertingMetricReader(MetricReader):
         self._thread: threading.Thread | None = None
         self._forwarder: _Forwarder | None = None
         self._received = 0
+        #: the thread that collects in our own context (see ``_collect_once``), if any
+        self._suppressed_in: int | None = None
         try:
             settings = settings or load_settings(env)
         except Exception:
@@ -270,6 +273,7 @@ class AlertingMetricReader(MetricReader):
         self._system_lock = threading.Lock()
         self._collect_lock = threading.Lock()
         self._held_for_fork = []
+        self._suppressed_in = None  # a parent's collection, if fork() did not wait for it
         if self._thread is not None and not self._stop.is_set():
             self._start_timer()
 
@@ -292,10 +296,14 @@ class AlertingMetricReader(MetricReader):
                 next_tick += ((now - next_tick) // interval + 1) * interval
 
     def _collect_once(self, timeout_millis: float = 10_000) -> None:
-        token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        token = attach(OWN_WORK)
         try:
             with self._collect_lock:
-                self.collect(timeout_millis=timeout_millis)
+                self._suppressed_in = threading.get_ident()
+                try:
+                    self.collect(timeout_millis=timeout_millis)
+                finally:
+                    self._suppressed_in = None
         except Exception:
             _logger.exception("otel-alerting: collection failed")
         finally:
@@ -305,9 +313,11 @@ class AlertingMetricReader(MetricReader):
 
     def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> None:
         self._received += 1
-        token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        # collections of the timer, force_flush and shutdown run suppressed already;
+        # someone else's ``collect()`` does not
+        token = None if self._suppressed_in == threading.get_ident() else attach(OWN_WORK)
         try:
-            system = self._ensure_system()
+            system = self._system if self._system is not None else self._ensure_system()
             if system is not None:
                 try:
                     system.evaluate(metrics_data)
@@ -316,7 +326,8 @@ class AlertingMetricReader(MetricReader):
             if self._forwarder is not None:
                 self._forwarder.offer(metrics_data, force=kwargs.get("force", False))
         finally:
-            detach(token)
+            if token is not None:
+                detach(token)
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         deadline = time.monotonic() + timeout_millis / 1000
@@ -409,7 +420,7 @@ class _Forwarder:
             self._cond.notify_all()
 
     def _run(self) -> None:
-        token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        token = attach(OWN_WORK)
         try:
             while True:
                 with self._cond:

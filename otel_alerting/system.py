@@ -130,6 +130,13 @@ class AlertingSystem:
         if batches or not self.pipeline.idle():
             self._deliver(batches)
         self.last_evaluation = now
+        if self.evaluator.overflowed and len(self.evaluator.overflowed) > len(self._warned_overflow):
+            self._warn_overflow()
+        if self._telemetry is not None:
+            self._telemetry.record_evaluation(time.perf_counter() - started, results)
+        return notifications
+
+    def _warn_overflow(self) -> None:
         for name in self.evaluator.overflowed_metrics():
             if name not in self._warned_overflow:
                 self._warned_overflow.add(name)
@@ -140,9 +147,6 @@ class AlertingSystem:
                     name,
                     self.settings.cardinality_limit,
                 )
-        if self._telemetry is not None:
-            self._telemetry.record_evaluation(time.perf_counter() - started, [r.rule.alert for r in results if r.error])
-        return notifications
 
     def _firing_labels(self) -> list[dict[str, str]]:
         return [

@@ -122,6 +122,28 @@ def test_timer_evaluates_off_the_application_thread_under_suppression(rules_file
     assert seen and all(s is True for s in seen), "collection ran without instrumentation suppression"
 
 
+@pytest.mark.parametrize("how", ["timer", "force_flush", "collect"])
+def test_the_evaluation_runs_suppressed_whoever_collects(rules_file: Path, how: str) -> None:
+    # the timer and force_flush collect in the plugin's own context; a plain collect()
+    # by someone else gets it for the evaluation alone
+    reader, provider, _recorder, level, _ = make(rules_file, interval_ms=50 if how == "timer" else 60_000)
+    during: list[object] = []
+    try:
+        wait_until(lambda: reader.system is not None or reader.force_flush(1_000), 5, "the alerting system")
+        assert reader.system is not None
+        reader.system.subscribe(lambda _: during.append(get_value(_SUPPRESS_INSTRUMENTATION_KEY)))
+        level["value"] = 50
+        if how == "force_flush":
+            assert reader.force_flush(5_000)
+        elif how == "collect":
+            reader.collect()
+        wait_until(lambda: bool(during), 5, "an evaluation")
+    finally:
+        provider.shutdown()
+    assert during[0] is True
+    assert get_value(_SUPPRESS_INSTRUMENTATION_KEY) is None  # and the caller's context is back
+
+
 def test_shutdown_runs_a_final_evaluation_and_delivers_it(rules_file: Path) -> None:
     _reader, provider, recorder, level, _ = make(rules_file, interval_ms=60_000)
     level["value"] = 50
