@@ -1,10 +1,12 @@
 """Evaluation cost per collection, as a share of the SDK collect it rides on.
 
 Each variant is a MeterProvider whose only reader is an AlertingMetricReader (no timer;
-the benchmark calls ``reader.collect()``). One ``collect()`` is split into the SDK's
-own collect (building the MetricsData) and ``AlertingSystem.evaluate`` (evaluator,
-lifecycles, manager), by timing ``evaluate`` from inside the same call. So both
-figures are measured on the same data, in the same call, and the ratio is paired.
+the benchmark calls what the timer calls, ``reader._collect_once()``). That one call is
+split into the SDK's own collect (the callback the MeterProvider gives the reader, which
+builds the MetricsData) and everything else, the plugin's share: the suppression of
+instrumentation, the reader's lock and hand-over, and ``AlertingSystem.evaluate``
+(evaluator, lifecycles, manager, self-telemetry). Both are timed inside the same call,
+on the same data, so the ratio is paired. The target is judged on the plugin's share.
 
 Cases, each at 1,000 / 10,000 / 50,000 series of a counter with 3 attributes:
 
@@ -17,9 +19,10 @@ Cases, each at 1,000 / 10,000 / 50,000 series of a counter with 3 attributes:
 
 Between two collections 1,000 series (rotating) are incremented, so increases flow.
 Variants are interleaved: each block runs one collection of every variant, in a new
-random order; the table gives medians over the blocks. "evaluate" is the whole
-``AlertingSystem.evaluate`` (evaluator, then lifecycles in the manager, dispatcher,
-self-telemetry); "evaluator" is ``Evaluator.evaluate`` alone (series state and rules).
+random order; the table gives medians over the blocks. "plugin" is everything the
+reader adds to the SDK's collect; "evaluate" is the whole ``AlertingSystem.evaluate``
+within it (evaluator, then lifecycles in the manager, dispatcher, self-telemetry);
+"evaluator" is ``Evaluator.evaluate`` alone (series state and rules).
 
     .venv/bin/python benchmarks/bench_evaluation.py [--blocks 40] [--sizes 1000,10000,50000] [--window 5m]
 """
@@ -130,11 +133,31 @@ class Variant:
 
         system.evaluate = timed_evaluate  # type: ignore[method-assign]
         system.evaluator.evaluate = timed_engine  # type: ignore[method-assign]
+        # the SDK's own collect: the callback the MeterProvider gave the reader
+        sdk_collect = self.reader._collect
+        assert sdk_collect is not None
+        self.last_sdk = 0.0
+
+        # the collection is held until the timing is done: freeing it (the SDK's garbage,
+        # some 7 % of its collect) is then counted on neither side
+        self.held: Any = None
+
+        def timed_sdk_collect(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                self.held = sdk_collect(*args, **kwargs)
+                return self.held
+            finally:
+                self.last_sdk = time.perf_counter() - start
+
+        self.reader._collect = timed_sdk_collect
         self.collects: list[float] = []
+        self.plugins: list[float] = []
         self.evaluates: list[float] = []
         self.engines: list[float] = []
         self.ratios: list[float] = []
         self.engine_ratios: list[float] = []
+        self.plugin_ratios: list[float] = []
 
     def touch(self) -> None:
         n = min(TOUCHED_PER_ROUND, self.size)
@@ -145,15 +168,19 @@ class Variant:
     def run(self, record: bool) -> None:
         self.touch()
         start = time.perf_counter()
-        self.reader.collect()
+        self.reader._collect_once()  # what the reader's timer calls
         total = time.perf_counter() - start
-        collect = total - self.last_evaluate
+        self.held = None
+        collect = self.last_sdk
+        plugin = total - collect
         if record:
             self.collects.append(collect)
+            self.plugins.append(plugin)
             self.evaluates.append(self.last_evaluate)
             self.engines.append(self.last_engine)
             self.ratios.append(self.last_evaluate / collect)
             self.engine_ratios.append(self.last_engine / collect)
+            self.plugin_ratios.append(plugin / collect)
 
     def close(self) -> None:
         self.provider.shutdown()
@@ -198,7 +225,7 @@ def main() -> int:
         rows = []
         worst = 0.0
         for v in variants:
-            ratio = median(v.ratios)
+            ratio = median(v.plugin_ratios)
             worst = max(worst, ratio)
             rows.append(
                 [
@@ -206,11 +233,13 @@ def main() -> int:
                     v.case,
                     f"{median(v.collects) * 1e3:.2f}",
                     f"{median(v.collects) / v.size * 1e6:.2f}",
-                    f"{median(v.evaluates) * 1e3:.3f}",
                     f"{median(v.engines) * 1e3:.3f}",
+                    f"{median(v.evaluates) * 1e3:.3f}",
+                    f"{median(v.plugins) * 1e3:.3f}",
                     f"{median(v.engine_ratios) * 100:.1f} %",
+                    f"{median(v.ratios) * 100:.1f} %",
                     f"{ratio * 100:.1f} %",
-                    f"{max(v.ratios) * 100:.1f} %",
+                    f"{max(v.plugin_ratios) * 100:.1f} %",
                     verdict(ratio <= 0.05),
                 ]
             )
@@ -225,10 +254,12 @@ def main() -> int:
                     "case",
                     "SDK collect ms",
                     "µs/series",
+                    "evaluator ms",
                     "evaluate ms",
-                    "of which evaluator ms",
+                    "plugin ms",
                     "evaluator / collect",
                     "evaluate / collect",
+                    "plugin / collect",
                     "worst block",
                     "target ≤ 5 %",
                 ],
