@@ -398,11 +398,7 @@ class RateValues(GroupValues):
         bound: Any = None,
         learn: Callable[[Any], None] | None = None,
     ) -> None:
-        # the base's slots, set here rather than through its __init__ (one per collection)
-        self._keys = keys
-        self._values = ()
-        self._positions = positions
-        self._dict = None
+        super().__init__(keys, (), positions)
         self._runs = runs
         #: (one run) at least its largest increase, if known; ``learn`` is told the
         #: largest increase when a pass finds it
