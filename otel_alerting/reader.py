@@ -289,14 +289,19 @@ class AlertingMetricReader(MetricReader):
                     # has usually configured logging, so the record is not lost.
                     _logger.info("%s", system.status_line())
                 announced = True
-            self._collect_once()
+                # From now on this thread does only the plugin's own work: its context is
+                # set once rather than on every tick (it dies with the thread).
+                attach(OWN_WORK)
+            self._collect_once(in_own_work=True)
             next_tick += interval
             now = time.monotonic()
             if next_tick < now:  # a slow collection: skip missed ticks, keep the phase
                 next_tick += ((now - next_tick) // interval + 1) * interval
 
-    def _collect_once(self, timeout_millis: float = 10_000) -> None:
-        token = attach(OWN_WORK)
+    def _collect_once(self, timeout_millis: float = 10_000, *, in_own_work: bool = False) -> None:
+        """One collection and its evaluation, in the plugin's own context (``in_own_work``:
+        the caller runs in it already, as the timer's thread does)."""
+        token = None if in_own_work else attach(OWN_WORK)
         try:
             with self._collect_lock:
                 self._suppressed_in = threading.get_ident()
@@ -307,7 +312,8 @@ class AlertingMetricReader(MetricReader):
         except Exception:
             _logger.exception("otel-alerting: collection failed")
         finally:
-            detach(token)
+            if token is not None:
+                detach(token)
 
     # --- MetricReader --------------------------------------------------------
 

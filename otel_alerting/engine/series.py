@@ -114,7 +114,7 @@ class Route:
     Built once per layout and reused on every collection the layout holds.
     """
 
-    __slots__ = ("_getters", "_group_positions", "_groups", "_positions", "index", "keys", "unique")
+    __slots__ = ("_getters", "_group_positions", "_groups", "_positions", "_widest", "index", "keys", "unique")
 
     def __init__(self, index: list[int] | None, keys: list[tuple[str, ...]]) -> None:
         #: positions of the selected points; None when every point is selected
@@ -127,6 +127,7 @@ class Route:
         self._getters: list[tuple[tuple[str, ...], Callable[[list[Any]], Any], bool]] | None = None
         self._positions: dict[tuple[str, ...], int] | None = None
         self._group_positions: dict[tuple[str, ...], int] | None = None
+        self._widest: int | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -168,6 +169,12 @@ class Route:
         if self._group_positions is None:
             self._group_positions = {key: i for i, (key, _) in enumerate(self.groups())}
         return self._group_positions
+
+    def widest(self) -> int:
+        """The most selected points a group has."""
+        if self._widest is None:
+            self._widest = max((len(positions) for _, positions in self.groups()), default=0)
+        return self._widest
 
     def getters(self) -> list[tuple[tuple[str, ...], Callable[[list[Any]], Any], bool]]:
         """Per group: (key, a getter of its entries from a column of the selected points,
@@ -228,18 +235,21 @@ class _Layout:
         #: the last increases took few distinct values (see ``extremes``)
         self.few = True
 
-    def extremes(self, increases: list[Any]) -> tuple[Any, Any]:
-        """The smallest and the largest of a non-empty column of increases.
+    def extremes(self, values: list[Any], previous: list[Any]) -> tuple[Any, Any]:
+        """The smallest and the largest increase from ``previous`` to ``values`` (same
+        length, not empty).
 
         Counters mostly grow by a few small whole numbers between two collections:
-        a set of the increases is then one pass in C, where min and max are two. A
+        a set of the increases is then one pass in C, where min and max are two, and
+        no column of them is built (a rule that reads them works them out again). A
         set of many distinct values costs more than both, so it is not tried again
         while the increases stay that varied.
         """
         if self.few:
-            distinct = set(increases)
+            distinct = set(map(sub, values, previous))
             self.few = len(distinct) <= _FEW
             return min(distinct), max(distinct)
+        increases = list(map(sub, values, previous))
         smallest, largest = min(increases), max(increases)
         # whole numbers this close together are few again
         self.few = type(smallest) is int and type(largest) is int and largest - smallest <= _FEW
@@ -429,18 +439,15 @@ class MetricState:
         # A cumulative series restarts with a lower value. Its start time is not read:
         # the SDK keeps one aggregation per attribute set for the life of the process,
         # with one start time, and hands over that aggregation's attribute object.
-        increases = largest = None
-        if monotonic and self.increases:
-            # worked out here rather than on demand: the largest of them also keeps
-            # a rate's bound (see CounterWindow) without another pass
-            increases = list(map(sub, raws, previous))
-            if increases:
-                smallest, largest = layout.extremes(increases)
-                if smallest < 0:
-                    return None  # a counter restarted: the per-point path tells which one
+        largest = None
+        if monotonic and self.increases and raws:
+            # the largest increase also keeps a rate's bound (see CounterWindow)
+            smallest, largest = layout.extremes(raws, previous)
+            if smallest < 0:
+                return None  # a counter restarted: the per-point path tells which one
         layout.raws = layout.totals = raws
         layout.seen = now
-        return Batch(layout, raws, now, increases=increases, previous=previous, steady=True, largest=largest)
+        return Batch(layout, raws, now, previous=previous, steady=True, largest=largest)
 
     def _write_back(self, scope: str, layout: _Layout) -> None:
         """Copy a layout's columns into the per-series state."""

@@ -119,10 +119,14 @@ class CounterWindow:
             if bound is not None and self._monotonic:
                 # a monotonic counter: no increase over the window grew by more than
                 # the largest increase of a group in this collection (a later base
-                # only lowers them), which is at most all increases together
-                if route.unique and route.index is None and batch.largest is not None:
-                    largest = batch.largest  # every point is a group: the batch knows it
-                else:
+                # only lowers them)
+                largest = batch.largest
+                if largest is not None:
+                    # no point of the batch grew by more (its selected ones neither): a
+                    # group, by at most that many times its number of points
+                    if not route.unique:
+                        largest *= route.widest()
+                else:  # at most all increases together
                     increases = route.pick(batch.increases())
                     largest = (max(increases) if route.unique else sum(increases)) if increases else 0
                 if largest > 0:
