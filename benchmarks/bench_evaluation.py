@@ -45,6 +45,7 @@ from opentelemetry.context import attach
 from opentelemetry.sdk.metrics import MeterProvider
 
 from otel_alerting.config import Settings
+from otel_alerting.durations import parse_duration
 from otel_alerting.own_work import OWN_WORK
 from otel_alerting.reader import AlertingMetricReader
 
@@ -199,7 +200,7 @@ def main() -> int:
     parser.add_argument(
         "--window",
         default=WINDOW,
-        help="window of the rate rules; one shorter than the run (2s) measures windows that are full",
+        help="window of the rate rules; one of up to a minute (2s) is filled before the measured blocks",
     )
     args = parser.parse_args()
     globals()["WINDOW"] = args.window
@@ -216,9 +217,16 @@ def main() -> int:
         attach(OWN_WORK)
         variants = [Variant(case, size, rules_path) for size in sizes for case in cases]
         gc.collect()
-        for _ in range(3):  # warm-up: the first collections create every series' state
+        # warm-up: the first collections create every series' state; a window of up to a
+        # minute is filled first, so that its rows are those of a process older than it
+        # (a longer one is measured as it fills: the run would last longer than it)
+        window = parse_duration(args.window)
+        fill_until = time.perf_counter() + (window if window <= 60 else 0.0)
+        rounds = 0
+        while rounds < 3 or time.perf_counter() < fill_until:
             for v in variants:
                 v.run(record=False)
+            rounds += 1
         started = time.perf_counter()
         for block in range(args.blocks):
             order = variants[:]
