@@ -191,6 +191,17 @@ class Variant:
         self.provider.shutdown()
 
 
+def run_blocks(variants: list[Variant], blocks: int, rng: random.Random) -> None:
+    """``blocks`` recorded collections of every variant, in a new random order per block."""
+    for block in range(blocks):
+        order = variants[:]
+        rng.shuffle(order)
+        for v in order:
+            v.run(record=True)
+        if (block + 1) % 10 == 0:
+            print(f"  block {block + 1}/{blocks}", file=sys.stderr, flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--blocks", type=int, default=40)
@@ -228,13 +239,7 @@ def main() -> int:
                 v.run(record=False)
             rounds += 1
         started = time.perf_counter()
-        for block in range(args.blocks):
-            order = variants[:]
-            rng.shuffle(order)
-            for v in order:
-                v.run(record=True)
-            if (block + 1) % 10 == 0:
-                print(f"  block {block + 1}/{args.blocks}", file=sys.stderr, flush=True)
+        run_blocks(variants, args.blocks, rng)
         elapsed = time.perf_counter() - started
         rows = []
         worst = 0.0
