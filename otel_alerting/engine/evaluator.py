@@ -1,12 +1,10 @@
 """Rules x series -> one value per alert group, once per collection.
 
-Only metrics that some rule reads are looked at: the cost of an evaluation grows
-with the watched series, not with everything the application records. Each rule
-takes a metric's points as a ``Batch`` (columns, see ``series``) through a ``Route``
-cached per layout: which points its selector matches and the group of each, worked
-out once rather than on every collection. ``rate`` and ``ratio`` keep their totals in
-a ``CounterWindow`` (see ``windows``); a rule's values go to the manager as columns
-(``GroupValues``, see ``results``), read only where a threshold may be crossed.
+Only metrics that some rule reads are looked at: the cost of an evaluation grows with
+the watched series, not with everything the application records. Each watched metric
+has a ``MetricState`` that turns its points into values and increases; each rule takes
+the points of its groups (a series knows its group for every rule that reads it, see
+``series``) and gives one value per group at the end of the collection.
 
 Silence. A group with no point keeps its place for a while: a ``rate``/``ratio`` window
 keeps its last total (the rate falls to 0, as for a counter that stops increasing), a
@@ -19,34 +17,27 @@ are carried at their unchanged total for ``value`` rules (see ``MetricState.carr
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
-from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
-from functools import reduce as _fold_left
-from itertools import chain, repeat
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import reduce as fold_left
+from operator import add
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from ..rules.model import AbsentExpr, RateExpr, RatioExpr, Rule, Selector, ValueExpr
 from .quantile import bucket_quantile
-from .results import NO_VALUES, GroupedValues, GroupKey, GroupValues, reduce_group
-from .series import Batch, HistogramValue, MetricState, Reading, Route
-from .windows import CounterWindow, RateValues
+from .results import NO_VALUES, GroupKey, RuleResult
+from .series import Attributes, HistogramValue, MetricState, MetricUpdate, Reading
+from .windows import Windows
 
 __all__ = ["FORGET_AFTER", "Evaluator", "GroupKey", "RuleResult", "horizon"]
-
-_logger = logging.getLogger(__name__)
-
-#: one consumer of a metric: (slot in the metric's consumers, role, selector.matches, rule.group)
-_Slot = tuple[int, str, Any, Any]
 
 #: the shortest time a group or series goes without a point before it is forgotten
 FORGET_AFTER = 600.0
 
-#: the types of the values rules give, taken by ``RuleResult`` as they are
-_COLUMNS = frozenset({GroupValues, GroupedValues, RateValues})
+#: how many evaluations pass between two sweeps of forgotten series
+_PRUNE_EVERY = 64
 
 
 def horizon(rule: Rule) -> float:
@@ -73,64 +64,9 @@ def _label(value: object) -> str:
     return str(value)
 
 
-class RuleResult:
-    """What one rule saw in one collection: a value (None: no data) per group.
-
-    Read-only by convention; a plain class rather than a frozen dataclass because one
-    is made per rule on every collection."""
-
-    __slots__ = ("error", "rule", "values")
-
-    values: GroupValues
-
-    def __init__(self, rule: Rule, values: Mapping[GroupKey, float | None] | None = None, error: str | None = None):
-        self.rule = rule
-        #: a dict (as tests write them) is wrapped; the evaluator's own columns are taken
-        #: as they are (without ``isinstance``, which on a Mapping subclass runs Python code)
-        self.values = values if type(values) in _COLUMNS else GroupValues.of(values or {})  # type: ignore[assignment]
-        self.error = error
-
-    def __repr__(self) -> str:
-        return f"RuleResult({self.rule.alert!r}, {self.values!r}, error={self.error!r})"
-
-
-class _RuleState(ABC):
-    #: takes the ``carried`` batches of delta series without a point (``value`` only:
-    #: for a window a carried point adds nothing, and ``absent`` wants real points)
-    carries = False
-    #: holds no group and was fed nothing since its ``finish`` last gave ``NO_VALUES``: it
-    #: would give them again (the evaluator skips it; ``_feed`` clears this)
-    quiet = False
-
-    def __init__(self, rule: Rule) -> None:
-        self.rule = rule
-        self.by = rule.by
-        self.horizon = horizon(rule)
-        #: the result of a collection in which the rule has no group
-        self.no_values = RuleResult(rule, NO_VALUES)
-
-    def group(self, attributes: Mapping[str, Any]) -> GroupKey:
-        return tuple([_label(attributes.get(key, "")) for key in self.by])
-
-    @abstractmethod
-    def selectors(self) -> Iterable[tuple[str, Selector]]:
-        """(role, selector) pairs this rule reads."""
-
-    @abstractmethod
-    def observe(self, role: str, route: Route, batch: Batch) -> None:
-        """Take the points of ``batch`` that ``route`` selects (at least one)."""
-
-    @abstractmethod
-    def check(self, role: str, batch: Batch) -> None:
-        """Raise what ``observe`` would raise for ``batch``, changing nothing."""
-
-    @abstractmethod
-    def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]: ...
-
-
 def _check(selector: Selector, histogram: bool) -> None:
-    """Raise what reading one batch with ``selector`` raises (every point of a batch
-    has the same type, so a batch is read whole or not at all)."""
+    """Raise what reading an update with ``selector`` raises (every point of an update
+    has the same type, so an update is read whole or not at all)."""
     if selector.field == "quantile":
         if not histogram:
             raise ValueError(f"{selector.metric} is not a histogram: a quantile needs one")
@@ -141,365 +77,247 @@ def _check(selector: Selector, histogram: bool) -> None:
         raise ValueError(f"{selector.metric} is not a histogram: field {selector.field} needs one")
 
 
-def _readings(selector: Selector, readings: list[Any], histogram: bool) -> list[Any]:
-    """What ``selector`` reads from a batch's readings: histograms for a quantile, else numbers."""
-    _check(selector, histogram)
-    if histogram:
-        if selector.field == "count":
-            return [r.count for r in readings]
-        if selector.field == "sum":
-            return [r.sum for r in readings]
-    return readings
+def _number(selector: Selector, reading: Reading) -> float:
+    """What ``selector`` reads as a number: the value, or a histogram's count or sum."""
+    if isinstance(reading, HistogramValue):
+        return reading.count if selector.field == "count" else reading.sum
+    return reading
 
 
-def _quantile(selector: Selector, value: HistogramValue) -> float | None:
-    assert selector.quantile is not None
-    return bucket_quantile(selector.quantile, value.bounds, value.buckets)
+def reduce_group(reduce: str, values: Sequence[float]) -> float:
+    """A group's value from its series' values in order: ``sum`` and ``avg`` add them in
+    order (as a running total would), ``last`` is the last one."""
+    if reduce == "sum":
+        return fold_left(add, values)
+    if reduce == "avg":
+        return fold_left(add, values) / len(values)
+    if reduce == "max":
+        return max(values)
+    if reduce == "min":
+        return min(values)
+    return values[-1]
+
+
+class _RuleState(ABC):
+    """One rule's state between collections: it takes the points of its groups
+    (``observe``), then gives a value per group (``finish``)."""
+
+    #: takes the ``carried`` updates of delta series without a point (``value`` only: for
+    #: a window a carried point adds nothing, and ``absent`` wants real points)
+    carries = False
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.by = rule.by
+        self.horizon = horizon(rule)
+
+    def group(self, attributes: Attributes) -> GroupKey:
+        return tuple([_label(attributes.get(key, "")) for key in self.by])
+
+    @abstractmethod
+    def selectors(self) -> Sequence[tuple[str, Selector]]:
+        """(role, selector) pairs this rule reads."""
+
+    def check(self, role: str, update: MetricUpdate) -> None:
+        """Raise if the side ``role`` cannot read ``update``."""
+        _check(dict(self.selectors())[role], update.histogram)
+
+    @abstractmethod
+    def observe(self, role: str, slot: int, update: MetricUpdate) -> None:
+        """Take the points of ``update`` whose group for consumer ``slot`` is set
+        (``check`` has passed)."""
+
+    @abstractmethod
+    def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]:
+        """The value of each group at ``now`` (``previous``: the last evaluation)."""
 
 
 class _ValueState(_RuleState):
     """Reduces the current value of the series of each group."""
 
-    expr: ValueExpr
     carries = True
 
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
         assert isinstance(rule.expr, ValueExpr)
         self.expr = rule.expr
+        self._tick: dict[GroupKey, list[Reading]] = {}
         self._known: set[GroupKey] = set()
         #: known groups without a point, and the time of their last one
         self._silent: dict[GroupKey, float] = {}
-        self._numbers: dict[GroupKey, list[float]] = {}
-        self._histograms: dict[GroupKey, HistogramValue] = {}
-        # The first batch of a collection is kept as it is (route, values, time) and
-        # reduced per group in ``finish``; a second one folds both into ``_numbers``.
-        self._batch: tuple[Route, list[float], float] | None = None
-        # set when ``_known`` holds exactly the groups of this route (one point each)
-        self._known_route: Route | None = None
 
-    def selectors(self) -> Iterable[tuple[str, Selector]]:
+    def selectors(self) -> Sequence[tuple[str, Selector]]:
         return (("value", self.expr.selector),)
 
-    def observe(self, role: str, route: Route, batch: Batch) -> None:
+    def observe(self, role: str, slot: int, update: MetricUpdate) -> None:
         selector = self.expr.selector
-        if selector.field == "quantile":
-            hists = _readings(selector, route.pick(batch.values), batch.histogram)
-            histograms = self._histograms
-            for key, hist in zip(route.keys, hists):
-                previous = histograms.get(key)
-                histograms[key] = hist if previous is None else previous.plus(hist)
-            return
-        values = _readings(selector, route.pick(batch.values), batch.histogram)
-        if self._batch is None and not self._numbers:
-            self._batch = (route, values, batch.time)
-            return
-        if self._batch is not None:
-            self._accumulate(*self._batch)
-            self._batch = None
-        self._accumulate(route, values, batch.time)
+        quantile = selector.field == "quantile"
+        tick = self._tick
+        for groups, reading in zip(update.groups, update.values):
+            group = groups[slot]
+            if group is not None:
+                tick.setdefault(group, []).append(reading if quantile else _number(selector, reading))
 
-    def check(self, role: str, batch: Batch) -> None:
-        _check(self.expr.selector, batch.histogram)
-
-    def _accumulate(self, route: Route, values: list[float], time: float) -> None:
-        numbers = self._numbers
-        for key, value in zip(route.keys, values):
-            acc = numbers.get(key)
-            if acc is None:
-                # sum, count, max, min, time of last, last
-                numbers[key] = [value, 1.0, value, value, time, value]
-            else:
-                acc[0] += value
-                acc[1] += 1
-                if value > acc[2]:
-                    acc[2] = value
-                if value < acc[3]:
-                    acc[3] = value
-                if time >= acc[4]:
-                    acc[4] = time
-                    acc[5] = value
+    def _value(self, readings: list[Reading]) -> float | None:
+        if self.expr.selector.field == "quantile":
+            merged = fold_left(HistogramValue.plus, readings)  # type: ignore[arg-type]
+            assert isinstance(merged, HistogramValue) and self.expr.selector.quantile is not None
+            return bucket_quantile(self.expr.selector.quantile, merged.bounds, merged.buckets)
+        return reduce_group(self.expr.reduce or "last", readings)  # type: ignore[arg-type]
 
     def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]:
-        batch = self._batch
-        if batch is None and not self._known and not self._numbers and not self._histograms:
-            return NO_VALUES
-        self._batch = None
-        if batch is not None and batch[0] is self._known_route and not self._histograms:
-            # the steady case: the same groups as before, all with a point
-            route = batch[0]
-            if route.unique:  # one point each: every reduction of one point is the point
-                return GroupValues(route.keys, batch[1], route.positions())
-            return GroupedValues(route.getters(), batch[1], self.expr.reduce or "last", route.group_positions())
+        tick, self._tick = self._tick, {}
         known = self._known
+        if not tick and not known:
+            return NO_VALUES
         out: dict[GroupKey, float | None] = dict.fromkeys(known)
-        reduce = self.expr.reduce or "last"
-        # groups with a point: those of the batch, of _numbers and of _histograms (disjoint)
-        reported = len(self._numbers) + len(self._histograms)
-        if batch is not None:
-            route, values, _ = batch
-            if route.unique:
-                out.update(zip(route.keys, values))
-                reported += len(route.keys)
-            else:
-                getters = route.getters()
-                for key, entries, single in getters:
-                    out[key] = entries(values) if single else reduce_group(reduce, entries(values))
-                reported += len(getters)
-        for key, acc in self._numbers.items():
-            if reduce == "sum":
-                out[key] = acc[0]
-            elif reduce == "avg":
-                out[key] = acc[0] / acc[1]
-            elif reduce == "max":
-                out[key] = acc[2]
-            elif reduce == "min":
-                out[key] = acc[3]
-            else:
-                out[key] = acc[5]
-        for key, hist in self._histograms.items():
-            out[key] = _quantile(self.expr.selector, hist)
-        if len(out) > reported:  # known groups without a point: no data, forgotten in time
-            self._silence(out, batch[0] if batch is not None else None, now, previous)
-        elif self._silent:
-            self._silent.clear()
-        known.update(out)
-        self._known_route = None
-        if batch is not None and not self._numbers:
-            route = batch[0]
-            if len(self._known) == (len(route.keys) if route.unique else len(route.getters())):
-                self._known_route = route
-        self._numbers = {}
-        self._histograms = {}
-        return out
-
-    def _silence(self, out: dict[GroupKey, float | None], route: Route | None, now: float, previous: float) -> None:
-        """Track the groups of ``out`` that had no point; forget those silent too long."""
-        present: Iterable[GroupKey] = chain(self._numbers, self._histograms)
-        if route is not None:
-            present = chain(present, route.keys)
-        missing = self._known.difference(present)
+        for group, readings in tick.items():
+            out[group] = self._value(readings)
+        missing = known.difference(tick)
         silent = self._silent
-        for key in [k for k in silent if k not in missing]:
-            del silent[key]
-        oldest = now - self.horizon
-        for key in missing:
-            # not silent before: its last point was in the previous evaluation
-            if silent.setdefault(key, previous) < oldest:
+        if missing:  # known groups without a point: no data, then forgotten
+            for key in [k for k in silent if k not in missing]:
                 del silent[key]
-                del out[key]
-                self._known.discard(key)
-
-
-class _Window:
-    """Running totals of one group of a histogram ``rate`` (a quantile of the increase),
-    one entry per collection, trimmed to a window; numbers use ``CounterWindow``.
-
-    ``samples`` holds time, total, time, total, ... flat rather than (time, total)
-    pairs: every group appends the same ``now`` object and, while it does not move,
-    the same total object, so an entry costs two pointers instead of a new tuple.
-    """
-
-    __slots__ = ("last_seen", "samples", "total")
-
-    def __init__(self, start: float, zero: Reading) -> None:
-        self.total: Reading = zero
-        self.samples: deque[Any] = deque([start, zero])
-        self.last_seen = start
-
-    def increase(self) -> tuple[Reading, float]:
-        """(increase, covered seconds) from the window's base to now."""
-        samples = self.samples
-        return _sub(samples[-1], samples[1]), samples[-2] - samples[0]
-
-
-def _add(a: Reading, b: Reading) -> Reading:
-    if isinstance(a, HistogramValue) or isinstance(b, HistogramValue):
-        ha = a if isinstance(a, HistogramValue) else HistogramValue(0, 0, (), ())
-        hb = b if isinstance(b, HistogramValue) else HistogramValue(0, 0, (), ())
-        return ha.plus(hb)
-    return a + b
-
-
-def _sub(a: Reading, b: Reading) -> Reading:
-    if isinstance(a, HistogramValue):
-        if isinstance(b, HistogramValue) and b.buckets:
-            return a.minus(b)
-        return a
-    assert not isinstance(b, HistogramValue)
-    return a - b
-
-
-class _HistogramRateState(_RuleState):
-    """A quantile of a histogram's increase over a window: one ``_Window`` per group."""
-
-    expr: RateExpr
-
-    def __init__(self, rule: Rule) -> None:
-        super().__init__(rule)
-        assert isinstance(rule.expr, RateExpr)
-        self.expr = rule.expr
-        self.window = rule.expr.window
-        self._windows: dict[GroupKey, _Window] = {}
-        self._tick: dict[GroupKey, Reading] = {}
-        self._known: set[GroupKey] = set()
-
-    def selectors(self) -> Iterable[tuple[str, Selector]]:
-        return (("rate", self.expr.selector),)
-
-    def check(self, role: str, batch: Batch) -> None:
-        _check(self.expr.selector, batch.histogram)
-
-    def observe(self, role: str, route: Route, batch: Batch) -> None:
-        increases = _readings(self.expr.selector, route.pick(batch.increases()), batch.histogram)
-        tick = self._tick
-        if route.unique:
-            for key, increase in zip(route.keys, increases):
-                previous = tick.get(key)
-                tick[key] = increase if previous is None else _add(previous, increase)
-            return
-        # several points per group: add each group's increases up, in order
-        for key, entries, single in route.getters():
-            previous = tick.get(key)
-            found = entries(increases)
-            if single:
-                tick[key] = found if previous is None else _add(previous, found)
-            else:
-                tick[key] = _fold_left(_add, found) if previous is None else _fold_left(_add, found, previous)
-
-    def _advance(self, now: float, previous: float) -> dict[GroupKey, _Window]:
-        windows = self._windows
-        tick = self._tick
-        self._tick = {}
-        for key in tick:
-            if key not in windows:
-                windows[key] = _Window(previous, 0.0)
-        horizon = now - self.window
-        for key, window in windows.items():
-            increase = tick.get(key)
-            if increase is not None:
-                window.total = _add(window.total, increase)
-                window.last_seen = now
-            samples = window.samples
-            samples.append(now)
-            samples.append(window.total)
-            # keep one sample at or before the horizon: it is the base of the increase
-            while len(samples) >= 4 and samples[2] <= horizon:
-                samples.popleft()
-                samples.popleft()
-        # a group with no point for the horizon is gone; until then its total stands
-        # still and its increase over the window falls to 0
-        oldest = now - self.horizon
-        for key in [k for k, w in windows.items() if w.last_seen < oldest]:
-            del windows[key]
-        return windows
-
-    def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]:
-        out: dict[GroupKey, float | None] = {}
-        for key, window in self._advance(now, previous).items():
-            increase, covered = window.increase()
-            if isinstance(increase, HistogramValue):
-                out[key] = _quantile(self.expr.selector, increase)
-            else:
-                out[key] = increase / covered if covered > 0 else None
-        gone = self._known.difference(out)
-        if gone:  # groups with a rate last time and no window now
-            out.update(dict.fromkeys(gone))
-        self._known = {k for k, v in out.items() if v is not None}
+            oldest = now - self.horizon
+            for key in missing:
+                # not silent before: its last point was in the previous evaluation
+                if silent.setdefault(key, previous) < oldest:
+                    del silent[key]
+                    del out[key]
+                    known.discard(key)
+        else:
+            silent.clear()
+        known.update(out)
         return out
-
-
-def _numbers(selector: Selector) -> Any:
-    """What a counter window reads from a column of ``selector``'s readings."""
-
-    def read(column: list[Any], histogram: bool) -> list[Any]:
-        return _readings(selector, column, histogram)
-
-    return read
 
 
 class _RateState(_RuleState):
     """Per-second increase of a counter (or a histogram's count or sum) over a window."""
 
-    expr: RateExpr
-
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
         assert isinstance(rule.expr, RateExpr)
         self.expr = rule.expr
-        self._window = CounterWindow(rule.expr.window, self.horizon)
-        self._read = _numbers(rule.expr.selector)
+        self._windows = Windows(rule.expr.window, self.horizon)
+        self._tick: dict[GroupKey, list[float]] = {}
 
-    def selectors(self) -> Iterable[tuple[str, Selector]]:
+    def selectors(self) -> Sequence[tuple[str, Selector]]:
         return (("rate", self.expr.selector),)
 
-    def check(self, role: str, batch: Batch) -> None:
-        _check(self.expr.selector, batch.histogram)
-
-    def observe(self, role: str, route: Route, batch: Batch) -> None:
-        _check(self.expr.selector, batch.histogram)
-        self._window.observe(route, batch)
+    def observe(self, role: str, slot: int, update: MetricUpdate) -> None:
+        _add_counts(self._tick, self.expr.selector, slot, update)
 
     def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]:
-        gone = self._window.advance(now, previous, self._read)
-        if not self._window.keys and not gone:
+        tick, self._tick = self._tick, {}
+        windows = self._windows
+        windows.take_counts(tick, now, previous)
+        gone = windows.advance(now)
+        if not windows.groups and not gone:
             return NO_VALUES
-        rates = self._window.rates(now)
-        if gone:  # groups forgotten now: no data once, then nothing
-            out: dict[GroupKey, float | None] = dict(rates.items())
+        out = windows.rates(now)
+        out.update(dict.fromkeys(gone))  # groups forgotten now: no data once, then nothing
+        return out
+
+
+def _add_counts(tick: dict[GroupKey, list[float]], selector: Selector, slot: int, update: MetricUpdate) -> None:
+    """Add the points of ``update`` to ``tick``: per group, [sum of values, sum of increases]."""
+    for groups, value, increase in zip(update.groups, update.values, update.increases):
+        group = groups[slot]
+        if group is None:
+            continue
+        found = tick.get(group)
+        if found is None:
+            tick[group] = [_number(selector, value), _number(selector, increase)]
+        else:
+            found[0] += _number(selector, value)
+            found[1] += _number(selector, increase)
+
+
+class _HistogramRateState(_RuleState):
+    """A quantile of a histogram's increase over a window."""
+
+    def __init__(self, rule: Rule) -> None:
+        super().__init__(rule)
+        assert isinstance(rule.expr, RateExpr) and rule.expr.selector.quantile is not None
+        self.expr = rule.expr
+        self._quantile = rule.expr.selector.quantile
+        self._windows = Windows(rule.expr.window, self.horizon)
+        self._tick: dict[GroupKey, HistogramValue] = {}
+        self._known: set[GroupKey] = set()
+
+    def selectors(self) -> Sequence[tuple[str, Selector]]:
+        return (("rate", self.expr.selector),)
+
+    def observe(self, role: str, slot: int, update: MetricUpdate) -> None:
+        tick = self._tick
+        for groups, increase in zip(update.groups, update.increases):
+            group = groups[slot]
+            if group is not None:
+                assert isinstance(increase, HistogramValue)
+                found = tick.get(group)
+                tick[group] = increase if found is None else found.plus(increase)
+
+    def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]:
+        tick, self._tick = self._tick, {}
+        windows = self._windows
+        windows.take_histograms(tick, now, previous)
+        windows.advance(now)
+        out: dict[GroupKey, float | None] = {}
+        for key, group in windows.groups.items():
+            grew, _ = group.increase(now)
+            assert isinstance(grew, HistogramValue)
+            out[key] = bucket_quantile(self._quantile, grew.bounds, grew.buckets)
+        gone = self._known.difference(out)
+        if gone:  # groups with a value last time and no window now
             out.update(dict.fromkeys(gone))
-            return out
-        return rates
+        self._known = {k for k, v in out.items() if v is not None}
+        return out
 
 
 class _RatioState(_RuleState):
     """Increase of the numerator over increase of the denominator, per group, in one window."""
 
-    expr: RatioExpr
-
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
         assert isinstance(rule.expr, RatioExpr)
         self.expr = rule.expr
-        self._windows = {
-            "numerator": CounterWindow(rule.expr.window, self.horizon),
-            "denominator": CounterWindow(rule.expr.window, self.horizon),
-        }
-        self._reads = {"numerator": _numbers(rule.expr.numerator), "denominator": _numbers(rule.expr.denominator)}
+        self._sides = {"numerator": rule.expr.numerator, "denominator": rule.expr.denominator}
+        self._windows = {role: Windows(rule.expr.window, self.horizon) for role in self._sides}
+        self._ticks: dict[str, dict[GroupKey, list[float]]] = {role: {} for role in self._sides}
         self._known: set[GroupKey] = set()
 
-    def selectors(self) -> Iterable[tuple[str, Selector]]:
-        return (("numerator", self.expr.numerator), ("denominator", self.expr.denominator))
+    def selectors(self) -> Sequence[tuple[str, Selector]]:
+        return tuple(self._sides.items())
 
-    def _selector(self, role: str) -> Selector:
-        return self.expr.numerator if role == "numerator" else self.expr.denominator
-
-    def check(self, role: str, batch: Batch) -> None:
-        selector = self._selector(role)
-        if selector.field == "quantile":
+    def check(self, role: str, update: MetricUpdate) -> None:
+        if self._sides[role].field == "quantile":
             raise ValueError("a ratio reads numbers (field value, count or sum), not a quantile")
-        _check(selector, batch.histogram)
+        super().check(role, update)
 
-    def observe(self, role: str, route: Route, batch: Batch) -> None:
-        self.check(role, batch)
-        self._windows[role].observe(route, batch)
+    def observe(self, role: str, slot: int, update: MetricUpdate) -> None:
+        _add_counts(self._ticks[role], self._sides[role], slot, update)
 
     def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]:
-        for role, window in self._windows.items():
-            window.advance(now, previous, self._reads[role])
-        numerators = self._windows["numerator"].increases(now)
-        denominators = self._windows["denominator"].increases(now)
+        increases = {}
+        for role, windows in self._windows.items():
+            tick, self._ticks[role] = self._ticks[role], {}
+            windows.take_counts(tick, now, previous)
+            windows.advance(now)
+            increases[role] = windows.increases(now)
+        numerators = increases["numerator"]
+        denominators = increases["denominator"]
         out: dict[GroupKey, float | None] = dict.fromkeys(self._known)
         floor = self.expr.min_denominator
         for key, den in denominators.items():
             num = numerators.get(key, 0.0)
+            assert not isinstance(num, HistogramValue) and not isinstance(den, HistogramValue)
             out[key] = num / den if den > 0 and den >= floor else None
         self._known = set(denominators)
         return out
 
 
 class _AbsentState(_RuleState):
-    expr: AbsentExpr
+    """Seconds since each group last had new data."""
 
     def __init__(self, rule: Rule, start: float) -> None:
         super().__init__(rule)
@@ -517,33 +335,30 @@ class _AbsentState(_RuleState):
         self._empty: GroupKey = tuple("" for _ in self.by)
         self._placeholder = False
 
-    def selectors(self) -> Iterable[tuple[str, Selector]]:
+    def selectors(self) -> Sequence[tuple[str, Selector]]:
         return (("absent", self.expr.selector),)
 
-    def check(self, role: str, batch: Batch) -> None:
-        """Any batch can be read: only freshness counts."""
+    def check(self, role: str, update: MetricUpdate) -> None:
+        """Any update can be read: only freshness counts."""
 
-    def observe(self, role: str, route: Route, batch: Batch) -> None:
-        fresh_at = self._fresh
-        time = batch.time
-        start = self._start
-        keys = route.keys
-        self._seen.update(zip(keys, repeat(time)))
-        for key, fresh in zip(keys, route.pick(batch.fresh())):
-            if fresh:
-                fresh_at[key] = time
-            else:
-                fresh_at.setdefault(key, start)
+    def observe(self, role: str, slot: int, update: MetricUpdate) -> None:
+        fresh_at, seen = self._fresh, self._seen
+        time, start = update.time, self._start
+        for groups, fresh in zip(update.groups, update.fresh):
+            group = groups[slot]
+            if group is not None:
+                seen[group] = time
+                if fresh:
+                    fresh_at[group] = time
+                else:
+                    fresh_at.setdefault(group, start)
 
     def finish(self, now: float, previous: float) -> Mapping[GroupKey, float | None]:
-        fresh_at = self._fresh
-        seen = self._seen
+        fresh_at, seen = self._fresh, self._seen
         oldest = now - self.horizon
         for key in [k for k, t in seen.items() if t < oldest]:
             del seen[key]
-            last = fresh_at.pop(key)
-            if last > self._last_data:
-                self._last_data = last
+            self._last_data = max(self._last_data, fresh_at.pop(key))
         if not fresh_at:
             # no group has a point: the metric as a whole, since its last data
             self._placeholder = True
@@ -566,47 +381,55 @@ def _state_for(rule: Rule, start: float) -> _RuleState:
     return _AbsentState(rule, start)
 
 
+#: the sides of one rule that read one metric: (consumer slot, role), in slot order
+_Sides = list[tuple[int, str]]
+
+
+@dataclass
+class _Watched:
+    """One metric some rule reads: its series, and who reads them."""
+
+    state: MetricState
+    #: per rule reading the metric, its sides
+    readers: list[tuple[_RuleState, _Sides]]
+    #: the same, for the rules that take carried delta points
+    carried: list[tuple[_RuleState, _Sides]]
+
+
+def _selection(rule_state: _RuleState, selector: Selector) -> Callable[[Attributes], GroupKey | None]:
+    def select(attributes: Attributes) -> GroupKey | None:
+        return rule_state.group(attributes) if selector.matches(attributes) else None
+
+    return select
+
+
 class Evaluator:
     """Feeds each collection to the rules that read its metrics."""
 
     def __init__(self, rules: Sequence[Rule], start: float, start_ns: int) -> None:
-        self._start = start
         self._previous = start
         self._states = [_state_for(rule, start) for rule in rules]
-        self._consumers: dict[str, list[tuple[_RuleState, str, Selector]]] = {}
+        consumers: dict[str, list[tuple[_RuleState, str, Selector]]] = {}
         for state in self._states:
             for role, selector in state.selectors():
-                self._consumers.setdefault(selector.metric, []).append((state, role, selector))
-        # a series is kept as long as the longest horizon of the rules reading it
-        # only ``value`` rules read current values alone; the others read increases
-        self._metrics = {
-            name: MetricState(
+                consumers.setdefault(selector.metric, []).append((state, role, selector))
+        self._watched: dict[str, _Watched] = {}
+        for name, found in consumers.items():
+            readers: dict[_RuleState, _Sides] = {}
+            for slot, (state, role, _) in enumerate(found):
+                readers.setdefault(state, []).append((slot, role))
+            # a series is kept as long as the longest horizon of the rules reading it
+            metric = MetricState(
                 name,
+                [_selection(state, selector) for state, _, selector in found],
                 start_ns,
-                max(state.horizon for state, _, _ in consumers),
-                increases=not all(isinstance(state, _ValueState) for state, _, _ in consumers),
+                max(state.horizon for state, _, _ in found),
             )
-            for name, consumers in self._consumers.items()
-        }
-        # per metric and rule: its (consumer slot, role, selector.matches, rule.group);
-        # two slots when both sides of a ratio read the metric
-        self._routing: dict[str, list[tuple[_RuleState, list[_Slot]]]] = {}
-        for name, consumers in self._consumers.items():
-            by_rule: dict[int, tuple[_RuleState, list[_Slot]]] = {}
-            for slot, (state, role, selector) in enumerate(consumers):
-                entry = by_rule.setdefault(id(state), (state, []))
-                entry[1].append((slot, role, selector.matches, state.group))
-            self._routing[name] = list(by_rule.values())
-        # who takes the carried batches of delta series without a point
-        self._carried_routing = {
-            name: [(state, slots) for state, slots in consumers if state.carries]
-            for name, consumers in self._routing.items()
-        }
-        # set once some metric had delta points: only then is there anything to carry
-        self._carrying = False
+            pairs = list(readers.items())
+            self._watched[name] = _Watched(metric, pairs, [(s, sides) for s, sides in pairs if s.carries])
         #: metrics that went past the cardinality limit (for good: see MetricState)
         self.overflowed: set[str] = set()
-        self._ticks = 0
+        self._evaluations = 0
 
     @property
     def rules(self) -> list[Rule]:
@@ -614,111 +437,81 @@ class Evaluator:
 
     @property
     def watched_metrics(self) -> frozenset[str]:
-        return frozenset(self._consumers)
+        return frozenset(self._watched)
 
     def overflowed_metrics(self) -> list[str]:
-        return sorted(self.overflowed) if self.overflowed else []
+        return sorted(self.overflowed)
 
     def evaluate(self, data: MetricsData | None, now: float) -> list[RuleResult]:
-        failed: dict[int, str] = {}
+        """One collection: every rule's value per group at ``now``."""
+        failed: dict[_RuleState, str] = {}
         if data is not None:
-            routing = self._routing
             for resource_metrics in data.resource_metrics:
                 for scope_metrics in resource_metrics.scope_metrics:
+                    scope = scope_metrics.scope.name
                     for metric in scope_metrics.metrics:
-                        consumers = routing.get(metric.name)
-                        if consumers is None:
+                        watched = self._watched.get(metric.name)
+                        if watched is None:
                             continue
-                        metric_state = self._metrics[metric.name]
-                        batch = metric_state.update(metric, scope_metrics.scope.name, now)
-                        if batch is not None:
-                            _feed(consumers, batch, failed)
-                            if metric_state.carrying:
-                                self._carrying = True
-                            # only the per-point path meets new series
-                            if not batch.steady and metric_state.overflowed:
-                                self.overflowed.add(metric.name)
-        if self._carrying:
-            for name, metric_state in self._metrics.items():
-                if metric_state.carrying:
-                    carried_consumers = self._carried_routing[name]
-                    for batch in metric_state.carry(now):
-                        _feed(carried_consumers, batch, failed)
-        results = []
-        previous = self._previous
-        for rule_state in self._states:
-            if rule_state.quiet:
-                results.append(rule_state.no_values)
-                continue
-            error = failed.get(id(rule_state)) if failed else None
-            if error is None:
-                try:
-                    values = rule_state.finish(now, previous)
-                except Exception as exc:
-                    error = _describe(exc)
-            if error is not None:
-                results.append(RuleResult(rule_state.rule, NO_VALUES, error))
-            elif values is NO_VALUES:
-                rule_state.quiet = True
-                results.append(rule_state.no_values)
-            else:
-                results.append(RuleResult(rule_state.rule, values))
+                        update = watched.state.update(metric, scope, now)
+                        if update is not None:
+                            _feed(watched.readers, update, failed)
+                        if watched.state.overflowed:
+                            self.overflowed.add(metric.name)
+        for watched in self._watched.values():
+            if watched.state.carrying:
+                for update in watched.state.carry(now):
+                    _feed(watched.carried, update, failed)
+        results = [self._finish(state, failed.get(state), now) for state in self._states]
         self._previous = now
-        self._ticks += 1
-        if self._ticks % 64 == 0:
-            for metric_state in self._metrics.values():
-                metric_state.prune(now - metric_state.horizon)
+        self._evaluations += 1
+        if self._evaluations % _PRUNE_EVERY == 0:
+            for watched in self._watched.values():
+                watched.state.prune(now - watched.state.horizon)
         return results
 
+    def _finish(self, state: _RuleState, error: str | None, now: float) -> RuleResult:
+        if error is None:
+            try:
+                return RuleResult(state.rule, state.finish(now, self._previous))
+            except Exception as exc:
+                error = _describe(exc)
+        return RuleResult(state.rule, NO_VALUES, error)
 
-def _feed(consumers: list[tuple[_RuleState, list[_Slot]]], batch: Batch, failed: dict[int, str]) -> None:
-    """Hand one batch to the rules that read its metric; a rule that raises is marked failed."""
-    layout = batch.layout
-    for rule_state, slots in consumers:
-        if id(rule_state) in failed:
+
+def _feed(readers: list[tuple[_RuleState, _Sides]], update: MetricUpdate, failed: dict[_RuleState, str]) -> None:
+    """Hand one update to the rules that read its metric; a rule that cannot read it
+    is marked failed for this collection."""
+    for state, sides in readers:
+        if state in failed:
             continue
-        rule_state.quiet = False
         try:
-            if len(slots) == 1:
-                slot, role, matches, group = slots[0]
-                route = layout.route(slot, matches, group)
-                if route.keys:
-                    rule_state.observe(role, route, batch)
-            else:
-                _observe_together(rule_state, slots, batch)
+            _observe(state, sides, update)
         except Exception as exc:
-            failed[id(rule_state)] = _describe(exc)
+            failed[state] = _describe(exc)
 
 
-def _observe_together(rule_state: _RuleState, slots: list[_Slot], batch: Batch) -> None:
-    """Feed one batch to a rule that reads it through several selectors.
-
-    Point by point, each selector in turn, as the rule would see the points one at a
-    time: if one side cannot read the batch, the rule stops at the first point that
-    side selects, and the other sides keep what came before that point.
-    """
-    routes = [(role, batch.layout.route(slot, matches, group)) for slot, role, matches, group in slots]
+def _observe(state: _RuleState, sides: _Sides, update: MetricUpdate) -> None:
+    """Feed one update to the sides of one rule, as the rule would see the points one
+    at a time, each side in turn: if a side cannot read the update, the rule stops at the
+    first point that side selects, and the other sides keep what came before that point
+    (the sides before it in order, that point too)."""
     stop: tuple[int, int] | None = None
     error: Exception | None = None
-    for order, (role, route) in enumerate(routes):
-        if not route.keys:
-            continue
+    for order, (slot, role) in enumerate(sides):
         try:
-            rule_state.check(role, batch)
+            state.check(role, update)
         except Exception as exc:
-            at = (route.index[0] if route.index is not None else 0, order)
-            if stop is None or at < stop:
-                stop, error = at, exc
-    if stop is None or error is None:
-        for role, route in routes:
-            if route.keys:
-                rule_state.observe(role, route, batch)
-        return
-    for order, (role, route) in enumerate(routes):
-        part = route.head(stop[0] + 1 if order < stop[1] else stop[0])
-        if part.keys:
-            rule_state.observe(role, part, batch)
-    raise error
+            first = next((i for i, groups in enumerate(update.groups) if groups[slot] is not None), None)
+            if first is not None and (stop is None or (first, order) < stop):
+                stop, error = (first, order), exc
+    for order, (slot, role) in enumerate(sides):
+        if stop is None:
+            state.observe(role, slot, update)
+        else:
+            state.observe(role, slot, update.head(stop[0] + 1 if order < stop[1] else stop[0]))
+    if error is not None:
+        raise error
 
 
 def _describe(exc: Exception) -> str:

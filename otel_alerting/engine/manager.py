@@ -19,9 +19,8 @@ from ..durations import format_duration
 from ..notify.model import Change, Notification, Status, fingerprint
 from ..rules.model import RateExpr, RatioExpr, Rule, Severity
 from ..rules.template import render
-from .evaluator import GroupKey, RuleResult
 from .lifecycle import Alert, AlertState, Transition, TransitionKind
-from .results import NO_VALUES
+from .results import GroupKey, RuleResult, crossing
 
 __all__ = ["AlertManager", "AlertSnapshot", "HistoryEntry", "ManagerStats"]
 
@@ -104,14 +103,13 @@ class AlertManager:
                     _logger.info("rule %s evaluates again", rule.alert)
                 values = result.values
                 alerts = self._alerts.get(rule.alert)
-                if values is NO_VALUES and not alerts:
+                if not values and not alerts:
                     continue  # a rule whose metric has no series (yet): nothing to step
                 if alerts:
                     for key, tracked in list(alerts.items()):
                         self._step(tracked, values.get(key), now)
-                # Most groups of a rule hold no threshold and are not tracked: the values
-                # find the few that start an alert (one pass in C), not a call per group.
-                for key in values.crossing(rule.thresholds[0][1], rule.direction == "above"):
+                # groups that reach the rule's lowest threshold start an alert
+                for key in crossing(values, rule.thresholds[0][1], rule.direction == "above"):
                     if alerts is None or key not in alerts:
                         self._step(self._track(rule, key, now), values.get(key), now)
                         alerts = self._alerts[rule.alert]
