@@ -241,7 +241,7 @@ class _HistogramRateState(_RuleState):
         assert isinstance(rule.expr, RateExpr) and rule.expr.selector.quantile is not None
         self.expr = rule.expr
         self._quantile = rule.expr.selector.quantile
-        self._windows = Windows(rule.expr.window, self.horizon)
+        self._windows = Windows(rule.expr.window, self.horizon, histograms=True)
         self._tick: dict[GroupKey, HistogramValue] = {}
         self._known: set[GroupKey] = set()
 

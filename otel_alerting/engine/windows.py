@@ -15,7 +15,9 @@ about 60 snapshots whatever the window and the collection interval (a 24 h windo
 from __future__ import annotations
 
 import math
+from array import array
 from collections import deque
+from collections.abc import MutableSequence
 
 from .series import GroupKey, HistogramValue, Reading
 
@@ -30,11 +32,12 @@ class GroupWindow:
 
     __slots__ = ("base", "last_seen", "offset", "raw", "snapshots", "total")
 
-    def __init__(self, born: float) -> None:
+    def __init__(self, born: float, snapshots: MutableSequence[Reading]) -> None:
         #: (time, total) the increase is counted from: the birth, then the newest
         #: snapshot at or before the window's start
         self.base: tuple[float, Reading] = (born, 0.0)
-        self.snapshots: deque[tuple[float, Reading]] = deque()
+        #: the group's totals at the newest ``len(snapshots)`` snapshot times of its ``Windows``
+        self.snapshots = snapshots
         self.total: Reading = 0.0
         #: for counters, ``total = raw + offset``: ``raw`` is the sum of the group's current
         #: values, ``offset`` what they do not tell (increases before the group was first
@@ -60,16 +63,25 @@ class GroupWindow:
 class Windows:
     """The windows of every group of one rule side (a ``rate``, or one side of a ``ratio``).
 
+    The snapshot times are kept once, here; each group keeps its totals at the newest of
+    them (a group born later has fewer), in an array of floats for counters.
     ``horizon``: a group with no point for that long is forgotten.
     """
 
-    def __init__(self, window: float, horizon: float) -> None:
+    def __init__(self, window: float, horizon: float, histograms: bool = False) -> None:
         self.window = window
         self.horizon = horizon
         self._every = window / SNAPSHOTS_PER_WINDOW
+        self._times: deque[float] = deque()
         self._last_snapshot = -math.inf
+        self._histograms = histograms
         #: in order of birth
         self.groups: dict[GroupKey, GroupWindow] = {}
+
+    def _born(self, key: GroupKey, born: float) -> GroupWindow:
+        snapshots: MutableSequence[Reading] = [] if self._histograms else array("d")  # type: ignore[assignment]
+        found = self.groups[key] = GroupWindow(born, snapshots)
+        return found
 
     def take_counts(self, tick: dict[GroupKey, list[float]], now: float, born: float) -> None:
         """One collection of counters: per group, [sum of its values, sum of its increases]."""
@@ -77,7 +89,7 @@ class Windows:
         for key, (raw, increase) in tick.items():
             found = groups.get(key)
             if found is None:
-                found = groups[key] = GroupWindow(born)
+                found = self._born(key, born)
                 offset = increase - raw  # its total is this first increase
                 found.offset = offset if math.isfinite(offset) else 0.0
             else:
@@ -95,9 +107,7 @@ class Windows:
         """One collection of histograms: per group, the sum of its increases."""
         groups = self.groups
         for key, increase in tick.items():
-            found = groups.get(key)
-            if found is None:
-                found = groups[key] = GroupWindow(born)
+            found = groups.get(key) or self._born(key, born)
             total = found.total
             found.total = total.plus(increase) if isinstance(total, HistogramValue) else increase
             found.last_seen = now
@@ -108,18 +118,27 @@ class Windows:
         groups = self.groups
         if not groups:
             return []
-        start = now - self.window
+        times = self._times
         snapshot = now - self._last_snapshot >= self._every
         if snapshot:
             self._last_snapshot = now
+            times.append(now)
+        start = now - self.window
+        dropped = None
+        while times and times[0] <= start:
+            dropped = times.popleft()
+        kept = len(times)
         oldest = now - self.horizon
         gone = []
         for key, group in groups.items():
             snapshots = group.snapshots
             if snapshot:
-                snapshots.append((now, group.total))
-            while snapshots and snapshots[0][0] <= start:
-                group.base = snapshots.popleft()
+                snapshots.append(group.total)
+            extra = len(snapshots) - kept
+            if extra > 0:  # its oldest snapshots fell out of the window: the newest of them is the base
+                assert dropped is not None
+                group.base = (dropped, snapshots[extra - 1])
+                del snapshots[:extra]
             if group.last_seen < oldest:
                 gone.append(key)
         for key in gone:
