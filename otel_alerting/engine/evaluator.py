@@ -151,12 +151,12 @@ class _ValueState(_RuleState):
 
     def observe(self, role: str, slot: int, update: MetricUpdate) -> None:
         selector = self.expr.selector
-        quantile = selector.field == "quantile"
+        numbers = update.histogram and selector.field != "quantile"  # a histogram's count or sum
         tick = self._tick
         for groups, reading in zip(update.groups, update.values):
             group = groups[slot]
             if group is not None:
-                tick.setdefault(group, []).append(reading if quantile else _number(selector, reading))
+                tick.setdefault(group, []).append(_number(selector, reading) if numbers else reading)
 
     def _value(self, readings: list[Reading]) -> float | None:
         if self.expr.selector.field == "quantile":

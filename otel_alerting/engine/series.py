@@ -78,9 +78,18 @@ Selection = Callable[[Attributes], "GroupKey | None"]
 
 
 class _Series:
-    __slots__ = ("attributes", "groups", "last_seen", "raw", "start_ns", "total")
+    __slots__ = ("attributes", "groups", "last_seen", "raw", "source", "start_ns", "total")
 
-    def __init__(self, attributes: Attributes, groups: tuple[GroupKey | None, ...], raw: Reading, now: float) -> None:
+    def __init__(
+        self,
+        source: Attributes | None,
+        attributes: Attributes,
+        groups: tuple[GroupKey | None, ...],
+        raw: Reading,
+        now: float,
+    ) -> None:
+        #: the SDK's attribute object this series was last found by (see ``_Scope``)
+        self.source = source
         self.attributes = attributes
         #: per consumer of the metric (see ``MetricState``), the group of this series
         self.groups = groups
@@ -91,7 +100,54 @@ class _Series:
         self.last_seen = now
 
 
-_SeriesByKey = dict[frozenset[tuple[str, AttributeValue]], _Series]
+class _Scope:
+    """The series of one metric in one instrumentation scope, by their attributes.
+
+    The SDK hands over the same attribute object for a series on every cumulative
+    collection, so a series is first looked up by that object's identity: no key is
+    built for it. A new object (delta points bring one per collection) is looked up by
+    value and remembered in place of the old one.
+    """
+
+    __slots__ = ("by_key", "by_object")
+
+    def __init__(self) -> None:
+        self.by_key: dict[frozenset[tuple[str, AttributeValue]], _Series] = {}
+        #: id of the SDK's attribute object -> its series (the series holds the object,
+        #: so the id is not reused while the entry stands)
+        self.by_object: dict[int, _Series] = {}
+
+    def find(self, source: Attributes | None) -> _Series | None:
+        found = self.by_object.get(id(source))
+        if found is not None and found.source is source:
+            return found
+        found = self.by_key.get(frozenset((source or {}).items()))
+        if found is not None:
+            self._forget_source(found)
+            found.source = source
+            self.by_object[id(source)] = found
+        return found
+
+    def add(self, series: _Series) -> None:
+        key = frozenset(series.attributes.items())
+        replaced = self.by_key.get(key)
+        if replaced is not None:
+            self._forget_source(replaced)
+        self.by_key[key] = series
+        self.by_object[id(series.source)] = series
+
+    def drop_older_than(self, older_than: float) -> int:
+        stale = [key for key, series in self.by_key.items() if series.last_seen < older_than]
+        for key in stale:
+            self._forget_source(self.by_key.pop(key))
+        return len(stale)
+
+    def _forget_source(self, series: _Series) -> None:
+        if self.by_object.get(id(series.source)) is series:
+            del self.by_object[id(series.source)]
+
+    def __len__(self) -> int:
+        return len(self.by_key)
 
 
 class MetricUpdate:
@@ -116,6 +172,7 @@ class MetricUpdate:
         self.fresh: list[bool] = []
 
     def add(self, series: _Series, value: Reading, increase: Reading, fresh: bool) -> None:
+        # a point's series is looked up once; every rule reads its group from here
         self.groups.append(series.groups)
         self.values.append(value)
         self.increases.append(increase)
@@ -155,8 +212,8 @@ class MetricState:
         self.horizon = horizon
         self._selections = tuple(selections)
         self._observe_from_ns = observe_from_ns
-        #: per scope, the series by their attributes
-        self._series: dict[str, _SeriesByKey] = {}
+        #: per scope, its series
+        self._series: dict[str, _Scope] = {}
         #: scopes whose last points were delta, and whether they were histograms
         self._delta: dict[str, bool] = {}
         #: some series went past the SDK's cardinality limit (see OVERFLOW_ATTRIBUTE)
@@ -182,103 +239,93 @@ class MetricState:
             self._delta[scope] = histogram
         else:
             self._delta.pop(scope, None)
-        series = self._series.setdefault(scope, {})
+        series = self._series.get(scope)
+        if series is None:
+            series = self._series[scope] = _Scope()
         update = MetricUpdate(now, histogram)
         if isinstance(data, Gauge):
-            for number in data.data_points:
-                self._gauge(series, number, update)
+            self._gauges(series, data.data_points, update)
         elif isinstance(data, Sum):
-            monotonic = bool(data.is_monotonic)
-            for number in data.data_points:
-                self._sum(series, number, delta, monotonic, update)
+            self._sums(series, data.data_points, delta, bool(data.is_monotonic), update)
         else:
-            for histogram_point in data.data_points:
-                self._histogram(series, histogram_point, delta, update)
+            self._histograms(series, data.data_points, delta, update)
         return update
 
-    def _find(
-        self, series: _SeriesByKey, attributes: Attributes | None, raw: Reading, now: float
-    ) -> tuple[_Series, bool]:
-        """The series of ``attributes`` and whether it is new (never seen, forgotten, or
-        seen with another kind of reading)."""
-        attributes = attributes or {}
-        key = frozenset(attributes.items())
-        state = series.get(key)
+    def _find(self, series: _Scope, source: Attributes | None, raw: Reading, now: float) -> tuple[_Series, bool]:
+        """The series of the attributes ``source`` and whether it is new (never seen,
+        forgotten, or seen with another kind of reading)."""
+        state = series.find(source)
         if state is not None and state.last_seen >= now - self.horizon and type(state.raw) is type(raw):
             state.last_seen = now
             return state, False
+        attributes = source or {}
         if OVERFLOW_ATTRIBUTE in attributes:
             self.overflowed = True
-        state = series[key] = _Series(attributes, tuple(select(attributes) for select in self._selections), raw, now)
+        groups = tuple(select(attributes) for select in self._selections)
+        state = _Series(source, attributes, groups, raw, now)
+        series.add(state)
         return state, True
 
-    def _gauge(self, series: _SeriesByKey, point: NumberDataPoint, update: MetricUpdate) -> None:
-        raw = float(point.value)
-        state, new = self._find(series, point.attributes, raw, update.time)
-        increase = 0.0 if new else raw - state.raw  # type: ignore[operator]
-        state.raw = state.total = raw
-        update.add(state, raw, increase, True)
+    def _gauges(self, series: _Scope, points: Sequence[NumberDataPoint], update: MetricUpdate) -> None:
+        now, add = update.time, update.add
+        for point in points:
+            raw = float(point.value)
+            state, new = self._find(series, point.attributes, raw, now)
+            increase = 0.0 if new else raw - state.raw  # type: ignore[operator]
+            state.raw = state.total = raw
+            add(state, raw, increase, True)
 
-    def _sum(
-        self,
-        series: _SeriesByKey,
-        point: NumberDataPoint,
-        delta: bool,
-        monotonic: bool,
-        update: MetricUpdate,
+    def _sums(
+        self, series: _Scope, points: Sequence[NumberDataPoint], delta: bool, monotonic: bool, update: MetricUpdate
     ) -> None:
-        raw = float(point.value)
-        state, new = self._find(series, point.attributes, raw, update.time)
-        start = point.start_time_unix_nano or 0
-        if delta:
-            increase = raw
-            total = raw if new else state.total + raw  # type: ignore[operator]
-        else:
-            total = raw
-            if new:
+        now, add = update.time, update.add
+        for point in points:
+            raw = float(point.value)
+            state, new = self._find(series, point.attributes, raw, now)
+            if delta:
+                increase = raw
+                state.total = raw if new else state.total + raw  # type: ignore[operator]
+            elif new:
                 # A series born after we started watching counted every increase in
                 # front of us; an older one only gives us its baseline.
-                increase = raw if start >= self._observe_from_ns else 0.0
+                increase = raw if (point.start_time_unix_nano or 0) >= self._observe_from_ns else 0.0
+                state.total = raw
             elif monotonic and raw < state.raw:  # type: ignore[operator]
                 # A counter reset: it restarted from zero. A decrease tells it, as in
                 # PromQL; start times are not compared, since the SDK keeps one
                 # aggregation (one start time) per series for the life of the process.
-                increase = raw
+                increase = state.total = raw
             else:
                 increase = raw - state.raw  # type: ignore[operator]
-        state.raw = raw
-        state.total = total
-        state.start_ns = start
-        update.add(state, total, increase, increase != 0)
+                state.total = raw
+            state.raw = raw
+            add(state, state.total, increase, increase != 0)
 
-    def _histogram(
-        self,
-        series: _SeriesByKey,
-        point: HistogramDataPoint,
-        delta: bool,
-        update: MetricUpdate,
+    def _histograms(
+        self, series: _Scope, points: Sequence[HistogramDataPoint], delta: bool, update: MetricUpdate
     ) -> None:
-        raw = _histogram(point)
-        state, new = self._find(series, point.attributes, raw, update.time)
-        start = point.start_time_unix_nano or 0
-        previous = state.raw
-        assert isinstance(previous, HistogramValue) and isinstance(state.total, HistogramValue)
-        increase: HistogramValue
-        if delta:
-            increase = raw
-            total = raw if new else state.total.plus(raw)
-        else:
-            total = raw
-            if new:
-                increase = raw if start >= self._observe_from_ns else EMPTY_HISTOGRAM
-            elif raw.count < previous.count or start != state.start_ns:
-                increase = raw  # a histogram that restarted
+        now, add = update.time, update.add
+        for point in points:
+            raw = _histogram(point)
+            state, new = self._find(series, point.attributes, raw, now)
+            start = point.start_time_unix_nano or 0
+            previous, total = state.raw, state.total
+            assert isinstance(previous, HistogramValue) and isinstance(total, HistogramValue)
+            increase: HistogramValue
+            if delta:
+                increase = raw
+                state.total = raw if new else total.plus(raw)
             else:
-                increase = raw.minus(previous)
-        state.raw = raw
-        state.total = total
-        state.start_ns = start
-        update.add(state, total, increase, increase.count != 0)
+                state.total = raw
+                if new:
+                    increase = raw if start >= self._observe_from_ns else EMPTY_HISTOGRAM
+                elif raw.count < previous.count or start != state.start_ns:
+                    increase = raw  # a histogram that restarted
+                else:
+                    increase = raw.minus(previous)
+            state.raw = raw
+            state.start_ns = start
+            add(state, state.total, increase, increase.count != 0)
 
     def carry(self, now: float) -> list[MetricUpdate]:
         """The delta series that sent no point in the collection taken at ``now``.
@@ -292,7 +339,8 @@ class MetricState:
         out: list[MetricUpdate] = []
         oldest = now - self.horizon
         for scope, histogram in self._delta.items():
-            idle = [state for state in self._series.get(scope, {}).values() if oldest <= state.last_seen < now]
+            found = self._series.get(scope)
+            idle = [s for s in found.by_key.values() if oldest <= s.last_seen < now] if found is not None else []
             if not idle:
                 continue
             update = MetricUpdate(now, histogram, carried=True)
@@ -306,10 +354,7 @@ class MetricState:
         """Forget series not reported since ``older_than``; returns how many."""
         forgotten = 0
         for scope, series in list(self._series.items()):
-            stale = [key for key, state in series.items() if state.last_seen < older_than]
-            for key in stale:
-                del series[key]
-            forgotten += len(stale)
+            forgotten += series.drop_older_than(older_than)
             if not series:
                 del self._series[scope]
                 self._delta.pop(scope, None)
