@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -245,7 +246,8 @@ def test_a_secret_is_never_in_an_error() -> None:
     assert value is None
     assert errors == [
         ConfigError(
-            VARIABLE, "invalid value the value (not shown: it is a secret): expected an http:// or https:// URL with a host"
+            VARIABLE,
+            "invalid value the value (not shown: it is a secret): expected an http:// or https:// URL with a host",
         )
     ]
     secret, _ = read(SECRET, lambda env: env.secret(VARIABLE))
@@ -323,7 +325,7 @@ def _documented_constants() -> dict[str, str]:
     tree = ast.parse(inspect.getsource(ev))
     found: dict[str, str] = {}
     body = tree.body
-    for statement, following in zip(body, body[1:]):
+    for statement, following in itertools.pairwise(body):
         if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
             doc = following.value.value if isinstance(following, ast.Expr) else None
             found[statement.targets[0].id] = doc if isinstance(doc, str) else ""
