@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from . import environment_variables as ev
 from .config import load_settings
 from .configuration import load_configuration
 from .durations import format_duration
@@ -20,7 +21,7 @@ __all__ = ["main"]
 def _check(args: argparse.Namespace) -> int:
     environ = dict(os.environ)
     if args.rules:
-        environ["OTEL_PYTHON_ALERTING_RULES"] = os.pathsep.join(args.rules)
+        environ[ev.OTEL_PYTHON_ALERTING_RULES] = os.pathsep.join(args.rules)
     settings = load_settings(environ)
     config = load_configuration(settings, environ)
     probes = load_probe_settings(environ)

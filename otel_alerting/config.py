@@ -1,43 +1,263 @@
-"""Settings from the environment: one function, one frozen value, every error named.
+"""The one reader of the environment: every variable, every alias, every parse.
 
-A bad value never raises here: it is reported as a ``ConfigError`` naming the
-variable and the value, and the setting falls back to its default (or the part it
-configures is disabled), unless strict mode turns errors into a stop.
+Every name comes from ``environment_variables``. The seed system's ``ALERT_*`` names are
+resolved here (``ALIASES``) and nowhere else. Booleans, numbers, durations, ports, URLs,
+choices and lists are parsed here once (``EnvReader``), for the settings below, for each
+channel's loader and for the instrumentation.
+
+A bad value never raises: it is reported as a ``ConfigError`` naming the variable it was
+read from (the alias, when that is the one set) and the value, unless it is a secret, and
+the setting falls back to its default (or the part it configures is disabled), unless
+strict mode turns errors into a stop.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar, cast
+from urllib.parse import urlsplit
 
 from . import environment_variables as ev
-from .durations import parse_duration
+from .channel_types import KNOWN_CHANNELS
+from .durations import parse_duration, positive_duration
+from .errors import ConfigError
+from .secrets import Secret
 
-__all__ = ["KNOWN_CHANNELS", "ConfigError", "Settings", "env_value", "load_settings", "plugin_enabled"]
+__all__ = [
+    "ALIASES",
+    "KNOWN_CHANNELS",
+    "ConfigError",
+    "EnvReader",
+    "Settings",
+    "load_settings",
+    "parse_bool",
+    "plugin_enabled",
+    "report_problems",
+]
 
-KNOWN_CHANNELS = (
-    "log",
-    "console",
-    "email",
-    "slack",
-    "mattermost",
-    "webhook",
-    "pagerduty",
-    "alertmanager",
-    "otel_logs",
-)
+_logger = logging.getLogger("otel_alerting")
+_T = TypeVar("_T")
+
 Mode = Literal["reader", "export"]
 
+#: variable -> the seed system's name for it, read when the variable itself is unset
+ALIASES: Mapping[str, str] = {
+    ev.OTEL_PYTHON_ALERTING_EMAIL_ENABLED: ev.ALERT_EMAIL_ENABLED,
+    ev.OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST: ev.ALERT_SMTP_HOST,
+    ev.OTEL_PYTHON_ALERTING_EMAIL_SMTP_PORT: ev.ALERT_SMTP_PORT,
+    ev.OTEL_PYTHON_ALERTING_EMAIL_USERNAME: ev.ALERT_SMTP_USER,
+    ev.OTEL_PYTHON_ALERTING_EMAIL_PASSWORD: ev.ALERT_SMTP_PASSWORD,
+    ev.OTEL_PYTHON_ALERTING_EMAIL_FROM: ev.ALERT_FROM_EMAIL,
+    ev.OTEL_PYTHON_ALERTING_EMAIL_TO: ev.ALERT_TO_EMAILS,
+    ev.OTEL_PYTHON_ALERTING_SLACK_ENABLED: ev.ALERT_SLACK_ENABLED,
+    ev.OTEL_PYTHON_ALERTING_SLACK_WEBHOOK_URL: ev.ALERT_SLACK_WEBHOOK_URL,
+    ev.OTEL_PYTHON_ALERTING_SLACK_CHANNEL: ev.ALERT_SLACK_CHANNEL,
+    ev.OTEL_PYTHON_ALERTING_WEBHOOK_ENABLED: ev.ALERT_WEBHOOK_ENABLED,
+    ev.OTEL_PYTHON_ALERTING_WEBHOOK_URL: ev.ALERT_WEBHOOK_URL,
+}
 
-@dataclass(frozen=True)
-class ConfigError:
-    variable: str
-    message: str
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+#: how a secret value appears in an error
+_NOT_SHOWN = "the value (not shown: it is a secret)"
 
-    def __str__(self) -> str:
-        return f"{self.variable}: {self.message}"
+
+def parse_bool(text: str) -> bool | None:
+    """``true``/``1``/``yes``/``on`` or ``false``/``0``/``no``/``off``, in any case and
+    with blanks around; None for anything else."""
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    return None
+
+
+class EnvReader:
+    """Typed reads of one mapping of variables (``os.environ`` by default).
+
+    Each read takes the variable's name; its ``ALIASES`` entry is read when the variable
+    is unset. A value of blanks counts as unset. A bad value is reported in ``errors``
+    (named by the variable it was read from) and the read gives the default, or None.
+    """
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.errors: list[ConfigError] = []
+
+    # --- raw values --------------------------------------------------------------------
+
+    def lookup(self, name: str) -> tuple[str | None, str]:
+        """The value of ``name`` (or of its alias), stripped, with the variable it came
+        from; ``(None, name)`` when neither is set."""
+        for variable in (name, ALIASES.get(name)):
+            if variable is not None:
+                value = self.environ.get(variable)
+                if value is not None and value.strip():
+                    return value.strip(), variable
+        return None, name
+
+    def text(self, name: str) -> str | None:
+        return self.lookup(name)[0]
+
+    def source(self, name: str) -> str:
+        """The variable a value is read from (the alias when only the alias is set)."""
+        return self.lookup(name)[1]
+
+    def given(self, names: Iterable[str]) -> list[str]:
+        """Those of ``names`` that are set (by the variable or its alias), as read."""
+        return [variable for value, variable in map(self.lookup, names) if value is not None]
+
+    def secret(self, name: str) -> Secret | None:
+        value = self.text(name)
+        return Secret(value) if value is not None else None
+
+    # --- errors --------------------------------------------------------------------------
+
+    def fail(self, variable: str, message: str) -> None:
+        self.errors.append(ConfigError(variable, message))
+
+    def invalid(self, variable: str, value: str, expected: str, *, secret: bool = False) -> None:
+        shown = _NOT_SHOWN if secret else repr(value)
+        self.fail(variable, f"invalid value {shown}: expected {expected}")
+
+    # --- parsed values -------------------------------------------------------------------
+
+    def flag(self, name: str) -> bool | None:
+        """True, False, or None when unset (or invalid, which is reported)."""
+        value, variable = self.lookup(name)
+        if value is None:
+            return None
+        parsed = parse_bool(value)
+        if parsed is None:
+            self.invalid(variable, value, "true or false")
+        return parsed
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.flag(name)
+        return default if value is None else value
+
+    def number(self, name: str, default: float, minimum: float, integer: bool = False) -> float:
+        """A finite number of at least ``minimum`` (a whole one if ``integer``)."""
+        value, variable = self.lookup(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+            if integer and not number.is_integer():
+                raise ValueError
+        except ValueError:
+            self.invalid(variable, value, "a whole number" if integer else "a number")
+            return default
+        if not number >= minimum or number == float("inf"):
+            self.invalid(variable, value, f"a finite number of at least {minimum:g}")
+            return default
+        return number
+
+    def count(self, name: str, default: int = 0) -> int:
+        """A whole number of 0 or more, written in digits."""
+        value, variable = self.lookup(name)
+        if value is None:
+            return default
+        if not value.isdigit():
+            self.invalid(variable, value, "0 or more")
+            return default
+        return int(value)
+
+    def duration(self, name: str, default: float, positive: bool = False) -> float:
+        """A duration (``30s``, ``5m`` or seconds); zero allowed unless ``positive``."""
+        value, variable = self.lookup(name)
+        if value is None:
+            return default
+        try:
+            seconds = parse_duration(value)
+        except ValueError:
+            self.invalid(variable, value, "a duration such as 30s, 5m or a number of seconds")
+            return default
+        if positive and seconds <= 0:
+            self.invalid(variable, value, "a duration longer than zero")
+            return default
+        return seconds
+
+    def seconds(self, name: str, default: float, example: str = "10s, 500ms or a number of seconds") -> float:
+        """A duration longer than zero (``10s``, ``500ms`` or seconds), or ``default``:
+        zero, a negative, ``inf``, ``nan`` or no duration at all is reported, the error
+        ending with ``example`` (each setting keeps the wording it has always shown)."""
+        value, variable = self.lookup(name)
+        if value is None:
+            return default
+        seconds = positive_duration(value)
+        if seconds is None:
+            self.invalid(variable, value, f"a positive duration such as {example}")
+            return default
+        return seconds
+
+    def parsed(self, name: str, parse: Callable[[str], _T]) -> _T | None:
+        """``parse(value)``, or None when unset; a ``ValueError`` is reported with its
+        own message (``parse`` words it, naming the value)."""
+        value, variable = self.lookup(name)
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError as exc:
+            self.fail(variable, str(exc))
+            return None
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        """One of ``choices`` (given in lower case), in any case."""
+        value, variable = self.lookup(name)
+        if value is None:
+            return default
+        if value.lower() not in choices:
+            self.invalid(variable, value, " or ".join(choices))
+            return default
+        return value.lower()
+
+    def names(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """A comma-separated list, blanks around each item and empty items dropped."""
+        value = self.text(name)
+        if value is None:
+            return default
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+
+    def paths(self, name: str) -> tuple[str, ...]:
+        """A list of paths separated by ``os.pathsep``."""
+        value = self.text(name)
+        return tuple(p for p in value.split(os.pathsep) if p) if value else ()
+
+    def port(self, name: str) -> int | None:
+        value, variable = self.lookup(name)
+        if value is None:
+            return None
+        if not value.isdigit() or not 0 < int(value) < 65536:
+            self.invalid(variable, value, "a port number from 1 to 65535")
+            return None
+        return int(value)
+
+    def url(self, name: str, *, secret: bool = False) -> str | None:
+        """An ``http(s)`` URL with a host. A secret URL (a webhook whose path is its
+        token) is never echoed in the error."""
+        value, variable = self.lookup(name)
+        if value is None:
+            return None
+        if not _http_url(value):
+            self.invalid(variable, value, "an http:// or https:// URL with a host", secret=secret)
+            return None
+        return value
+
+
+def _http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    return ok and not any(c.isspace() or ord(c) < 32 for c in value)
 
 
 @dataclass(frozen=True)
@@ -88,133 +308,57 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-_TRUE = ("true", "1", "yes", "on")
-_FALSE = ("false", "0", "no", "off")
-
-
-class _Reader:
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self.environ = environ
-        self.errors: list[ConfigError] = []
-
-    def raw(self, name: str) -> str | None:
-        value = self.environ.get(name)
-        if value is None or not value.strip():
-            return None
-        return value.strip()
-
-    def fail(self, name: str, value: str, expected: str) -> None:
-        self.errors.append(ConfigError(name, f"invalid value {value!r}: expected {expected}"))
-
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.raw(name)
-        if value is None:
-            return default
-        if value.lower() in _TRUE:
-            return True
-        if value.lower() in _FALSE:
-            return False
-        self.fail(name, value, "true or false")
-        return default
-
-    def number(self, name: str, default: float, minimum: float, integer: bool = False) -> float:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-            if integer and not number.is_integer():
-                raise ValueError
-        except ValueError:
-            self.fail(name, value, "a whole number" if integer else "a number")
-            return default
-        if not number >= minimum or number == float("inf"):
-            self.fail(name, value, f"a finite number of at least {minimum:g}")
-            return default
-        return number
-
-    def duration(self, name: str, default: float, positive: bool = False) -> float:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            seconds = parse_duration(value)
-        except ValueError:
-            self.fail(name, value, "a duration such as 30s, 5m or a number of seconds")
-            return default
-        if positive and seconds <= 0:
-            self.fail(name, value, "a duration longer than zero")
-            return default
-        return seconds
-
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.raw(name)
-        if value is None:
-            return default
-        if value.lower() not in choices:
-            self.fail(name, value, " or ".join(choices))
-            return default
-        return value.lower()
-
-    def names(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        value = self.raw(name)
-        if value is None:
-            return default
-        return tuple(part.strip() for part in value.split(",") if part.strip())
-
-
-def env_value(environ: Mapping[str, str], name: str, alias: str | None = None) -> tuple[str | None, str]:
-    """The value of ``name``, or of its legacy ``alias`` (the seed system's ``ALERT_*``
-    names) when ``name`` is unset; with the variable it came from, for error messages."""
-    value = environ.get(name)
-    if value is not None and value.strip():
-        return value.strip(), name
-    if alias is not None:
-        value = environ.get(alias)
-        if value is not None and value.strip():
-            return value.strip(), alias
-    return None, name
-
-
 def plugin_enabled(environ: Mapping[str, str] | None = None) -> bool:
     """False when OTEL_PYTHON_ALERTING_ENABLED turns the whole plugin off: the
-    alerting reader and every instrumentation of the package."""
-    value = (os.environ if environ is None else environ).get(ev.OTEL_PYTHON_ALERTING_ENABLED, "")
-    return value.strip().lower() not in _FALSE
+    alerting reader and every instrumentation of the package. An invalid value leaves
+    it on (``load_settings`` reports it)."""
+    value = EnvReader(environ).text(ev.OTEL_PYTHON_ALERTING_ENABLED)
+    return value is None or parse_bool(value) is not False
+
+
+def _channels(r: EnvReader) -> tuple[str, ...]:
+    channels = r.names(ev.OTEL_PYTHON_ALERTING_CHANNELS, Settings.channels)
+    unknown = [c for c in channels if c not in KNOWN_CHANNELS and c != "none"]
+    if unknown:
+        r.fail(
+            ev.OTEL_PYTHON_ALERTING_CHANNELS,
+            f"unknown channel(s) {', '.join(unknown)} (known: {', '.join(KNOWN_CHANNELS)})",
+        )
+    return tuple(c for c in channels if c in KNOWN_CHANNELS)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read every ``OTEL_PYTHON_ALERTING_*`` setting; never raises."""
-    r = _Reader(os.environ if environ is None else environ)
-    channels = r.names(ev.OTEL_PYTHON_ALERTING_CHANNELS, Settings.channels)
-    unknown = [c for c in channels if c not in KNOWN_CHANNELS and c != "none"]
-    if unknown:
-        r.errors.append(
-            ConfigError(
-                ev.OTEL_PYTHON_ALERTING_CHANNELS,
-                f"unknown channel(s) {', '.join(unknown)} (known: {', '.join(KNOWN_CHANNELS)})",
-            )
-        )
-    channels = tuple(c for c in channels if c in KNOWN_CHANNELS)
-    channels_set = r.raw(ev.OTEL_PYTHON_ALERTING_CHANNELS) is not None
-    rules = r.raw(ev.OTEL_PYTHON_ALERTING_RULES)
+    r = EnvReader(environ)
+    channels = _channels(r)
     settings = Settings(
         enabled=r.boolean(ev.OTEL_PYTHON_ALERTING_ENABLED, True),
         strict=r.boolean(ev.OTEL_PYTHON_ALERTING_STRICT, False),
         interval_ms=r.number(ev.OTEL_PYTHON_ALERTING_INTERVAL, Settings.interval_ms, 10.0),
-        mode=r.choice(ev.OTEL_PYTHON_ALERTING_MODE, "reader", ("reader", "export")),  # type: ignore[arg-type]
+        mode=cast(Mode, r.choice(ev.OTEL_PYTHON_ALERTING_MODE, "reader", ("reader", "export"))),
         exporters=r.names(ev.OTEL_PYTHON_ALERTING_EXPORTERS, Settings.exporters),
-        rules_paths=tuple(p for p in rules.split(os.pathsep) if p) if rules else (),
+        rules_paths=r.paths(ev.OTEL_PYTHON_ALERTING_RULES),
         default_rules=r.boolean(ev.OTEL_PYTHON_ALERTING_DEFAULT_RULES, True),
         cooldown_s=r.duration(ev.OTEL_PYTHON_ALERTING_COOLDOWN, Settings.cooldown_s),
         history_size=int(r.number(ev.OTEL_PYTHON_ALERTING_HISTORY_SIZE, Settings.history_size, 1, True)),
         cardinality_limit=int(r.number(ev.OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT, Settings.cardinality_limit, 1, True)),
         channels=channels,
-        channels_set=channels_set,
+        channels_set=r.text(ev.OTEL_PYTHON_ALERTING_CHANNELS) is not None,
         console_color=r.choice(ev.OTEL_PYTHON_ALERTING_CONSOLE_COLOR, "auto", ("auto", "always", "never")),
         queue_size=int(r.number(ev.OTEL_PYTHON_ALERTING_QUEUE_SIZE, Settings.queue_size, 1, True)),
         delivery_deadline_s=r.duration(ev.OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE, Settings.delivery_deadline_s, True),
         shutdown_timeout_s=r.duration(ev.OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT, Settings.shutdown_timeout_s, True),
-        errors=(),
     )
     return Settings(**{**settings.__dict__, "errors": tuple(r.errors)})
+
+
+def report_problems(problems: Sequence[ConfigError | str]) -> None:
+    """Log configuration problems once, as one error listing each (the parts they
+    affect use their defaults or do not start)."""
+    if problems:
+        _logger.error(
+            "otel-alerting: %d configuration problem(s); the affected settings use their "
+            "defaults and the affected rules are not loaded:\n  %s",
+            len(problems),
+            "\n  ".join(map(str, problems)),
+        )

@@ -1,5 +1,11 @@
-"""The ``OTEL_PYTHON_ALERTING_*`` names, registered under ``opentelemetry_environment_variables``
-so each one is also an ``opentelemetry-instrument`` flag (``--alerting_interval 500``).
+"""Every environment variable the package reads, as constants; nothing else.
+
+The ``OTEL_PYTHON_ALERTING_*`` names are registered under ``opentelemetry_environment_variables``,
+so each one is also an ``opentelemetry-instrument`` flag (``--alerting_interval 500``): every
+attribute whose name starts with ``OTEL_`` becomes one. The other constants (the seed system's
+``ALERT_*`` aliases, the prefixes of names built from a rule or channel, the variables of other
+software read as fallbacks) do not start with ``OTEL_``, so they add no flag. Only ``config``
+reads these names from the environment; ``config.ALIASES`` maps each alias to its variable.
 """
 
 OTEL_PYTHON_ALERTING_ENABLED = "OTEL_PYTHON_ALERTING_ENABLED"
@@ -567,4 +573,236 @@ OTEL_PYTHON_ALERTING_CACHE_SPAN_ATTRIBUTES = "OTEL_PYTHON_ALERTING_CACHE_SPAN_AT
 opentelemetry-instrumentation-redis; the metric is counted either way. Off by default:
 each attribute is one SDK ``set_attribute``, 1.2 to 1.5 µs inside a real GET, more than
 the whole hot-path budget of the counting itself (see docs/performance.md). Default: ``false``.
+"""
+
+# --- per channel: resolved notifications ------------------------------------------------
+
+OTEL_PYTHON_ALERTING_LOG_SEND_RESOLVED = "OTEL_PYTHON_ALERTING_LOG_SEND_RESOLVED"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_LOG_SEND_RESOLVED
+
+``false``: the ``log`` channel is not told when an alert resolves. Default: ``true``.
+"""
+
+OTEL_PYTHON_ALERTING_CONSOLE_SEND_RESOLVED = "OTEL_PYTHON_ALERTING_CONSOLE_SEND_RESOLVED"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_CONSOLE_SEND_RESOLVED
+
+``false``: the ``console`` channel is not told when an alert resolves. Default: ``true``.
+"""
+
+OTEL_PYTHON_ALERTING_EMAIL_SEND_RESOLVED = "OTEL_PYTHON_ALERTING_EMAIL_SEND_RESOLVED"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_EMAIL_SEND_RESOLVED
+
+``false``: the ``email`` channel is not told when an alert resolves. Default: ``true``.
+"""
+
+OTEL_PYTHON_ALERTING_SLACK_SEND_RESOLVED = "OTEL_PYTHON_ALERTING_SLACK_SEND_RESOLVED"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_SLACK_SEND_RESOLVED
+
+``false``: the ``slack`` channel is not told when an alert resolves. Default: ``true``.
+"""
+
+OTEL_PYTHON_ALERTING_MATTERMOST_SEND_RESOLVED = "OTEL_PYTHON_ALERTING_MATTERMOST_SEND_RESOLVED"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_MATTERMOST_SEND_RESOLVED
+
+``false``: the ``mattermost`` channel is not told when an alert resolves. Default: ``true``.
+"""
+
+OTEL_PYTHON_ALERTING_WEBHOOK_SEND_RESOLVED = "OTEL_PYTHON_ALERTING_WEBHOOK_SEND_RESOLVED"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_WEBHOOK_SEND_RESOLVED
+
+``false``: the ``webhook`` channel is not told when an alert resolves. Default: ``true``.
+"""
+
+OTEL_PYTHON_ALERTING_PAGERDUTY_SEND_RESOLVED = "OTEL_PYTHON_ALERTING_PAGERDUTY_SEND_RESOLVED"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_PAGERDUTY_SEND_RESOLVED
+
+``false``: the ``pagerduty`` channel is not told when an alert resolves. Default: ``true``.
+"""
+
+OTEL_PYTHON_ALERTING_ALERTMANAGER_SEND_RESOLVED = "OTEL_PYTHON_ALERTING_ALERTMANAGER_SEND_RESOLVED"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_ALERTMANAGER_SEND_RESOLVED
+
+``false``: the ``alertmanager`` channel is not told when an alert resolves. Default: ``true``.
+"""
+
+OTEL_PYTHON_ALERTING_OTEL_LOGS_SEND_RESOLVED = "OTEL_PYTHON_ALERTING_OTEL_LOGS_SEND_RESOLVED"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_OTEL_LOGS_SEND_RESOLVED
+
+``false``: the ``otel_logs`` channel is not told when an alert resolves. Default: ``true``.
+"""
+
+# --- the seed system's names, accepted as aliases ---------------------------------------
+
+ALERT_EMAIL_ENABLED = "ALERT_EMAIL_ENABLED"
+"""
+.. envvar:: ALERT_EMAIL_ENABLED
+
+Alias of :envvar:`OTEL_PYTHON_ALERTING_EMAIL_ENABLED`, read when that one is unset.
+"""
+
+ALERT_SMTP_HOST = "ALERT_SMTP_HOST"
+"""
+.. envvar:: ALERT_SMTP_HOST
+
+Alias of :envvar:`OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST`, read when that one is unset.
+"""
+
+ALERT_SMTP_PORT = "ALERT_SMTP_PORT"
+"""
+.. envvar:: ALERT_SMTP_PORT
+
+Alias of :envvar:`OTEL_PYTHON_ALERTING_EMAIL_SMTP_PORT`, read when that one is unset.
+"""
+
+ALERT_SMTP_USER = "ALERT_SMTP_USER"
+"""
+.. envvar:: ALERT_SMTP_USER
+
+Alias of :envvar:`OTEL_PYTHON_ALERTING_EMAIL_USERNAME`, read when that one is unset.
+"""
+
+ALERT_SMTP_PASSWORD = "ALERT_SMTP_PASSWORD"
+"""
+.. envvar:: ALERT_SMTP_PASSWORD
+
+Alias of :envvar:`OTEL_PYTHON_ALERTING_EMAIL_PASSWORD`, read when that one is unset.
+"""
+
+ALERT_FROM_EMAIL = "ALERT_FROM_EMAIL"
+"""
+.. envvar:: ALERT_FROM_EMAIL
+
+Alias of :envvar:`OTEL_PYTHON_ALERTING_EMAIL_FROM`, read when that one is unset.
+"""
+
+ALERT_TO_EMAILS = "ALERT_TO_EMAILS"
+"""
+.. envvar:: ALERT_TO_EMAILS
+
+Alias of :envvar:`OTEL_PYTHON_ALERTING_EMAIL_TO`, read when that one is unset.
+"""
+
+ALERT_SLACK_ENABLED = "ALERT_SLACK_ENABLED"
+"""
+.. envvar:: ALERT_SLACK_ENABLED
+
+Alias of :envvar:`OTEL_PYTHON_ALERTING_SLACK_ENABLED`, read when that one is unset.
+"""
+
+ALERT_SLACK_WEBHOOK_URL = "ALERT_SLACK_WEBHOOK_URL"
+"""
+.. envvar:: ALERT_SLACK_WEBHOOK_URL
+
+Alias of :envvar:`OTEL_PYTHON_ALERTING_SLACK_WEBHOOK_URL`, read when that one is unset.
+"""
+
+ALERT_SLACK_CHANNEL = "ALERT_SLACK_CHANNEL"
+"""
+.. envvar:: ALERT_SLACK_CHANNEL
+
+Alias of :envvar:`OTEL_PYTHON_ALERTING_SLACK_CHANNEL`, read when that one is unset.
+"""
+
+ALERT_WEBHOOK_ENABLED = "ALERT_WEBHOOK_ENABLED"
+"""
+.. envvar:: ALERT_WEBHOOK_ENABLED
+
+Alias of :envvar:`OTEL_PYTHON_ALERTING_WEBHOOK_ENABLED`, read when that one is unset.
+"""
+
+ALERT_WEBHOOK_URL = "ALERT_WEBHOOK_URL"
+"""
+.. envvar:: ALERT_WEBHOOK_URL
+
+Alias of :envvar:`OTEL_PYTHON_ALERTING_WEBHOOK_URL`, read when that one is unset.
+"""
+
+# --- prefixes of names built from a rule or a channel -----------------------------------
+
+RULE_OVERRIDE_PREFIX = "OTEL_PYTHON_ALERTING_RULE_"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_RULE_<ALERT>_<FIELD>
+
+Overrides one field of one rule: ``<ALERT>`` is the rule's name in upper case
+(``CACHE_HIT_RATE_LOW``), ``<FIELD>`` one of ``ENABLED``, ``ABOVE``, ``BELOW``, ``FOR``,
+``KEEP_FIRING_FOR``, ``RECOVERY``, ``WINDOW``, ``MIN_DENOMINATOR``, ``NO_DATA``.
+"""
+
+EMAIL_PREFIX = "OTEL_PYTHON_ALERTING_EMAIL_"
+"""The prefix of the ``email`` channel's variables: one of them set (and not empty) means the
+channel is configured, so its module is imported and its configuration read."""
+
+SLACK_PREFIX = "OTEL_PYTHON_ALERTING_SLACK_"
+"""The prefix of the ``slack`` channel's variables: one of them set (and not empty) means the
+channel is configured, so its module is imported and its configuration read."""
+
+MATTERMOST_PREFIX = "OTEL_PYTHON_ALERTING_MATTERMOST_"
+"""The prefix of the ``mattermost`` channel's variables: one of them set (and not empty) means the
+channel is configured, so its module is imported and its configuration read."""
+
+WEBHOOK_PREFIX = "OTEL_PYTHON_ALERTING_WEBHOOK_"
+"""The prefix of the ``webhook`` channel's variables: one of them set (and not empty) means the
+channel is configured, so its module is imported and its configuration read."""
+
+PAGERDUTY_PREFIX = "OTEL_PYTHON_ALERTING_PAGERDUTY_"
+"""The prefix of the ``pagerduty`` channel's variables: one of them set (and not empty) means the
+channel is configured, so its module is imported and its configuration read."""
+
+ALERTMANAGER_PREFIX = "OTEL_PYTHON_ALERTING_ALERTMANAGER_"
+"""The prefix of the ``alertmanager`` channel's variables: one of them set (and not empty) means the
+channel is configured, so its module is imported and its configuration read."""
+
+# --- other software's variables, read as fallbacks --------------------------------------
+
+REDIS_URL = "REDIS_URL"
+"""
+.. envvar:: REDIS_URL
+
+The application's Redis URL: probed when :envvar:`OTEL_PYTHON_ALERTING_REDIS_URL` is unset.
+"""
+
+CHROMA_SERVER_HOST = "CHROMA_SERVER_HOST"
+"""
+.. envvar:: CHROMA_SERVER_HOST
+
+chromadb's own server setting (with ``CHROMA_SERVER_HTTP_PORT`` and
+``CHROMA_SERVER_SSL_ENABLED``): probed when :envvar:`OTEL_PYTHON_ALERTING_CHROMA_URL` is unset.
+"""
+
+CHROMA_SERVER_HTTP_PORT = "CHROMA_SERVER_HTTP_PORT"
+"""
+.. envvar:: CHROMA_SERVER_HTTP_PORT
+
+The port of :envvar:`CHROMA_SERVER_HOST`. Default: ``8000``.
+"""
+
+CHROMA_SERVER_SSL_ENABLED = "CHROMA_SERVER_SSL_ENABLED"
+"""
+.. envvar:: CHROMA_SERVER_SSL_ENABLED
+
+``true``: :envvar:`CHROMA_SERVER_HOST` (or :envvar:`CHROMA_HOST`) speaks HTTPS. Default: ``false``.
+"""
+
+CHROMA_HOST = "CHROMA_HOST"
+"""
+.. envvar:: CHROMA_HOST
+
+What applications and Chroma's docker examples commonly use (with ``CHROMA_PORT``): probed
+when neither :envvar:`OTEL_PYTHON_ALERTING_CHROMA_URL` nor :envvar:`CHROMA_SERVER_HOST` is set.
+"""
+
+CHROMA_PORT = "CHROMA_PORT"
+"""
+.. envvar:: CHROMA_PORT
+
+The port of :envvar:`CHROMA_HOST`. Default: ``8000``.
 """

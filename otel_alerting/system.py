@@ -19,7 +19,7 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from .active import active_system
 from .channels import Channel, build_channels
-from .config import Settings
+from .config import Settings, report_problems
 from .configuration import Configuration, load_configuration
 from .engine.evaluator import Evaluator
 from .engine.lifecycle import AlertState
@@ -64,7 +64,8 @@ class AlertingSystem:
         self.evaluator = Evaluator(rule_set.rules, now, start_ns if start_ns is not None else time.time_ns())
         self.manager = AlertManager(rule_set.rules, settings.cooldown_s, settings.history_size)
         if channels is None:
-            channels, _ = build_channels(settings, env)
+            channels, problems = build_channels(settings, env)
+            report_problems(problems)
         if notify is None:
             notify = load_notify_config(
                 rule_set.extra, [c.name for c in channels], env, include_defaults=settings.default_rules

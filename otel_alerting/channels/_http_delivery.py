@@ -41,7 +41,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import httpx
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from ..config import ConfigError
+from ..config import ConfigError, EnvReader
 from ..notify.render import one_line, truncate
 from ..secrets import Secret, redact_url, scrub
 from ..version import __version__
@@ -55,7 +55,9 @@ __all__ = [
     "Wording",
     "exception_result",
     "header_secrets",
+    "http_url",
     "parse_headers",
+    "read_headers",
     "response_result",
     "retry_after_seconds",
     "url_secrets",
@@ -89,6 +91,26 @@ def parse_headers(value: str, variable: str) -> tuple[tuple[tuple[str, Secret], 
         else:
             headers.append((name, Secret(text)))
     return tuple(headers), errors
+
+
+def read_headers(env: EnvReader, name: str) -> tuple[tuple[str, Secret], ...]:
+    """The headers in variable ``name`` (see ``parse_headers``); errors go to ``env``."""
+    value, variable = env.lookup(name)
+    if value is None:
+        return ()
+    headers, errors = parse_headers(value, variable)
+    env.errors += errors
+    return headers
+
+
+def http_url(url: str) -> bool:
+    """Whether ``url`` is an ``http(s)`` URL with a host that httpx can send to."""
+    try:
+        parts = urlsplit(url)
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 # --- what must never be shown ----------------------------------------------------------

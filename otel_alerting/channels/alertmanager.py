@@ -35,13 +35,13 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from .. import environment_variables as ev
-from ..config import ConfigError, env_value
+from ..config import ConfigError
 from ..durations import format_duration
 from ..notify.model import Batch, Change, Status, fingerprint
 from ..secrets import Secret, redact_url
 from ._am_alerts import alert_annotations, alert_labels, rfc3339
-from ._env import positive_seconds
-from ._http_delivery import HttpSender, WebhookWording, url_secrets
+from ._env import EnvReader
+from ._http_delivery import HttpSender, WebhookWording, http_url, url_secrets
 from .base import Channel, DeliveryResult
 
 __all__ = [
@@ -93,13 +93,57 @@ def alerts_url(base: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
-def _evaluation_interval(environ: Mapping[str, str]) -> float:
+def _evaluation_interval(env: EnvReader) -> float:
     # Validated (and reported) by config.py; here a bad value only means the default.
     try:
-        seconds = float(env_value(environ, ev.OTEL_PYTHON_ALERTING_INTERVAL)[0] or "1000") / 1000.0
+        seconds = float(env.text(ev.OTEL_PYTHON_ALERTING_INTERVAL) or "1000") / 1000.0
     except ValueError:
         return 1.0
     return seconds if 0 < seconds < float("inf") else 1.0
+
+
+_OPTIONAL = (
+    ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_USERNAME,
+    ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_PASSWORD,
+    ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_BEARER_TOKEN,
+    ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_TIMEOUT,
+    ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND,
+)
+
+
+def _urls(env: EnvReader, raw: str, credentials: bool) -> list[Secret]:
+    """Each URL of the list; one with user info is refused when ``credentials`` come
+    from the other variables too."""
+    variable = ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_URLS
+    urls: list[Secret] = []
+    for index, part in enumerate(raw.split(","), start=1):
+        url = part.strip()
+        if not url:
+            continue
+        if not http_url(url):
+            env.fail(variable, f"entry #{index} {redact_url(url)} is not an http(s)://host:port URL")
+        elif credentials and "@" in urlsplit(url).netloc:
+            env.fail(variable, f"entry #{index} holds credentials, and so does the username or bearer token")
+        else:
+            urls.append(Secret(url))
+    if not urls and not env.errors:
+        env.fail(variable, "no URL in the list")
+    return urls
+
+
+def _check_authentication(env: EnvReader, user: str | None, password: Secret | None, token: Secret | None) -> None:
+    if (user is None) != (password is None):
+        missing = (
+            ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_PASSWORD
+            if password is None
+            else ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_USERNAME
+        )
+        env.fail(missing, "not set: basic authentication needs both a username and a password")
+    if token is not None and user is not None:
+        env.fail(
+            ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_BEARER_TOKEN,
+            "set together with a username: use basic authentication or a bearer token, not both",
+        )
 
 
 def load_alertmanager_config(
@@ -107,87 +151,32 @@ def load_alertmanager_config(
 ) -> tuple[AlertmanagerConfig | None, list[ConfigError]]:
     """The Alertmanager channel's configuration; None when it is not configured or has
     an error (it does not start then). Errors name the variable, never a secret."""
-    env = os.environ if environ is None else environ
-    errors: list[ConfigError] = []
-    urls_var = ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_URLS
-    raw_urls = env_value(env, urls_var)[0]
-    user = env_value(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_USERNAME)[0]
-    password = env_value(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_PASSWORD)[0]
-    token = env_value(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_BEARER_TOKEN)[0]
-    optional = (
-        ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_USERNAME,
-        ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_PASSWORD,
-        ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_BEARER_TOKEN,
-        ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_TIMEOUT,
-        ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND,
-    )
+    env = EnvReader(environ)
+    raw_urls, urls_var = env.lookup(ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_URLS)
     if raw_urls is None:
-        given = [name for name in optional if env_value(env, name)[0] is not None]
+        given = env.given(_OPTIONAL)
         if given:
-            errors.append(ConfigError(urls_var, f"not set, but {', '.join(given)} is: no Alertmanager to send to"))
-        return None, errors
-    urls: list[Secret] = []
-    for index, part in enumerate(raw_urls.split(","), start=1):
-        url = part.strip()
-        if not url:
-            continue
-        try:
-            parts = urlsplit(url)
-            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-            httpx.URL(url)
-        except (ValueError, httpx.InvalidURL):
-            valid = False
-        if valid and (user is not None or token is not None) and ("@" in parts.netloc):
-            errors.append(
-                ConfigError(urls_var, f"entry #{index} holds credentials, and so does the username or bearer token")
-            )
-        elif valid:
-            urls.append(Secret(url))
-        else:
-            errors.append(ConfigError(urls_var, f"entry #{index} {redact_url(url)} is not an http(s)://host:port URL"))
-    if not urls and not errors:
-        errors.append(ConfigError(urls_var, "no URL in the list"))
-    if (user is None) != (password is None):
-        missing = (
-            ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_PASSWORD
-            if password is None
-            else ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_USERNAME
-        )
-        errors.append(ConfigError(missing, "not set: basic authentication needs both a username and a password"))
-    if token is not None and user is not None:
-        errors.append(
-            ConfigError(
-                ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_BEARER_TOKEN,
-                "set together with a username: use basic authentication or a bearer token, not both",
-            )
-        )
-    timeout, timeout_errors = positive_seconds(
-        env_value(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_TIMEOUT)[0],
-        ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_TIMEOUT,
-        DEFAULT_TIMEOUT,
+            env.fail(urls_var, f"not set, but {', '.join(given)} is: no Alertmanager to send to")
+        return None, env.errors
+    user = env.text(ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_USERNAME)
+    password = env.secret(ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_PASSWORD)
+    token = env.secret(ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_BEARER_TOKEN)
+    urls = _urls(env, raw_urls, user is not None or token is not None)
+    _check_authentication(env, user, password, token)
+    timeout = env.seconds(ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_TIMEOUT, DEFAULT_TIMEOUT, "10s")
+    resend = env.seconds(ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND, DEFAULT_RESEND, "1m")
+    if env.errors:
+        return None, env.errors
+    config = AlertmanagerConfig(
+        urls=tuple(urls),
+        username=user,
+        password=password,
+        bearer_token=token,
+        timeout=timeout,
+        resend_delay=resend,
+        evaluation_interval=_evaluation_interval(env),
     )
-    errors += timeout_errors
-    resend, resend_errors = positive_seconds(
-        env_value(env, ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND)[0],
-        ev.OTEL_PYTHON_ALERTING_ALERTMANAGER_RESEND,
-        DEFAULT_RESEND,
-        "1m",
-    )
-    errors += resend_errors
-    if errors:
-        return None, errors
-    return (
-        AlertmanagerConfig(
-            urls=tuple(urls),
-            username=user,
-            password=Secret(password) if password else None,
-            bearer_token=Secret(token) if token else None,
-            timeout=timeout,
-            resend_delay=resend,
-            evaluation_interval=_evaluation_interval(env),
-        ),
-        [],
-    )
+    return config, []
 
 
 @dataclass

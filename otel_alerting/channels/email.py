@@ -20,7 +20,6 @@ import contextlib
 import email.utils
 import html
 import logging
-import os
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,15 +45,6 @@ _logger = logging.getLogger(__name__)
 
 TlsMode = Literal["starttls", "tls", "none"]
 _DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "tls": 465, "none": 25}
-
-# The seed system's names, accepted as aliases.
-ALERT_EMAIL_ENABLED = "ALERT_EMAIL_ENABLED"
-ALERT_SMTP_HOST = "ALERT_SMTP_HOST"
-ALERT_SMTP_PORT = "ALERT_SMTP_PORT"
-ALERT_SMTP_USER = "ALERT_SMTP_USER"
-ALERT_SMTP_PASSWORD = "ALERT_SMTP_PASSWORD"
-ALERT_FROM_EMAIL = "ALERT_FROM_EMAIL"
-ALERT_TO_EMAILS = "ALERT_TO_EMAILS"
 
 
 @dataclass(frozen=True)
@@ -112,72 +102,92 @@ def _addresses(text: str) -> list[Address] | None:
     return cast("list[Address]", addresses)
 
 
-def load_email_config(environ: Mapping[str, str] | None = None) -> tuple[EmailConfig | None, list[ConfigError]]:
-    """The email channel's configuration, or None when email is not configured (or
-    not usable: then the errors say why). Never raises; never shows the password."""
-    env = EnvReader(os.environ if environ is None else environ)
-    enabled = env.flag(ev.OTEL_PYTHON_ALERTING_EMAIL_ENABLED, ALERT_EMAIL_ENABLED)
-    host = env.text(ev.OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST, ALERT_SMTP_HOST)
-    to = env.text(ev.OTEL_PYTHON_ALERTING_EMAIL_TO, ALERT_TO_EMAILS)
-    if enabled is False or (enabled is None and host is None and to is None):
-        return None, env.errors
-    enabled_by = (
-        env.source(ev.OTEL_PYTHON_ALERTING_EMAIL_ENABLED, ALERT_EMAIL_ENABLED)
-        if enabled
-        else env.source(ev.OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST, ALERT_SMTP_HOST)
-        if host
-        else env.source(ev.OTEL_PYTHON_ALERTING_EMAIL_TO, ALERT_TO_EMAILS)
-    )
+def _enabled_by(env: EnvReader) -> str | None:
+    """The variable that turns email on; None when email is off or not configured."""
+    enabled = env.flag(ev.OTEL_PYTHON_ALERTING_EMAIL_ENABLED)
+    if enabled is False:
+        return None
+    if enabled:
+        return env.source(ev.OTEL_PYTHON_ALERTING_EMAIL_ENABLED)
+    given = env.given((ev.OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST, ev.OTEL_PYTHON_ALERTING_EMAIL_TO))
+    return given[0] if given else None
 
-    host_var = env.source(ev.OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST, ALERT_SMTP_HOST)
+
+def _host(env: EnvReader, enabled_by: str) -> str | None:
+    host, variable = env.lookup(ev.OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST)
     if host is None:
-        env.fail(host_var, f"required: the SMTP server (email is configured by {enabled_by})")
+        env.fail(variable, f"required: the SMTP server (email is configured by {enabled_by})")
     elif any(c.isspace() or ord(c) < 32 for c in host):
-        env.fail(host_var, f"invalid value {host!r}: expected a host name or address")
+        env.invalid(variable, host, "a host name or address")
+        return None
+    return host
 
-    recipients: list[Address] | None = None
-    to_var = env.source(ev.OTEL_PYTHON_ALERTING_EMAIL_TO, ALERT_TO_EMAILS)
+
+def _recipients(env: EnvReader, enabled_by: str) -> list[Address] | None:
+    to, variable = env.lookup(ev.OTEL_PYTHON_ALERTING_EMAIL_TO)
     if to is None:
-        env.fail(to_var, f"required: the recipients, comma-separated (email is configured by {enabled_by})")
-    else:
-        recipients = _addresses(to)
-        if recipients is None:
-            env.fail(to_var, f"invalid value {to!r}: expected comma-separated email addresses")
+        env.fail(variable, f"required: the recipients, comma-separated (email is configured by {enabled_by})")
+        return None
+    recipients = _addresses(to)
+    if recipients is None:
+        env.invalid(variable, to, "comma-separated email addresses")
+    return recipients
 
-    username = env.text(ev.OTEL_PYTHON_ALERTING_EMAIL_USERNAME, ALERT_SMTP_USER)
-    password = env.secret(ev.OTEL_PYTHON_ALERTING_EMAIL_PASSWORD, ALERT_SMTP_PASSWORD)
-    if username is not None and password is None:
-        env.fail(
-            env.source(ev.OTEL_PYTHON_ALERTING_EMAIL_PASSWORD, ALERT_SMTP_PASSWORD),
-            f"required: {env.source(ev.OTEL_PYTHON_ALERTING_EMAIL_USERNAME, ALERT_SMTP_USER)} is set",
-        )
-    if password is not None and username is None:
-        env.fail(
-            env.source(ev.OTEL_PYTHON_ALERTING_EMAIL_USERNAME, ALERT_SMTP_USER),
-            f"required: {env.source(ev.OTEL_PYTHON_ALERTING_EMAIL_PASSWORD, ALERT_SMTP_PASSWORD)} is set",
-        )
 
-    from_var = env.source(ev.OTEL_PYTHON_ALERTING_EMAIL_FROM, ALERT_FROM_EMAIL)
-    from_text = env.text(ev.OTEL_PYTHON_ALERTING_EMAIL_FROM, ALERT_FROM_EMAIL)
-    sender = _address(from_text) if from_text is not None else None
-    if from_text is not None and sender is None:
-        env.fail(from_var, f"invalid value {from_text!r}: expected an email address")
-    elif from_text is None:
-        sender = _address(username) if username else None
+def _credentials(env: EnvReader) -> tuple[str | None, Secret | None]:
+    """The user name and password, which come together or not at all."""
+    username = env.text(ev.OTEL_PYTHON_ALERTING_EMAIL_USERNAME)
+    password = env.secret(ev.OTEL_PYTHON_ALERTING_EMAIL_PASSWORD)
+    if (username is None) != (password is None):
+        given, missing = (
+            (ev.OTEL_PYTHON_ALERTING_EMAIL_USERNAME, ev.OTEL_PYTHON_ALERTING_EMAIL_PASSWORD)
+            if password is None
+            else (ev.OTEL_PYTHON_ALERTING_EMAIL_PASSWORD, ev.OTEL_PYTHON_ALERTING_EMAIL_USERNAME)
+        )
+        env.fail(env.source(missing), f"required: {env.source(given)} is set")
+    return username, password
+
+
+def _sender(env: EnvReader, username: str | None) -> Address | None:
+    """The From address; the user name when it is an address and none is set."""
+    text, variable = env.lookup(ev.OTEL_PYTHON_ALERTING_EMAIL_FROM)
+    if text is not None:
+        sender = _address(text)
         if sender is None:
-            env.fail(from_var, "required: the sender address (the user name is not an address)")
+            env.invalid(variable, text, "an email address")
+        return sender
+    sender = _address(username) if username else None
+    if sender is None:
+        env.fail(variable, "required: the sender address (the user name is not an address)")
+    return sender
 
-    tls = cast(TlsMode, env.choice(ev.OTEL_PYTHON_ALERTING_EMAIL_TLS, "starttls", ("starttls", "tls", "none")))
-    port = env.port(ev.OTEL_PYTHON_ALERTING_EMAIL_SMTP_PORT, ALERT_SMTP_PORT) or _DEFAULT_PORTS[tls]
-    verify = env.flag(ev.OTEL_PYTHON_ALERTING_EMAIL_VERIFY)
+
+def _ca_file(env: EnvReader) -> str | None:
     ca_file = env.text(ev.OTEL_PYTHON_ALERTING_EMAIL_CA_FILE)
     if ca_file is not None:
         try:
             ssl.create_default_context(cafile=ca_file)
         except (OSError, ssl.SSLError) as exc:
             env.fail(ev.OTEL_PYTHON_ALERTING_EMAIL_CA_FILE, f"cannot load {ca_file!r}: {exc}")
-    timeout = env.seconds(ev.OTEL_PYTHON_ALERTING_EMAIL_TIMEOUT, EmailConfig.timeout)
+    return ca_file
 
+
+def load_email_config(environ: Mapping[str, str] | None = None) -> tuple[EmailConfig | None, list[ConfigError]]:
+    """The email channel's configuration, or None when email is not configured (or
+    not usable: then the errors say why). Never raises; never shows the password."""
+    env = EnvReader(environ)
+    enabled_by = _enabled_by(env)
+    if enabled_by is None:
+        return None, env.errors
+    host = _host(env, enabled_by)
+    recipients = _recipients(env, enabled_by)
+    username, password = _credentials(env)
+    sender = _sender(env, username)
+    tls = cast(TlsMode, env.choice(ev.OTEL_PYTHON_ALERTING_EMAIL_TLS, "starttls", ("starttls", "tls", "none")))
+    port = env.port(ev.OTEL_PYTHON_ALERTING_EMAIL_SMTP_PORT) or _DEFAULT_PORTS[tls]
+    verify = env.flag(ev.OTEL_PYTHON_ALERTING_EMAIL_VERIFY)
+    ca_file = _ca_file(env)
+    timeout = env.seconds(ev.OTEL_PYTHON_ALERTING_EMAIL_TIMEOUT, EmailConfig.timeout)
     if env.errors or host is None or recipients is None or sender is None:
         return None, env.errors
     config = EmailConfig(

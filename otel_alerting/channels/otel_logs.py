@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry._logs import LoggerProvider, SeverityNumber, get_logger_provider
+from opentelemetry.environment_variables import OTEL_LOGS_EXPORTER
 
 from .. import environment_variables as ev
-from ..config import ConfigError
+from ..config import ConfigError, EnvReader, parse_bool
 from ..notify.model import Batch, Notification, Status
 from ..notify.render import summary_line
 from ..rules.model import Severity
@@ -50,8 +50,6 @@ EVENT_NAME = "otel_alerting.alert"
 SCOPE = "otel_alerting"
 LABEL_PREFIX = "otel_alerting.label."
 ANNOTATION_PREFIX = "otel_alerting.annotation."
-#: the SDK's variable naming the log exporters
-OTEL_LOGS_EXPORTER = "OTEL_LOGS_EXPORTER"
 
 _SEVERITIES: Mapping[Severity, tuple[SeverityNumber, str]] = {
     Severity.LOW: (SeverityNumber.INFO, "INFO"),
@@ -69,19 +67,16 @@ class OtelLogsConfig:
 
 def load_otel_logs_config(environ: Mapping[str, str] | None = None) -> tuple[OtelLogsConfig | None, list[ConfigError]]:
     """None when the channel is off or, in ``auto``, when no log exporter is configured."""
-    env = os.environ if environ is None else environ
-    raw = (env.get(ev.OTEL_PYTHON_ALERTING_OTEL_LOGS) or "").strip()
-    value = raw.lower() or "auto"
-    if value in ("true", "1", "yes", "on"):
-        return OtelLogsConfig("true"), []
-    if value in ("false", "0", "no", "off"):
-        return None, []
-    if value != "auto":
-        return None, [
-            ConfigError(ev.OTEL_PYTHON_ALERTING_OTEL_LOGS, f"invalid value {raw!r}: expected true, false or auto")
-        ]
-    exporters = [e.strip() for e in (env.get(OTEL_LOGS_EXPORTER) or "").split(",") if e.strip()]
-    if not exporters or [e.lower() for e in exporters] == ["none"]:
+    env = EnvReader(environ)
+    raw, variable = env.lookup(ev.OTEL_PYTHON_ALERTING_OTEL_LOGS)
+    switch = parse_bool(raw) if raw is not None else None
+    if switch is not None:
+        return (OtelLogsConfig("true") if switch else None), []
+    if raw is not None and raw.lower() != "auto":
+        env.invalid(variable, raw, "true, false or auto")
+        return None, env.errors
+    exporters = [e.lower() for e in env.names(OTEL_LOGS_EXPORTER)]
+    if not exporters or exporters == ["none"]:
         return None, []
     return OtelLogsConfig("auto"), []
 
@@ -175,8 +170,8 @@ class OtelLogsChannel(Channel):
             logger = self._logger()
             if logger is None:
                 return DeliveryResult.failed(
-                    "no OpenTelemetry SDK LoggerProvider is configured (set OTEL_LOGS_EXPORTER, or "
-                    "OTEL_PYTHON_ALERTING_OTEL_LOGS=false)",
+                    f"no OpenTelemetry SDK LoggerProvider is configured (set {OTEL_LOGS_EXPORTER}, or "
+                    f"{ev.OTEL_PYTHON_ALERTING_OTEL_LOGS}=false)",
                     retryable=False,
                 )
             # A processor may export synchronously (SimpleLogRecordProcessor): off the

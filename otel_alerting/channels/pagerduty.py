@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import socket
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from opentelemetry.sdk.environment_variables import OTEL_SERVICE_NAME
 
 from .. import environment_variables as ev
 from ..config import ConfigError
@@ -81,7 +82,6 @@ def _display(url: str) -> str:
 def load_pagerduty_config(environ: Mapping[str, str] | None = None) -> tuple[PagerDutyConfig | None, list[ConfigError]]:
     """The PagerDuty channel's configuration, or None when it is not configured (no
     routing key) or not usable (then the errors say why). Never shows the key."""
-    environ = os.environ if environ is None else environ
     env = EnvReader(environ)
     key = env.secret(ev.OTEL_PYTHON_ALERTING_PAGERDUTY_ROUTING_KEY)
     url_set = env.text(ev.OTEL_PYTHON_ALERTING_PAGERDUTY_URL) is not None
@@ -99,7 +99,7 @@ def load_pagerduty_config(environ: Mapping[str, str] | None = None) -> tuple[Pag
             f"of an Events API v2 integration, got {len(key.reveal())} characters",
         )
     url = env.url(ev.OTEL_PYTHON_ALERTING_PAGERDUTY_URL) or DEFAULT_URL
-    source = env.text(ev.OTEL_PYTHON_ALERTING_PAGERDUTY_SOURCE) or environ.get("OTEL_SERVICE_NAME", "").strip()
+    source = env.text(ev.OTEL_PYTHON_ALERTING_PAGERDUTY_SOURCE) or env.text(OTEL_SERVICE_NAME)
     source = one_line(source or socket.gethostname() or "otel-alerting", 255)
     timeout = env.seconds(ev.OTEL_PYTHON_ALERTING_PAGERDUTY_TIMEOUT, PagerDutyConfig.timeout)
     if env.errors or key is None:

@@ -10,55 +10,73 @@ receiver's name, which routes refer to.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .. import environment_variables as ev
+from ..channel_types import ChannelType, channel_type
 from ..config import ConfigError
 from .base import Channel
 
 __all__ = ["build_receivers"]
-
-_P = "OTEL_PYTHON_ALERTING_"
 
 
 def _email(c: Mapping[str, Any]) -> dict[str, str]:
     env = {}
     host, _, port = str(c.get("smarthost", "")).rpartition(":")
     if host:
-        env[_P + "EMAIL_SMTP_HOST"], env[_P + "EMAIL_SMTP_PORT"] = host, port
+        env[ev.OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST], env[ev.OTEL_PYTHON_ALERTING_EMAIL_SMTP_PORT] = host, port
     elif c.get("smarthost"):
-        env[_P + "EMAIL_SMTP_HOST"] = str(c["smarthost"])
-    names = {"to": "TO", "from": "FROM", "auth_username": "USERNAME", "auth_password": "PASSWORD"}
-    env.update({_P + "EMAIL_" + v: _text(c[k]) for k, v in names.items() if k in c})
+        env[ev.OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST] = str(c["smarthost"])
+    names = {
+        "to": ev.OTEL_PYTHON_ALERTING_EMAIL_TO,
+        "from": ev.OTEL_PYTHON_ALERTING_EMAIL_FROM,
+        "auth_username": ev.OTEL_PYTHON_ALERTING_EMAIL_USERNAME,
+        "auth_password": ev.OTEL_PYTHON_ALERTING_EMAIL_PASSWORD,
+    }
+    env.update(_translated(c, names))
     if c.get("require_tls") is False:
-        env[_P + "EMAIL_TLS"] = "none"
+        env[ev.OTEL_PYTHON_ALERTING_EMAIL_TLS] = "none"
     tls = c.get("tls_config") or {}
     if isinstance(tls, Mapping):
         if tls.get("insecure_skip_verify") is True:
-            env[_P + "EMAIL_VERIFY"] = "false"
+            env[ev.OTEL_PYTHON_ALERTING_EMAIL_VERIFY] = "false"
         if tls.get("ca_file"):
-            env[_P + "EMAIL_CA_FILE"] = str(tls["ca_file"])
-    env[_P + "EMAIL_ENABLED"] = "true"
+            env[ev.OTEL_PYTHON_ALERTING_EMAIL_CA_FILE] = str(tls["ca_file"])
+    env[ev.OTEL_PYTHON_ALERTING_EMAIL_ENABLED] = "true"
     return env
 
 
 def _slack(c: Mapping[str, Any]) -> dict[str, str]:
-    names = {"api_url": "WEBHOOK_URL", "channel": "CHANNEL", "username": "USERNAME"}
-    return {_P + "SLACK_" + v: _text(c[k]) for k, v in names.items() if k in c}
+    names = {
+        "api_url": ev.OTEL_PYTHON_ALERTING_SLACK_WEBHOOK_URL,
+        "channel": ev.OTEL_PYTHON_ALERTING_SLACK_CHANNEL,
+        "username": ev.OTEL_PYTHON_ALERTING_SLACK_USERNAME,
+    }
+    return _translated(c, names)
 
 
 def _webhook(c: Mapping[str, Any]) -> dict[str, str]:
-    names = {"url": "URL", "max_alerts": "MAX_ALERTS", "signing_key": "SIGNING_KEY"}
-    env = {_P + "WEBHOOK_" + v: _text(c[k]) for k, v in names.items() if k in c}
+    names = {
+        "url": ev.OTEL_PYTHON_ALERTING_WEBHOOK_URL,
+        "max_alerts": ev.OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS,
+        "signing_key": ev.OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY,
+    }
+    env = _translated(c, names)
     headers = c.get("headers")
     if isinstance(headers, Mapping):
-        env[_P + "WEBHOOK_HEADERS"] = ",".join(f"{k}={v}" for k, v in headers.items())
+        env[ev.OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS] = ",".join(f"{k}={v}" for k, v in headers.items())
     return env
 
 
 def _pagerduty(c: Mapping[str, Any]) -> dict[str, str]:
-    names = {"routing_key": "ROUTING_KEY", "url": "URL"}
-    return {_P + "PAGERDUTY_" + v: _text(c[k]) for k, v in names.items() if k in c}
+    names = {"routing_key": ev.OTEL_PYTHON_ALERTING_PAGERDUTY_ROUTING_KEY, "url": ev.OTEL_PYTHON_ALERTING_PAGERDUTY_URL}
+    return _translated(c, names)
+
+
+def _translated(c: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, str]:
+    return {variable: _text(c[key]) for key, variable in names.items() if key in c}
 
 
 def _text(value: Any) -> str:
@@ -67,61 +85,77 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-#: Alertmanager's key -> (channel module, loader, channel class, translation)
-_INTEGRATIONS: dict[str, tuple[str, str, str, Callable[[Mapping[str, Any]], dict[str, str]]]] = {
-    "email_configs": (".email", "load_email_config", "EmailChannel", _email),
-    "slack_configs": (".slack", "load_slack_config", "SlackChannel", _slack),
-    "webhook_configs": (".webhook", "load_webhook_config", "WebhookChannel", _webhook),
-    "pagerduty_configs": (".pagerduty", "load_pagerduty_config", "PagerDutyChannel", _pagerduty),
+def _kind(name: str) -> ChannelType:
+    kind = channel_type(name)
+    assert kind is not None, name
+    return kind
+
+
+#: Alertmanager's key -> (channel type, translation)
+_INTEGRATIONS: dict[str, tuple[ChannelType, Callable[[Mapping[str, Any]], dict[str, str]]]] = {
+    "email_configs": (_kind("email"), _email),
+    "slack_configs": (_kind("slack"), _slack),
+    "webhook_configs": (_kind("webhook"), _webhook),
+    "pagerduty_configs": (_kind("pagerduty"), _pagerduty),
 }
+
+
+def _integration(receiver: Mapping[str, Any], source: str, where: str) -> tuple[str, Mapping[str, Any]] | ConfigError:
+    """The receiver's one integration and its one config, or what is wrong with them."""
+    kinds = [key for key in receiver if key in _INTEGRATIONS]
+    unknown = [key for key in receiver if key not in _INTEGRATIONS and key != "name"]
+    if unknown or len(kinds) != 1:
+        return ConfigError(
+            source,
+            f"needs exactly one of {', '.join(_INTEGRATIONS)}"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else ""),
+            field=where,
+        )
+    configs = receiver[kinds[0]]
+    if not isinstance(configs, list) or len(configs) != 1 or not isinstance(configs[0], Mapping):
+        return ConfigError(source, "must be a list of one mapping", field=f"{where}.{kinds[0]}")
+    return kinds[0], configs[0]
+
+
+def _receiver(
+    name: str, key: str, config: Mapping[str, Any], source: str, where: str
+) -> tuple[Channel | None, list[ConfigError]]:
+    kind, translate = _INTEGRATIONS[key]
+    module = importlib.import_module(kind.module, __package__)
+    loaded, problems = getattr(module, kind.loader)(translate(config))
+    # the loader names its environment variables; say where the value really is
+    field = f"{where}.{key}[0]"
+    errors = [ConfigError(source, f"{p.variable}: {p.message}", field=field) for p in problems]
+    if loaded is None:
+        return None, errors or [ConfigError(source, "incomplete", field=field)]
+    channel: Channel = getattr(module, kind.factory)(loaded)
+    channel.name = name
+    channel.send_resolved = config.get("send_resolved", True) is not False
+    return channel, errors
 
 
 def build_receivers(raw: Any, source: str, taken: set[str]) -> tuple[list[Channel], list[ConfigError]]:
     """Channels for the receivers of a rules file; ``taken`` holds the names in use."""
-    import importlib
-
     channels: list[Channel] = []
     errors: list[ConfigError] = []
     if not isinstance(raw, list):
-        return [], [ConfigError(f"{source}: receivers", "must be a list")]
+        return [], [ConfigError(source, "must be a list", field="receivers")]
     for index, receiver in enumerate(raw):
-        where = f"{source}: receivers[{index}]"
         if not isinstance(receiver, Mapping) or not isinstance(receiver.get("name"), str):
-            errors.append(ConfigError(where, "needs a name"))
+            errors.append(ConfigError(source, "needs a name", field=f"receivers[{index}]"))
             continue
         name = receiver["name"]
-        where = f"{source}: receivers[{index}] ({name})"
+        where = f"receivers[{index}] ({name})"
         if name in taken:
-            errors.append(ConfigError(where, f"the name {name!r} is already a channel"))
+            errors.append(ConfigError(source, f"the name {name!r} is already a channel", field=where))
             continue
-        kinds = [key for key in receiver if key in _INTEGRATIONS]
-        unknown = [key for key in receiver if key not in _INTEGRATIONS and key != "name"]
-        if unknown or len(kinds) != 1:
-            errors.append(
-                ConfigError(
-                    where,
-                    f"needs exactly one of {', '.join(_INTEGRATIONS)}"
-                    + (f" (unknown: {', '.join(unknown)})" if unknown else ""),
-                )
-            )
+        found = _integration(receiver, source, where)
+        if isinstance(found, ConfigError):
+            errors.append(found)
             continue
-        configs = receiver[kinds[0]]
-        if not isinstance(configs, list) or len(configs) != 1 or not isinstance(configs[0], Mapping):
-            errors.append(ConfigError(f"{where}.{kinds[0]}", "must be a list of one mapping"))
-            continue
-        module_name, loader, factory, translate = _INTEGRATIONS[kinds[0]]
-        env = translate(configs[0])
-        module = importlib.import_module(module_name, __package__)
-        config, problems = getattr(module, loader)(env)
-        # the loader names its environment variables; say where the value really is
-        errors.extend(ConfigError(f"{where}.{kinds[0]}[0]", f"{p.variable}: {p.message}") for p in problems)
-        if config is None:
-            if not problems:
-                errors.append(ConfigError(f"{where}.{kinds[0]}[0]", "incomplete"))
-            continue
-        channel: Channel = getattr(module, factory)(config)
-        channel.name = name
-        channel.send_resolved = configs[0].get("send_resolved", True) is not False
-        channels.append(channel)
-        taken.add(name)
+        channel, problems = _receiver(name, *found, source, where)
+        errors.extend(problems)
+        if channel is not None:
+            channels.append(channel)
+            taken.add(name)
     return channels, errors

@@ -15,7 +15,6 @@ the token): errors show ``redact_url`` of it only. HTTP errors map as in ``_http
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,11 +41,6 @@ __all__ = [
 
 Service = Literal["slack", "mattermost"]
 
-# The seed system's names, accepted as aliases.
-ALERT_SLACK_ENABLED = "ALERT_SLACK_ENABLED"
-ALERT_SLACK_WEBHOOK_URL = "ALERT_SLACK_WEBHOOK_URL"
-ALERT_SLACK_CHANNEL = "ALERT_SLACK_CHANNEL"
-
 #: alerts shown one by one in a message; the rest are counted in one more attachment
 MAX_ALERTS = 19
 _OVERFLOW_COLOUR = "#808080"
@@ -66,34 +60,29 @@ class SlackConfig:
 
 
 def _load(
-    environ: Mapping[str, str] | None,
-    service: Service,
-    names: tuple[str | None, str, str, str, str],
-    aliases: tuple[str | None, str | None, str | None],
+    environ: Mapping[str, str] | None, service: Service, names: tuple[str | None, str, str, str, str]
 ) -> tuple[SlackConfig | None, list[ConfigError]]:
     enabled_var, url_var, channel_var, username_var, timeout_var = names
-    enabled_alias, url_alias, channel_alias = aliases
-    env = EnvReader(os.environ if environ is None else environ)
-    enabled = env.flag(enabled_var, enabled_alias) if enabled_var is not None else None
-    raw_url = env.text(url_var, url_alias)
+    env = EnvReader(environ)
+    enabled = env.flag(enabled_var) if enabled_var is not None else None
+    raw_url = env.text(url_var)
     if enabled is False or (enabled is None and raw_url is None):
         return None, env.errors
     if raw_url is None:
         assert enabled_var is not None
         env.fail(
-            env.source(url_var, url_alias),
-            f"required: the incoming webhook URL ({service} is enabled by {env.source(enabled_var, enabled_alias)})",
+            env.source(url_var),
+            f"required: the incoming webhook URL ({service} is enabled by {env.source(enabled_var)})",
         )
-    url = env.url(url_var, url_alias, secret=True)
-    channel = env.text(channel_var, channel_alias)
-    username = env.text(username_var)
-    for value, variable in ((channel, env.source(channel_var, channel_alias)), (username, username_var)):
+    url = env.url(url_var, secret=True)
+    for variable in (channel_var, username_var):
+        value, source = env.lookup(variable)
         if value is not None and any(ord(c) < 32 for c in value):
-            env.fail(variable, f"invalid value {value!r}: control characters")
+            env.fail(source, f"invalid value {value!r}: control characters")
     timeout = env.seconds(timeout_var, SlackConfig.timeout)
     if env.errors or url is None:
         return None, env.errors
-    return SlackConfig(Secret(url), service, channel, username, timeout), env.errors
+    return SlackConfig(Secret(url), service, env.text(channel_var), env.text(username_var), timeout), env.errors
 
 
 def load_slack_config(environ: Mapping[str, str] | None = None) -> tuple[SlackConfig | None, list[ConfigError]]:
@@ -109,7 +98,6 @@ def load_slack_config(environ: Mapping[str, str] | None = None) -> tuple[SlackCo
             ev.OTEL_PYTHON_ALERTING_SLACK_USERNAME,
             ev.OTEL_PYTHON_ALERTING_SLACK_TIMEOUT,
         ),
-        (ALERT_SLACK_ENABLED, ALERT_SLACK_WEBHOOK_URL, ALERT_SLACK_CHANNEL),
     )
 
 
@@ -125,7 +113,6 @@ def load_mattermost_config(environ: Mapping[str, str] | None = None) -> tuple[Sl
             ev.OTEL_PYTHON_ALERTING_MATTERMOST_USERNAME,
             ev.OTEL_PYTHON_ALERTING_MATTERMOST_TIMEOUT,
         ),
-        (None, None, None),
     )
 
 

@@ -16,22 +16,20 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from .. import environment_variables as ev
-from ..config import ConfigError, env_value
+from ..config import ConfigError
 from ..notify.model import Batch, Notification
 from ..secrets import Secret, redact_url
 from ._am_alerts import alert_annotations, alert_labels, group_key, sanitized, webhook_alert
-from ._env import positive_seconds
-from ._http_delivery import HttpSender, WebhookWording, header_secrets, parse_headers, url_secrets
+from ._env import EnvReader
+from ._http_delivery import HttpSender, WebhookWording, header_secrets, http_url, read_headers, url_secrets
 from .base import Channel, DeliveryResult
 
 __all__ = [
@@ -48,12 +46,7 @@ _logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Otel-Alerting-Signature"
 TIMESTAMP_HEADER = "X-Otel-Alerting-Timestamp"
-ALIAS_ENABLED = "ALERT_WEBHOOK_ENABLED"
-ALIAS_URL = "ALERT_WEBHOOK_URL"
 DEFAULT_TIMEOUT = 5.0
-
-_TRUE = ("true", "1", "yes", "on")
-_FALSE = ("false", "0", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -66,65 +59,36 @@ class WebhookConfig:
     max_alerts: int = 0
 
 
+_OPTIONAL = (
+    ev.OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS,
+    ev.OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY,
+    ev.OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT,
+    ev.OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS,
+)
+
+
 def load_webhook_config(environ: Mapping[str, str] | None = None) -> tuple[WebhookConfig | None, list[ConfigError]]:
     """The webhook channel's configuration; None when it is not configured or has an
     error (it does not start then). Errors name the variable, never a secret."""
-    env = os.environ if environ is None else environ
-    errors: list[ConfigError] = []
-    flag, flag_var = env_value(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_ENABLED, ALIAS_ENABLED)
-    enabled: bool | None = None
-    if flag is not None:
-        if flag.lower() not in _TRUE + _FALSE:
-            return None, [ConfigError(flag_var, f"invalid value {flag!r}: expected true or false")]
-        enabled = flag.lower() in _TRUE
-    if enabled is False:
-        return None, []
-    url, url_var = env_value(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_URL, ALIAS_URL)
-    optional = (
-        ev.OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS,
-        ev.OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY,
-        ev.OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT,
-        ev.OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS,
-    )
+    env = EnvReader(environ)
+    enabled = env.flag(ev.OTEL_PYTHON_ALERTING_WEBHOOK_ENABLED)
+    if enabled is False or env.errors:  # an invalid switch is the only error shown
+        return None, env.errors
+    url, url_var = env.lookup(ev.OTEL_PYTHON_ALERTING_WEBHOOK_URL)
     if url is None:
-        given = [flag_var] if enabled else [name for name in optional if env_value(env, name)[0] is not None]
+        given = [env.source(ev.OTEL_PYTHON_ALERTING_WEBHOOK_ENABLED)] if enabled else env.given(_OPTIONAL)
         if given:
-            errors.append(ConfigError(url_var, f"not set, but {', '.join(given)} is: the webhook channel needs a URL"))
-        return None, errors
-    try:
-        parts = urlsplit(url)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-        httpx.URL(url)
-    except (ValueError, httpx.InvalidURL):
-        valid = False
-    if not valid:
-        errors.append(ConfigError(url_var, f"invalid URL {redact_url(url)}: expected http(s)://host/..."))
-    headers: tuple[tuple[str, Secret], ...] = ()
-    raw_headers = env_value(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS)[0]
-    if raw_headers is not None:
-        headers, header_errors = parse_headers(raw_headers, ev.OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS)
-        errors += header_errors
-    key = env_value(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY)[0]
-    timeout, timeout_errors = positive_seconds(
-        env_value(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT)[0],
-        ev.OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT,
-        DEFAULT_TIMEOUT,
-    )
-    errors += timeout_errors
-    max_alerts = 0
-    raw_max = env_value(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS)[0]
-    if raw_max is not None:
-        if raw_max.isdigit():
-            max_alerts = int(raw_max)
-        else:
-            errors.append(
-                ConfigError(
-                    ev.OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS, f"invalid value {raw_max!r}: expected 0 or more"
-                )
-            )
-    if errors:
-        return None, errors
-    return WebhookConfig(Secret(url), headers, Secret(key) if key else None, timeout, max_alerts), []
+            env.fail(url_var, f"not set, but {', '.join(given)} is: the webhook channel needs a URL")
+        return None, env.errors
+    if not http_url(url):
+        env.fail(url_var, f"invalid URL {redact_url(url)}: expected http(s)://host/...")
+    headers = read_headers(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS)
+    key = env.secret(ev.OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY)
+    timeout = env.seconds(ev.OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT, DEFAULT_TIMEOUT, "10s")
+    max_alerts = env.count(ev.OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS)
+    if env.errors:
+        return None, env.errors
+    return WebhookConfig(Secret(url), headers, key, timeout, max_alerts), []
 
 
 def _common(items: list[dict[str, str]]) -> dict[str, str]:

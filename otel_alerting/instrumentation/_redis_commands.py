@@ -5,13 +5,13 @@ attributes of a client. Pure functions and frozen data: no redis import here.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.util.types import AttributeValue
 
+from ..config import EnvReader
 from ..environment_variables import (
     OTEL_PYTHON_ALERTING_CACHE_COMMANDS,
     OTEL_PYTHON_ALERTING_CACHE_KEY_PREFIXES,
@@ -83,11 +83,13 @@ class RedisCacheConfig:
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> RedisCacheConfig:
         """Read the ``OTEL_PYTHON_ALERTING_CACHE_*`` variables; a bad value warns and
         falls back to the default, it never raises."""
-        env = os.environ if environ is None else environ
-        name = env.get(OTEL_PYTHON_ALERTING_CACHE_NAME, "").strip() or DEFAULT_CACHE_NAME
-        prefixes = parse_prefixes(env.get(OTEL_PYTHON_ALERTING_CACHE_KEY_PREFIXES, ""))
-        commands = parse_commands(env.get(OTEL_PYTHON_ALERTING_CACHE_COMMANDS, ""))
-        span_attributes = parse_flag(OTEL_PYTHON_ALERTING_CACHE_SPAN_ATTRIBUTES, env, default=False)
+        env = EnvReader(environ)
+        name = env.text(OTEL_PYTHON_ALERTING_CACHE_NAME) or DEFAULT_CACHE_NAME
+        prefixes = parse_prefixes(env.text(OTEL_PYTHON_ALERTING_CACHE_KEY_PREFIXES) or "")
+        commands = parse_commands(env.text(OTEL_PYTHON_ALERTING_CACHE_COMMANDS) or "")
+        span_attributes = env.boolean(OTEL_PYTHON_ALERTING_CACHE_SPAN_ATTRIBUTES, False)
+        for error in env.errors:
+            _logger.warning("%s; using the default", error)
         return cls(name, prefixes, commands, span_attributes)
 
     def kinds(self) -> dict[str, int]:
@@ -115,18 +117,6 @@ def parse_prefixes(value: str) -> tuple[tuple[str, str], ...]:
             continue
         pairs.append((prefix, name))
     return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
-
-
-def parse_flag(name: str, environ: Mapping[str, str], default: bool) -> bool:
-    value = environ.get(name, "").strip().lower()
-    if not value:
-        return default
-    if value in ("true", "1", "yes", "on"):
-        return True
-    if value in ("false", "0", "no", "off"):
-        return False
-    _logger.warning("%s: expected true or false, got %r; using %s", name, value, str(default).lower())
-    return default
 
 
 def parse_commands(value: str) -> frozenset[str]:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
-from ..config import KNOWN_CHANNELS, ConfigError
+from .. import environment_variables as ev
+from ..channel_types import CHANNEL_TYPES, ChannelType, SeverityName, channel_type
+from ..config import ConfigError, EnvReader
 from ..durations import parse_duration
 from ..rules.inhibition import Matcher
 from ..rules.located import item_line, line_of, located
@@ -24,7 +26,6 @@ from ..rules.model import Severity
 __all__ = [
     "ALL_LABELS",
     "DEFAULT_TIMERS",
-    "SINK_CHANNELS",
     "Route",
     "Timers",
     "default_route",
@@ -34,15 +35,18 @@ __all__ = [
 
 #: ``group_by: ["..."]``: every label, i.e. one group per alert (Alertmanager's spelling)
 ALL_LABELS = "..."
-#: channels that want every alert whatever its severity: they route and store on their own
-#: (channels the severity table does not name are treated the same way)
-SINK_CHANNELS = ("alertmanager", "otel_logs")
-BUILT_IN_CHANNELS = KNOWN_CHANNELS
-#: DESIGN.md's severity defaults; CRITICAL goes to every configured channel
-SEVERITY_CHANNELS: Mapping[Severity, tuple[str, ...]] = {
-    Severity.LOW: ("console", "log"),
-    Severity.MEDIUM: ("console", "log", "slack", "mattermost"),
-    Severity.HIGH: ("console", "log", "email", "slack", "mattermost", "webhook"),
+#: OTEL_PYTHON_ALERTING_ROUTE_<SEVERITY>: the channels of the default route of each severity
+ROUTE_VARIABLES: Mapping[Severity, str] = {
+    Severity.LOW: ev.OTEL_PYTHON_ALERTING_ROUTE_LOW,
+    Severity.MEDIUM: ev.OTEL_PYTHON_ALERTING_ROUTE_MEDIUM,
+    Severity.HIGH: ev.OTEL_PYTHON_ALERTING_ROUTE_HIGH,
+    Severity.CRITICAL: ev.OTEL_PYTHON_ALERTING_ROUTE_CRITICAL,
+}
+#: the default routes' timers, each from its variable
+TIMER_VARIABLES: Mapping[str, str] = {
+    "group_wait": ev.OTEL_PYTHON_ALERTING_GROUP_WAIT,
+    "group_interval": ev.OTEL_PYTHON_ALERTING_GROUP_INTERVAL,
+    "repeat_interval": ev.OTEL_PYTHON_ALERTING_REPEAT_INTERVAL,
 }
 
 
@@ -59,9 +63,7 @@ class Timers:
 DEFAULT_TIMERS = Timers()
 #: CRITICAL skips the grouping delays and repeats sooner
 CRITICAL_TIMERS = Timers(group_wait=0.0, group_interval=0.0, repeat_interval=3600.0)
-#: records for machines and terminals, not messages for people: nothing to batch.
-#: Alertmanager groups on its own side.
-IMMEDIATE_CHANNELS = ("log", "console", "otel_logs", "alertmanager")
+#: the channels that deliver without group wait (``ChannelType.immediate``) get these
 NO_WAIT = Timers(group_wait=0.0, group_interval=0.0, repeat_interval=4 * 3600.0)
 
 
@@ -103,58 +105,68 @@ def routing_labels(labels: Mapping[str, str], severity: Severity) -> dict[str, s
 
 
 def default_route(configured: Sequence[str], environ: Mapping[str, str]) -> tuple[Route, list[ConfigError]]:
-    """One child route per severity, to the configured channels of DESIGN.md's table
-    (or of OTEL_PYTHON_ALERTING_ROUTE_<SEVERITY>), plus the sinks for every severity."""
-    errors: list[ConfigError] = []
-    timers = _timers_from(environ, errors)
-    # sinks, and channels that are not built in (custom ones), hear every severity
-    sinks = tuple(c for c in configured if c in SINK_CHANNELS or c not in BUILT_IN_CHANNELS)
-    children = []
+    """One child route per severity, to the configured channels that hear it (each
+    channel type declares which: ``channel_types``), or those of
+    OTEL_PYTHON_ALERTING_ROUTE_<SEVERITY>."""
+    env = EnvReader(environ)
+    timers = _timers_from(env)
+    children: list[Route] = []
     for severity in sorted(Severity, reverse=True):
-        variable = f"OTEL_PYTHON_ALERTING_ROUTE_{severity.name}"
-        raw = environ.get(variable, "").strip()
-        if raw:
-            wanted = tuple(name.strip() for name in raw.split(",") if name.strip())
-            unknown = [name for name in wanted if name not in configured]
-            if unknown:
-                errors.append(
-                    ConfigError(
-                        variable,
-                        f"channel(s) {', '.join(unknown)} not configured (configured: "
-                        f"{', '.join(configured) or 'none'})",
-                    )
-                )
-            receivers = tuple(name for name in wanted if name in configured)
-        elif severity is Severity.CRITICAL:
-            receivers = tuple(configured)
-        else:
-            receivers = tuple(c for c in SEVERITY_CHANNELS[severity] if c in configured) + sinks
-        critical = severity is Severity.CRITICAL
+        overridden = _overridden(env, severity, configured)
+        receivers = _unique(_hearing(severity, configured) if overridden is None else overridden)
         matcher = (Matcher("severity", "=", severity.name.lower()),)
-        receivers = _unique(receivers)
-        immediate = tuple(c for c in receivers if c in IMMEDIATE_CHANNELS)
-        grouped = tuple(c for c in receivers if c not in IMMEDIATE_CHANNELS)
+        immediate = tuple(c for c in receivers if _immediate(c))
+        grouped = tuple(c for c in receivers if not _immediate(c))
         # one path for all severities: an alert that escalates stays in its group of
         # each channel instead of moving to another one
         children.append(Route(receivers=immediate, matchers=matcher, timers=NO_WAIT, continue_=True, path="0.severity"))
-        children.append(
-            Route(
-                receivers=grouped, matchers=matcher, timers=CRITICAL_TIMERS if critical else timers, path="0.severity"
-            )
+        grouped_timers = CRITICAL_TIMERS if severity is Severity.CRITICAL else timers
+        children.append(Route(receivers=grouped, matchers=matcher, timers=grouped_timers, path="0.severity"))
+    return Route(receivers=(), routes=tuple(children)), env.errors
+
+
+def _hearing(severity: Severity, configured: Sequence[str]) -> tuple[str, ...]:
+    """The configured channels that hear ``severity`` by default: the built-in types
+    that declare it, in their order, then the sinks and the channels of other names
+    (custom ones), which hear every severity, in the order configured."""
+    if severity is Severity.CRITICAL:
+        return tuple(configured)
+    name = cast(SeverityName, severity.name.lower())
+    declared = tuple(t.name for t in CHANNEL_TYPES if not t.sink and t.hears(name) and t.name in configured)
+    return declared + tuple(c for c in configured if _sink(channel_type(c)))
+
+
+def _sink(kind: ChannelType | None) -> bool:
+    return kind is None or kind.sink
+
+
+def _overridden(env: EnvReader, severity: Severity, configured: Sequence[str]) -> tuple[str, ...] | None:
+    """The configured channels among those OTEL_PYTHON_ALERTING_ROUTE_<SEVERITY> names;
+    None when it is unset."""
+    variable = ROUTE_VARIABLES[severity]
+    if env.text(variable) is None:
+        return None
+    wanted = env.names(variable)
+    unknown = [name for name in wanted if name not in configured]
+    if unknown:
+        env.fail(
+            variable,
+            f"channel(s) {', '.join(unknown)} not configured (configured: {', '.join(configured) or 'none'})",
         )
-    return Route(receivers=(), routes=tuple(children)), errors
+    return tuple(name for name in wanted if name in configured)
 
 
-def _timers_from(environ: Mapping[str, str], errors: list[ConfigError]) -> Timers:
+def _immediate(name: str) -> bool:
+    kind = channel_type(name)
+    return kind is not None and kind.immediate
+
+
+def _timers_from(env: EnvReader) -> Timers:
     timers = DEFAULT_TIMERS
-    for name in ("group_wait", "group_interval", "repeat_interval"):
-        variable = f"OTEL_PYTHON_ALERTING_{name.upper()}"
-        raw = environ.get(variable, "").strip()
-        if raw:
-            try:
-                timers = replace(timers, **{name: parse_duration(raw)})
-            except ValueError as exc:
-                errors.append(ConfigError(variable, str(exc)))
+    for name, variable in TIMER_VARIABLES.items():
+        seconds = env.parsed(variable, parse_duration)
+        if seconds is not None:
+            timers = replace(timers, **{name: seconds})
     return timers
 
 

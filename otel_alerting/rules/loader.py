@@ -16,7 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .. import environment_variables as ev
 from ..durations import parse_duration
+from ..errors import ConfigError
 from .located import line_of
 from .model import (
     AbsentExpr,
@@ -39,7 +41,7 @@ __all__ = [
     "parse_rules",
 ]
 
-RULE_OVERRIDE_PREFIX = "OTEL_PYTHON_ALERTING_RULE_"
+RULE_OVERRIDE_PREFIX = ev.RULE_OVERRIDE_PREFIX
 RULE_OVERRIDE_FIELDS = (
     "KEEP_FIRING_FOR",
     "MIN_DENOMINATOR",
@@ -71,19 +73,9 @@ _EXPR_KINDS = ("value", "rate", "ratio", "absent")
 _REDUCERS = ("last", "sum", "max", "min", "avg")
 
 
-@dataclass(frozen=True)
-class RuleError:
-    """One problem in a rules file or an override, located for the user."""
-
-    source: str
-    message: str
-    line: int | None = None
-    field: str | None = None
-
-    def __str__(self) -> str:
-        where = self.source + (f":{self.line}" if self.line else "")
-        what = f" {self.field}:" if self.field else ""
-        return f"{where}:{what} {self.message}"
+#: one problem in a rules file or an override, located for the user: the package's one
+#: configuration error type
+RuleError = ConfigError
 
 
 @dataclass(frozen=True)

@@ -160,3 +160,100 @@ def test_unconfigured_channels_are_not_even_imported() -> None:
         done.stdout.strip()
         == "['otel_alerting.channels.base', 'otel_alerting.channels.console', 'otel_alerting.channels.log']"
     )
+
+
+# --- channel types: declared once -----------------------------------------------------
+
+
+def test_the_declaration_is_designs_severity_table() -> None:
+    from otel_alerting.channel_types import CHANNEL_TYPES, KNOWN_CHANNELS
+
+    hears = {
+        severity: [t.name for t in CHANNEL_TYPES if t.hears(severity)]
+        for severity in ("low", "medium", "high", "critical")
+    }
+    assert hears == {
+        "low": ["log", "console", "alertmanager", "otel_logs"],
+        "medium": ["log", "console", "slack", "mattermost", "alertmanager", "otel_logs"],
+        "high": ["log", "console", "email", "slack", "mattermost", "webhook", "alertmanager", "otel_logs"],
+        "critical": list(KNOWN_CHANNELS),
+    }
+    assert [t.name for t in CHANNEL_TYPES if t.immediate] == ["log", "console", "alertmanager", "otel_logs"]
+    assert [t.name for t in CHANNEL_TYPES if t.sink] == ["alertmanager", "otel_logs"]
+    assert KNOWN_CHANNELS == (
+        "log",
+        "console",
+        "email",
+        "slack",
+        "mattermost",
+        "webhook",
+        "pagerduty",
+        "alertmanager",
+        "otel_logs",
+    )
+
+
+def test_the_default_routes_follow_the_declaration() -> None:
+    from otel_alerting.notify.routing import default_route
+
+    configured = ["log", "console", "email", "pagerduty", "alertmanager", "team-pager"]
+    route, errors = default_route(configured, {})
+    assert errors == []
+    by_severity = {child.matchers[0].value: child.receivers for child in route.routes if not child.continue_} | {
+        f"{child.matchers[0].value} now": child.receivers for child in route.routes if child.continue_
+    }
+    assert by_severity == {
+        "critical": ("email", "pagerduty", "team-pager"),
+        "critical now": ("log", "console", "alertmanager"),
+        "high": ("email", "team-pager"),
+        "high now": ("log", "console", "alertmanager"),
+        "medium": ("team-pager",),
+        "medium now": ("log", "console", "alertmanager"),
+        "low": ("team-pager",),
+        "low now": ("log", "console", "alertmanager"),
+    }
+
+
+def test_route_and_timer_variables_are_read_with_their_errors() -> None:
+    from otel_alerting.notify.routing import default_route
+
+    env = {P + "ROUTE_HIGH": "log,slack", P + "ROUTE_LOW": ",", P + "GROUP_WAIT": "soon", P + "REPEAT_INTERVAL": "1h"}
+    route, errors = default_route(["log", "console"], env)
+    assert [str(e) for e in errors] == [
+        f"{P}GROUP_WAIT: invalid duration 'soon' (expected e.g. 30s, 5m, 1h or seconds)",
+        f"{P}ROUTE_HIGH: channel(s) slack not configured (configured: log, console)",
+    ]
+    high = [r.receivers for r in route.routes if r.matchers[0].value == "high"]
+    low = [r.receivers for r in route.routes if r.matchers[0].value == "low"]
+    assert high == [("log",), ()] and low == [(), ()]
+    assert {r.timers.repeat_interval for r in route.routes if r.matchers[0].value == "medium"} == {3600.0, 4 * 3600.0}
+
+
+@pytest.mark.parametrize("name", ["log", "console"])
+def test_send_resolved_is_read_per_channel(name: str) -> None:
+    env = {P + "CHANNELS": "log,console", f"{P}{name.upper()}_SEND_RESOLVED": "no"}
+    built, errors = build_channels(load_settings(env), env)
+    assert errors == []
+    assert {c.name: c.send_resolved for c in built} == {"log": name != "log", "console": name != "console"}
+
+
+def test_a_bad_send_resolved_is_named() -> None:
+    env = {P + "CONSOLE_SEND_RESOLVED": "sometimes"}
+    built, errors = build_channels(load_settings(env), env)
+    assert [c.send_resolved for c in built] == [True, True]
+    assert [str(e) for e in errors] == [f"{P}CONSOLE_SEND_RESOLVED: invalid value 'sometimes': expected true or false"]
+
+
+def test_the_system_reports_the_problems_of_the_channels_it_builds(caplog: pytest.LogCaptureFixture) -> None:
+    from otel_alerting.rules import load_rule_set
+    from otel_alerting.system import AlertingSystem
+
+    env = {P + "WEBHOOK_ENABLED": "true", P + "CONSOLE_SEND_RESOLVED": "x"}
+    with caplog.at_level("ERROR", logger="otel_alerting"):
+        system = AlertingSystem(Settings(), load_rule_set([], {}, include_defaults=False), environ=env)
+    system.shutdown(1.0)
+    (record,) = [r for r in caplog.records if "configuration problem" in r.getMessage()]
+    message = record.getMessage()
+    assert message.startswith("otel-alerting: 2 configuration problem(s)")
+    assert f"{P}WEBHOOK_URL: not set, but {P}WEBHOOK_ENABLED is" in message
+    assert f"{P}CONSOLE_SEND_RESOLVED: invalid value 'x'" in message

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from ... import environment_variables as ev
-from ...config import ConfigError
-from ...durations import positive_duration
+from ...config import ConfigError, EnvReader, parse_bool
 from .state import DependencyKey
 
 __all__ = [
@@ -36,12 +35,6 @@ DEFAULT_INTERVAL_S = 5.0
 DEFAULT_TIMEOUT_S = 2.0
 SECURE = "[secure]"
 
-REDIS_URL = "REDIS_URL"
-CHROMA_SERVER_HOST = "CHROMA_SERVER_HOST"  # chromadb's own Settings read these
-CHROMA_SERVER_HTTP_PORT = "CHROMA_SERVER_HTTP_PORT"
-CHROMA_SERVER_SSL_ENABLED = "CHROMA_SERVER_SSL_ENABLED"
-CHROMA_HOST = "CHROMA_HOST"  # what applications and Chroma's docker examples commonly use
-CHROMA_PORT = "CHROMA_PORT"
 
 CHROMA_HEARTBEAT_PATH = "/api/v2/heartbeat"
 _NAMED = re.compile(r"^([A-Za-z][\w.-]*)=(.*)$")
@@ -112,14 +105,6 @@ def _secrets_of(url: str) -> tuple[str, ...]:
     return tuple(sorted({s for s in found if s}, key=len, reverse=True))
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.errors: list[ConfigError] = []
-
-    def add(self, variable: str, message: str) -> None:
-        self.errors.append(ConfigError(variable, message))
-
-
 def _entries(value: str) -> list[tuple[str | None, str]]:
     entries: list[tuple[str | None, str]] = []
     for part in value.split(","):
@@ -139,20 +124,20 @@ def _port_of(parts: SplitResult, scheme: str) -> int | None:
     return port if port is not None else _DEFAULT_PORTS.get(scheme)
 
 
-def _redis_target(name: str, url: str, variable: str, errors: _Errors) -> ProbeTarget | None:
+def _redis_target(name: str, url: str, variable: str, env: EnvReader) -> ProbeTarget | None:
     display = redact_url(url)
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("redis", "rediss", "unix"):
-            errors.add(variable, f"invalid URL {display!r}: expected redis://, rediss:// or unix://")
+            env.fail(variable, f"invalid URL {display!r}: expected redis://, rediss:// or unix://")
             return None
         if scheme == "unix":
             address, port = parts.path, None
         else:
             address, port = parts.hostname or "localhost", _port_of(parts, scheme)
     except ValueError:
-        errors.add(variable, f"invalid URL {display!r}")
+        env.fail(variable, f"invalid URL {display!r}")
         return None
     return ProbeTarget(name, "redis", url, address, port, display, secrets=_secrets_of(url))
 
@@ -161,7 +146,7 @@ def _http_target(
     name: str,
     url: str,
     variable: str,
-    errors: _Errors,
+    env: EnvReader,
     *,
     method: str = "GET",
     body: bytes | None = None,
@@ -172,11 +157,11 @@ def _http_target(
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https") or not parts.hostname:
-            errors.add(variable, f"invalid URL {display!r}: expected http:// or https:// and a host")
+            env.fail(variable, f"invalid URL {display!r}: expected http:// or https:// and a host")
             return None
         port = _port_of(parts, scheme)
     except ValueError:
-        errors.add(variable, f"invalid URL {display!r}")
+        env.fail(variable, f"invalid URL {display!r}")
         return None
     secrets = _secrets_of(url) + tuple(v for _, v in headers if v)
     return ProbeTarget(name, "http", url, parts.hostname, port, display, method, body, headers, secrets)
@@ -194,55 +179,59 @@ def chroma_heartbeat_url(base: str) -> str:
 
 def chroma_target(base: str, name: str = "chroma", discovered: bool = False) -> ProbeTarget | None:
     """A heartbeat target for a Chroma server URL; None if it is not an http(s) URL."""
-    target = _http_target(name, chroma_heartbeat_url(base), "", _Errors())
+    target = _http_target(name, chroma_heartbeat_url(base), "", EnvReader({}))
     return replace(target, discovered=True) if target is not None and discovered else target
 
 
-def _raw(environ: Mapping[str, str], name: str) -> str | None:
-    value = environ.get(name)
-    return value.strip() if value is not None and value.strip() else None
-
-
-def _redis_targets(environ: Mapping[str, str], errors: _Errors) -> list[ProbeTarget]:
-    variable = ev.OTEL_PYTHON_ALERTING_REDIS_URL
-    value = _raw(environ, variable)
-    if value is None and _raw(environ, REDIS_URL):
-        variable, value = REDIS_URL, _raw(environ, REDIS_URL)
+def _redis_targets(env: EnvReader) -> list[ProbeTarget]:
+    value, variable = env.lookup(ev.OTEL_PYTHON_ALERTING_REDIS_URL)
+    if value is None:
+        value, variable = env.lookup(ev.REDIS_URL)
     if value is None:
         return []
     if importlib.util.find_spec("redis") is None:
-        errors.add(variable, "probing Redis needs redis-py (pip install 'otel-alerting[redis]')")
+        env.fail(variable, "probing Redis needs redis-py (pip install 'otel-alerting[redis]')")
         return []
-    found = [_redis_target(n or "redis", url, variable, errors) for n, url in _entries(value)]
+    found = [_redis_target(n or "redis", url, variable, env) for n, url in _entries(value)]
     return [t for t in found if t is not None]
 
 
-def _chroma_targets(environ: Mapping[str, str], errors: _Errors) -> list[ProbeTarget]:
-    variable = ev.OTEL_PYTHON_ALERTING_CHROMA_URL
-    value = _raw(environ, variable)
-    if value is not None:
-        found = [_http_target(n or "chroma", chroma_heartbeat_url(url), variable, errors) for n, url in _entries(value)]
-        return [t for t in found if t is not None]
-    for host_var, port_var in ((CHROMA_SERVER_HOST, CHROMA_SERVER_HTTP_PORT), (CHROMA_HOST, CHROMA_PORT)):
-        host = _raw(environ, host_var)
+#: chromadb's own server variables, then the common ones: (host, port)
+_CHROMA_FALLBACKS = ((ev.CHROMA_SERVER_HOST, ev.CHROMA_SERVER_HTTP_PORT), (ev.CHROMA_HOST, ev.CHROMA_PORT))
+
+
+def _chroma_base(env: EnvReader) -> tuple[str, str] | None:
+    """The Chroma server the application's own variables name, and the variable; None
+    when they name none (or a bad port, which is reported)."""
+    for host_var, port_var in _CHROMA_FALLBACKS:
+        host = env.text(host_var)
         if host is None:
             continue
         if "://" in host:
-            base = host
-        else:
-            ssl = (_raw(environ, CHROMA_SERVER_SSL_ENABLED) or "").lower() in ("1", "true", "yes", "on")
-            port = _raw(environ, port_var) or "8000"
-            if not port.isdigit():
-                errors.add(port_var, f"invalid port {port!r}")
-                return []
-            base = f"{'https' if ssl else 'http'}://{host}:{port}"
-        target = _http_target("chroma", chroma_heartbeat_url(base), host_var, errors)
-        return [target] if target is not None else []
-    return []
+            return host, host_var
+        errors = len(env.errors)
+        port = env.port(port_var) or 8000
+        if len(env.errors) > errors:
+            return None
+        ssl = parse_bool(env.text(ev.CHROMA_SERVER_SSL_ENABLED) or "") is True
+        return f"{'https' if ssl else 'http'}://{host}:{port}", host_var
+    return None
 
 
-def _headers(environ: Mapping[str, str], errors: _Errors) -> tuple[tuple[str, str], ...]:
-    value = _raw(environ, ev.OTEL_PYTHON_ALERTING_EMBEDDINGS_HEADERS)
+def _chroma_targets(env: EnvReader) -> list[ProbeTarget]:
+    value, variable = env.lookup(ev.OTEL_PYTHON_ALERTING_CHROMA_URL)
+    if value is not None:
+        found = [_http_target(n or "chroma", chroma_heartbeat_url(url), variable, env) for n, url in _entries(value)]
+        return [t for t in found if t is not None]
+    base = _chroma_base(env)
+    if base is None:
+        return []
+    target = _http_target("chroma", chroma_heartbeat_url(base[0]), base[1], env)
+    return [target] if target is not None else []
+
+
+def _headers(env: EnvReader) -> tuple[tuple[str, str], ...]:
+    value, variable = env.lookup(ev.OTEL_PYTHON_ALERTING_EMBEDDINGS_HEADERS)
     if value is None:
         return ()
     headers = []
@@ -250,59 +239,45 @@ def _headers(environ: Mapping[str, str], errors: _Errors) -> tuple[tuple[str, st
         key, sep, item = part.partition("=")
         if not sep or not key.strip():
             # the value may be a token: name the entry, never print it
-            errors.add(ev.OTEL_PYTHON_ALERTING_EMBEDDINGS_HEADERS, f"entry #{index} is not key=value")
+            env.fail(variable, f"entry #{index} is not key=value")
             continue
         headers.append((unquote(key.strip()), unquote(item.strip())))
     return tuple(headers)
 
 
-def _embeddings_targets(environ: Mapping[str, str], errors: _Errors) -> list[ProbeTarget]:
-    variable = ev.OTEL_PYTHON_ALERTING_EMBEDDINGS_URL
-    value = _raw(environ, variable)
+def _embeddings_targets(env: EnvReader) -> list[ProbeTarget]:
+    value, variable = env.lookup(ev.OTEL_PYTHON_ALERTING_EMBEDDINGS_URL)
     if value is None:
         return []
-    headers = _headers(environ, errors)
-    request = _raw(environ, ev.OTEL_PYTHON_ALERTING_EMBEDDINGS_REQUEST)
+    headers = _headers(env)
+    request, request_var = env.lookup(ev.OTEL_PYTHON_ALERTING_EMBEDDINGS_REQUEST)
     method, body = "GET", None
     if request is not None:
         try:
             json.loads(request)
         except ValueError:
-            errors.add(ev.OTEL_PYTHON_ALERTING_EMBEDDINGS_REQUEST, "not valid JSON; probing with GET instead")
+            env.fail(request_var, "not valid JSON; probing with GET instead")
         else:
             method, body = "POST", request.encode()
             headers = (("Content-Type", "application/json"), *headers)
     found = [
-        _http_target(n or "embeddings", url, variable, errors, method=method, body=body, headers=headers)
+        _http_target(n or "embeddings", url, variable, env, method=method, body=body, headers=headers)
         for n, url in _entries(value)
     ]
     return [t for t in found if t is not None]
 
 
-def _seconds(environ: Mapping[str, str], name: str, default: float, errors: _Errors) -> float:
-    value = _raw(environ, name)
-    if value is None:
-        return default
-    seconds = positive_duration(value)
-    if seconds is None:
-        errors.add(name, f"invalid value {value!r}: expected a positive duration such as 5s or 500ms")
-        return default
-    return seconds
-
-
 def load_probe_settings(environ: Mapping[str, str]) -> ProbeSettings:
     """Every probe setting; never raises. Errors name the variable, never a secret."""
-    errors = _Errors()
-    interval = _seconds(environ, ev.OTEL_PYTHON_ALERTING_PROBE_INTERVAL, DEFAULT_INTERVAL_S, errors)
-    timeout = _seconds(environ, ev.OTEL_PYTHON_ALERTING_PROBE_TIMEOUT, DEFAULT_TIMEOUT_S, errors)
+    env = EnvReader(environ)
+    interval = env.seconds(ev.OTEL_PYTHON_ALERTING_PROBE_INTERVAL, DEFAULT_INTERVAL_S, "5s or 500ms")
+    timeout = env.seconds(ev.OTEL_PYTHON_ALERTING_PROBE_TIMEOUT, DEFAULT_TIMEOUT_S, "5s or 500ms")
     targets: list[ProbeTarget] = []
     seen: set[DependencyKey] = set()
-    for target in (
-        _redis_targets(environ, errors) + _chroma_targets(environ, errors) + _embeddings_targets(environ, errors)
-    ):
+    for target in _redis_targets(env) + _chroma_targets(env) + _embeddings_targets(env):
         if target.key in seen:
-            errors.add("probes", f"{target.key.describe()} is listed twice; probed once")
+            env.fail("probes", f"{target.key.describe()} is listed twice; probed once")
             continue
         seen.add(target.key)
         targets.append(target)
-    return ProbeSettings(tuple(targets), interval, timeout, tuple(errors.errors))
+    return ProbeSettings(tuple(targets), interval, timeout, tuple(env.errors))
