@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import ConfigError, Settings
-from .base import Channel, DeliveryResult
+from ..notify.channel import Channel, DeliveryResult
 from .console import ConsoleChannel
 from .log import LogChannel
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..config import ConfigError
-from .base import Channel
+from ..notify.channel import Channel
 
 __all__ = ["build_receivers"]
 

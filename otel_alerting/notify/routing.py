@@ -17,9 +17,9 @@ from typing import Any
 
 from ..config import KNOWN_CHANNELS, ConfigError
 from ..durations import parse_duration
-from ..rules.inhibition import Matcher
 from ..rules.located import item_line, line_of, located
 from ..rules.model import Severity
+from .matchers import Matcher
 
 __all__ = [
     "ALL_LABELS",

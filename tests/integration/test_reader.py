@@ -21,7 +21,7 @@ from opentelemetry.sdk.metrics.export import (
     MetricsData,
 )
 
-from otel_alerting.channels.base import Channel, DeliveryResult
+from otel_alerting.channels import Channel, DeliveryResult
 from otel_alerting.config import Settings
 from otel_alerting.notify.model import Batch, Notification, Status
 from otel_alerting.reader import AlertingMetricReader

@@ -158,5 +158,5 @@ def test_unconfigured_channels_are_not_even_imported() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert (
         done.stdout.strip()
-        == "['otel_alerting.channels.base', 'otel_alerting.channels.console', 'otel_alerting.channels.log']"
+        == "['otel_alerting.channels.console', 'otel_alerting.channels.log']"
     )
