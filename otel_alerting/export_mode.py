@@ -28,7 +28,7 @@ from .config import Settings
 from .forking import after_fork_in_child
 from .own_work import OWN_WORK
 
-__all__ = ["NO_EXPORTER", "Forwarder", "exporters_for", "load_exporters"]
+__all__ = ["NO_EXPORTER", "Forwarder", "export_interval_s", "exporters_for", "load_exporters"]
 
 _logger = logging.getLogger("otel_alerting")
 
@@ -59,7 +59,7 @@ class Forwarder:
         self._on_drop = on_drop
         self._exporters = exporters
         self._every = every_collection
-        self._interval = _env_seconds(env, OTEL_METRIC_EXPORT_INTERVAL, 60.0)
+        self._interval = export_interval_s(env)
         self._timeout_ms = _env_seconds(env, OTEL_METRIC_EXPORT_TIMEOUT, 30.0) * 1000
         self._last_export = time.monotonic()
         self._pending: deque[MetricsData] = deque()
@@ -177,6 +177,11 @@ def exporters_for(
     if settings.mode != "export" or not settings.enabled:
         return []
     return list(given) if given is not None else load_exporters(settings.exporters, env)
+
+
+def export_interval_s(env: Mapping[str, str]) -> float:
+    """``OTEL_METRIC_EXPORT_INTERVAL`` in seconds, read as the SDK's periodic reader reads it."""
+    return _env_seconds(env, OTEL_METRIC_EXPORT_INTERVAL, 60.0)
 
 
 def _env_seconds(env: Mapping[str, str], name: str, default: float) -> float:
