@@ -1,16 +1,18 @@
 """The distro and configurator ``opentelemetry-instrument`` loads.
 
 The distro only sets defaults (``os.environ.setdefault``), so anything the user set
-wins. The configurator is the SDK's, plus one guarantee: the alerting reader is on
-the MeterProvider unless ``OTEL_PYTHON_ALERTING_ENABLED=false``. Neither raises:
-one exception here would silently turn off all telemetry of the process.
+wins. The configurator is the SDK's, plus the plan of the metric readers: the
+alerting reader is on the MeterProvider unless ``OTEL_PYTHON_ALERTING_ENABLED=false``,
+and, the mode unset, it is the one reader that forwards to the push exporters
+(``export`` mode) wherever that leaves what the collector receives unchanged.
+Neither raises: one exception here would silently turn off all telemetry of the process.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from opentelemetry.environment_variables import (
@@ -21,12 +23,17 @@ from opentelemetry.environment_variables import (
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_CONFIGURATOR
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
-from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_PROTOCOL
+from opentelemetry.sdk.environment_variables import (
+    OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
+    OTEL_EXPORTER_OTLP_PROTOCOL,
+)
 
 from . import environment_variables as ev
+from .config import load_settings, plugin_enabled
 from .errors import ConfigurationProblems
+from .export_mode import NO_EXPORTER, export_interval_s
 
-__all__ = ["ENTRY_POINT_NAME", "AlertingConfigurator", "AlertingDistro", "plan_metric_exporters"]
+__all__ = ["ENTRY_POINT_NAME", "AlertingConfigurator", "AlertingDistro", "default_mode", "plan_metric_exporters"]
 
 _logger = logging.getLogger("otel_alerting")
 
@@ -55,31 +62,63 @@ def plan_metric_exporters(environ: MutableMapping[str, str]) -> None:
 
     * disabled: remove it, so the SDK does not aggregate everything a second time;
     * ``reader`` mode: add it if missing;
-    * ``export`` mode: it replaces the push exporters, which it forwards to
-      (they move to ``OTEL_PYTHON_ALERTING_EXPORTERS`` unless that is set).
+    * ``export`` mode (the default here, see ``default_mode``): it replaces the push
+      exporters, which it forwards to (they move to ``OTEL_PYTHON_ALERTING_EXPORTERS``
+      unless that is set; ``none`` when there is none, so that it forwards to exactly
+      the exporters ``OTEL_METRICS_EXPORTER`` names, as in ``reader`` mode).
     """
-    raw = environ.get(OTEL_METRICS_EXPORTER, "")
-    names = [n.strip() for n in raw.split(",") if n.strip() and n.strip().lower() != "none"]
-    enabled = environ.get(ev.OTEL_PYTHON_ALERTING_ENABLED, "true").strip().lower() not in (
-        "false",
-        "0",
-        "no",
-        "off",
-    )
-    mode = environ.get(ev.OTEL_PYTHON_ALERTING_MODE, "reader").strip().lower()
+    names = _exporter_names(environ.get(OTEL_METRICS_EXPORTER, ""))
     others = [n for n in names if n != ENTRY_POINT_NAME]
-    if not enabled:
+    if not plugin_enabled(environ):
         planned = others
-    elif mode == "export":
-        push = [n for n in others if _is_push_exporter(n)]
-        pull = [n for n in others if n not in push]
-        if push and not environ.get(ev.OTEL_PYTHON_ALERTING_EXPORTERS):
-            environ[ev.OTEL_PYTHON_ALERTING_EXPORTERS] = ",".join(push)
-        planned = [ENTRY_POINT_NAME, *pull]
+    elif _mode(environ) == "export":
+        planned = [ENTRY_POINT_NAME, *_fold_push_exporters(others, environ)]
     else:
         planned = [*others, ENTRY_POINT_NAME]
     if planned != names:
         environ[OTEL_METRICS_EXPORTER] = ",".join(planned) if planned else "none"
+
+
+def _exporter_names(raw: str) -> list[str]:
+    return [n.strip() for n in raw.split(",") if n.strip() and n.strip().lower() != "none"]
+
+
+def _fold_push_exporters(names: list[str], environ: MutableMapping[str, str]) -> list[str]:
+    """The exporters the alerting reader does not forward to (pull exporters, such as
+    ``prometheus``, stay readers of their own); the others become its exporters."""
+    push = [n for n in names if _is_push_exporter(n)]
+    if not environ.get(ev.OTEL_PYTHON_ALERTING_EXPORTERS):
+        environ[ev.OTEL_PYTHON_ALERTING_EXPORTERS] = ",".join(push) or NO_EXPORTER
+    return [n for n in names if n not in push]
+
+
+def _mode(environ: MutableMapping[str, str]) -> str:
+    """The mode the alerting reader is to run in. When unset, the one ``default_mode``
+    chooses, written to the environment: the SDK builds the reader with no arguments,
+    and it reads its mode there."""
+    mode = environ.get(ev.OTEL_PYTHON_ALERTING_MODE, "").strip().lower()
+    if not mode:
+        mode = default_mode(environ)
+        environ[ev.OTEL_PYTHON_ALERTING_MODE] = mode
+    return mode
+
+
+def default_mode(environ: Mapping[str, str]) -> str:
+    """``export`` (one aggregation: every measurement is recorded once) unless it would
+    change what the collector receives, then ``reader``:
+
+    * a delta (or low-memory) OTLP temporality preference: every collection carries
+      data of its own, so export mode would export each evaluation interval's (every
+      second by default) rather than every ``OTEL_METRIC_EXPORT_INTERVAL``;
+    * an alerting interval longer than ``OTEL_METRIC_EXPORT_INTERVAL``: export mode
+      exports at evaluation ticks, so the exports would come less often.
+    """
+    temporality = environ.get(OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, "").strip().lower()
+    if temporality in ("delta", "lowmemory"):
+        return "reader"
+    if load_settings(environ).interval_ms > export_interval_s(environ) * 1000:
+        return "reader"
+    return "export"
 
 
 def _is_push_exporter(name: str) -> bool:

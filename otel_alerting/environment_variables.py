@@ -34,9 +34,14 @@ OTEL_PYTHON_ALERTING_MODE = "OTEL_PYTHON_ALERTING_MODE"
 """
 .. envvar:: OTEL_PYTHON_ALERTING_MODE
 
-``reader`` (default): a second metric reader with its own aggregation and timer.
 ``export``: one aggregation; the alerting reader evaluates and forwards the same
 data to the exporters named in ``OTEL_PYTHON_ALERTING_EXPORTERS``.
+``reader``: a second metric reader with its own aggregation and timer.
+Default: unset, otel-alerting's configurator chooses ``export``, or ``reader`` where
+forwarding would change what the collector receives (a ``delta`` or ``lowmemory``
+OTLP temporality preference, or an alerting interval longer than
+``OTEL_METRIC_EXPORT_INTERVAL``); a reader built by another configurator, or in
+code, uses ``reader``.
 """
 
 OTEL_PYTHON_ALERTING_EXPORTERS = "OTEL_PYTHON_ALERTING_EXPORTERS"

@@ -17,14 +17,14 @@ from collections.abc import Callable, Mapping, Sequence
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from .active import active_system
-from .channels import Channel, build_channels
+from .channels import build_channels
 from .config import Settings, report_problems
 from .configuration import Configuration, load_configuration
 from .engine.evaluator import Evaluator
 from .engine.lifecycle import AlertState
 from .engine.manager import AlertManager
 from .forking import after_fork_in_child
+from .notify.channel import Channel
 from .notify.config import NotifyConfig, load_notify_config
 from .notify.dispatcher import DeliveryOutcome, Dispatcher
 from .notify.model import Batch, Notification
@@ -34,7 +34,7 @@ from .notify.silences import SilenceStore
 from .rules import RuleSet
 from .telemetry import SelfTelemetry
 
-__all__ = ["AlertingSystem", "Configuration", "active_system", "load_configuration"]
+__all__ = ["AlertingSystem", "Configuration", "load_configuration"]
 
 _logger = logging.getLogger("otel_alerting")
 

@@ -15,7 +15,7 @@ from typing import Any
 from .. import environment_variables as ev
 from ..channel_types import CHANNEL_TYPES, ChannelType
 from ..config import ConfigError, EnvReader, Settings
-from .base import Channel, DeliveryResult
+from ..notify.channel import Channel, DeliveryResult
 from .console import ConsoleChannel
 from .log import LogChannel
 

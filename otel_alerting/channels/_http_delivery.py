@@ -42,10 +42,10 @@ import httpx
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from ..config import ConfigError, EnvReader
+from ..notify.channel import DeliveryResult
 from ..notify.render import one_line, truncate
 from ..secrets import Secret, redact_url, scrub
 from ..version import __version__
-from .base import DeliveryResult
 
 __all__ = [
     "USER_AGENT",

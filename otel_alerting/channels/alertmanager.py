@@ -37,12 +37,12 @@ import httpx
 from .. import environment_variables as ev
 from ..config import ConfigError
 from ..durations import format_duration
+from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Change, Status, fingerprint
 from ..secrets import Secret, redact_url
 from ._am_alerts import alert_annotations, alert_labels, rfc3339
 from ._env import EnvReader
 from ._http_delivery import HttpSender, WebhookWording, http_url, url_secrets
-from .base import Channel, DeliveryResult
 
 __all__ = [
     "MAX_BATCH",

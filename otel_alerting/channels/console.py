@@ -6,10 +6,10 @@ import sys
 import time
 from typing import TextIO
 
+from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Status
 from ..notify.render import summary_line
 from ..rules.model import Severity
-from .base import Channel, DeliveryResult
 
 __all__ = ["ConsoleChannel"]
 

@@ -33,11 +33,11 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from .. import environment_variables as ev
 from ..config import ConfigError
+from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Notification
 from ..notify.render import batch_title, colour, detail_rows, label_pairs, one_line, ordered
 from ..secrets import Secret, scrub
 from ._env import EnvReader
-from .base import Channel, DeliveryResult
 
 __all__ = ["EmailChannel", "EmailConfig", "build_message", "load_email_config", "smtp_failure"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Status
 from ..notify.render import logfmt
 from ..rules.model import Severity
-from .base import Channel, DeliveryResult
 
 __all__ = ["LogChannel"]
 

@@ -28,12 +28,12 @@ from opentelemetry.environment_variables import OTEL_LOGS_EXPORTER
 
 from .. import environment_variables as ev
 from ..config import ConfigError, EnvReader, parse_bool
+from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Notification, Status
 from ..notify.render import summary_line
 from ..rules.model import Severity
 from ..telemetry import ALERT_NAME, ALERT_SEVERITY, ALERT_STATE
 from ..version import __version__
-from .base import Channel, DeliveryResult
 
 __all__ = [
     "EVENT_NAME",

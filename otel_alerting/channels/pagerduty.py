@@ -27,13 +27,13 @@ from opentelemetry.sdk.environment_variables import OTEL_SERVICE_NAME
 
 from .. import environment_variables as ev
 from ..config import ConfigError
+from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Notification, Status, fingerprint
 from ..notify.render import iso_timestamp, one_line, summary_line, truncate
 from ..rules.model import Severity
 from ..secrets import Secret
 from ._env import EnvReader
 from ._http_delivery import HttpSender, ServiceWording
-from .base import Channel, DeliveryResult
 
 __all__ = ["DEFAULT_URL", "SEVERITIES", "PagerDutyChannel", "PagerDutyConfig", "event", "load_pagerduty_config"]
 

@@ -17,7 +17,7 @@ from typing import Any
 from .. import environment_variables as ev
 from ..channel_types import ChannelType, channel_type
 from ..config import ConfigError
-from .base import Channel
+from ..notify.channel import Channel
 
 __all__ = ["build_receivers"]
 

@@ -22,12 +22,12 @@ from typing import Any, Literal
 
 from .. import environment_variables as ev
 from ..config import ConfigError
+from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Notification, Status
 from ..notify.render import batch_title, colour, detail_rows, label_pairs, one_line, ordered, summary_line, truncate
 from ..secrets import Secret, redact_url
 from ._env import EnvReader
 from ._http_delivery import HttpSender, ServiceWording, url_secrets
-from .base import Channel, DeliveryResult
 
 __all__ = [
     "Service",

@@ -25,12 +25,12 @@ import httpx
 
 from .. import environment_variables as ev
 from ..config import ConfigError
+from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Notification
 from ..secrets import Secret, redact_url
 from ._am_alerts import alert_annotations, alert_labels, group_key, sanitized, webhook_alert
 from ._env import EnvReader
 from ._http_delivery import HttpSender, WebhookWording, header_secrets, http_url, read_headers, url_secrets
-from .base import Channel, DeliveryResult
 
 __all__ = [
     "SIGNATURE_HEADER",

@@ -3,17 +3,20 @@ as in Alertmanager's configuration, with the environment's simple-case defaults.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import ConfigError
-from ..rules.defaults import default_inhibit_rules
-from ..rules.inhibition import InhibitRule, Matcher
+from ..rules.defaults import DEFAULT_INHIBIT_RULES
 from ..rules.located import item_line, line_of, located
+from .matchers import InhibitRule, Matcher
 from .routing import Route, default_route, parse_route
 
-__all__ = ["NotifyConfig", "load_notify_config"]
+__all__ = ["NotifyConfig", "default_inhibit_rules", "load_notify_config"]
+
+_INHIBIT_FIELDS = frozenset({"source_matchers", "target_matchers", "equal"})
 
 
 @dataclass(frozen=True)
@@ -45,38 +48,56 @@ def load_notify_config(
         if parsed is not None:
             route = parsed
     inhibit = list(default_inhibit_rules()) if include_defaults else []
-    raw_rules = extra.get("inhibit_rules", [])
     file, line = origins.get("inhibit_rules", (source, None))
+    inhibit.extend(_parse_inhibit_rules(extra.get("inhibit_rules", []), file, line, errors))
+    return NotifyConfig(route, tuple(inhibit), tuple(errors))
+
+
+@functools.lru_cache(maxsize=1)
+def _defaults() -> tuple[InhibitRule, ...]:
+    errors: list[ConfigError] = []
+    rules = _parse_inhibit_rules(DEFAULT_INHIBIT_RULES, "<built-in inhibit rules>", None, errors)
+    if errors:  # a packaging mistake, caught by the tests
+        raise RuntimeError("; ".join(str(e) for e in errors))
+    return tuple(rules)
+
+
+def default_inhibit_rules() -> list[InhibitRule]:
+    """The built-in pack's inhibition (``rules.defaults.DEFAULT_INHIBIT_RULES``), parsed."""
+    return list(_defaults())
+
+
+def _parse_inhibit_rules(raw_rules: Any, file: str, line: int | None, errors: list[ConfigError]) -> list[InhibitRule]:
+    """An ``inhibit_rules`` section; each bad rule is left out, its error added to ``errors``."""
     if not isinstance(raw_rules, list):
         errors.append(ConfigError(located(file, line, "inhibit_rules"), "must be a list"))
-        raw_rules = []
+        return []
+    rules: list[InhibitRule] = []
     for index, raw in enumerate(raw_rules):
         field = f"inhibit_rules[{index}]"
-        where = located(file, item_line(raw_rules, index) or line_of(raw), field)
-        if not isinstance(raw, Mapping):
-            errors.append(ConfigError(where, "must be a mapping"))
-            continue
-        unknown = set(raw) - {"source_matchers", "target_matchers", "equal"}
-        if unknown:
-            first = sorted(unknown)[0]
-            errors.append(
-                ConfigError(located(file, line_of(raw, first), field), f"unknown field(s) {', '.join(sorted(unknown))}")
-            )
-            continue
-        try:
-            source_matchers = tuple(Matcher.parse(str(m)) for m in raw.get("source_matchers") or [])
-            target_matchers = tuple(Matcher.parse(str(m)) for m in raw.get("target_matchers") or [])
-        except ValueError as exc:
-            errors.append(ConfigError(where, str(exc)))
-            continue
-        if not source_matchers or not target_matchers:
-            errors.append(ConfigError(where, "needs source_matchers and target_matchers"))
-            continue
-        equal = raw.get("equal") or []
-        if not isinstance(equal, list) or not all(isinstance(e, str) for e in equal):
-            errors.append(
-                ConfigError(located(file, line_of(raw, "equal"), f"{field}.equal"), "must be a list of label names")
-            )
-            continue
-        inhibit.append(InhibitRule(source_matchers, target_matchers, tuple(equal)))
-    return NotifyConfig(route, tuple(inhibit), tuple(errors))
+        rule = _parse_inhibit_rule(raw, file, located(file, item_line(raw_rules, index) or line_of(raw), field), field)
+        if isinstance(rule, ConfigError):
+            errors.append(rule)
+        else:
+            rules.append(rule)
+    return rules
+
+
+def _parse_inhibit_rule(raw: Any, file: str, where: str, field: str) -> InhibitRule | ConfigError:
+    if not isinstance(raw, Mapping):
+        return ConfigError(where, "must be a mapping")
+    unknown = set(raw) - _INHIBIT_FIELDS
+    if unknown:
+        first = sorted(unknown)[0]
+        return ConfigError(located(file, line_of(raw, first), field), f"unknown field(s) {', '.join(sorted(unknown))}")
+    try:
+        source_matchers = tuple(Matcher.parse(str(m)) for m in raw.get("source_matchers") or [])
+        target_matchers = tuple(Matcher.parse(str(m)) for m in raw.get("target_matchers") or [])
+    except ValueError as exc:
+        return ConfigError(where, str(exc))
+    if not source_matchers or not target_matchers:
+        return ConfigError(where, "needs source_matchers and target_matchers")
+    equal = raw.get("equal") or []
+    if not isinstance(equal, list) or not all(isinstance(e, str) for e in equal):
+        return ConfigError(located(file, line_of(raw, "equal"), f"{field}.equal"), "must be a list of label names")
+    return InhibitRule(source_matchers, target_matchers, tuple(equal))

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
 
-from ..channels.base import Channel, DeliveryResult
 from ..forking import after_fork_in_child
+from .channel import Channel, DeliveryResult
 from .model import Batch
 
 __all__ = ["DeliveryOutcome", "Dispatcher"]

@@ -13,8 +13,8 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
-from ..rules.inhibition import InhibitRule
 from .grouping import Group, flush
+from .matchers import InhibitRule
 from .model import Batch, Notification
 from .routing import Route, routing_labels
 from .silences import SilenceStore

@@ -19,9 +19,9 @@ from .. import environment_variables as ev
 from ..channel_types import CHANNEL_TYPES, ChannelType, SeverityName, channel_type
 from ..config import ConfigError, EnvReader
 from ..durations import parse_duration
-from ..rules.inhibition import Matcher
 from ..rules.located import item_line, line_of, located
 from ..rules.model import Severity
+from .matchers import Matcher
 
 __all__ = [
     "ALL_LABELS",

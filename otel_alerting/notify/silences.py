@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from ..rules.inhibition import Matcher
+from .matchers import Matcher
 
 __all__ = ["Silence", "SilenceStore"]
 

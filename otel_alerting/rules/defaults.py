@@ -13,11 +13,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .inhibition import InhibitRule, Matcher
 from .loader import parse_rules
 from .model import Rule
 
-__all__ = ["DEFAULT_RULES", "default_inhibit_rules", "default_rules"]
+__all__ = ["DEFAULT_INHIBIT_RULES", "DEFAULT_RULES", "default_rules"]
 
 DEFAULT_RULES: dict[str, Any] = {
     "rules": [
@@ -78,15 +77,15 @@ def default_rules() -> list[Rule]:
     return list(_load())
 
 
-def default_inhibit_rules() -> list[InhibitRule]:
-    """While Redis is down, the hit rate of the caches on that Redis is not notified:
-    every read misses, and the outage is the one alert worth a page. The Redis is the
-    dependency at the cache's address and port, whatever name its probe was given (a
-    dependency at that address and port is that server)."""
-    return [
-        InhibitRule(
-            source_matchers=(Matcher.parse('alertname="DependencyDown"'),),
-            target_matchers=(Matcher.parse('alertname="CacheHitRateLow"'),),
-            equal=("server.address", "server.port"),
-        )
-    ]
+#: The built-in pack's ``inhibit_rules`` section, in the shape of a rules file (the
+#: notification layer parses it with the file's own). While Redis is down, the hit rate
+#: of the caches on that Redis is not notified: every read misses, and the outage is the
+#: one alert worth a page. The Redis is the dependency at the cache's address and port,
+#: whatever name its probe was given (a dependency at that address and port is that server).
+DEFAULT_INHIBIT_RULES: list[dict[str, Any]] = [
+    {
+        "source_matchers": ['alertname="DependencyDown"'],
+        "target_matchers": ['alertname="CacheHitRateLow"'],
+        "equal": ["server.address", "server.port"],
+    }
+]

@@ -19,7 +19,7 @@ import aiosmtplib
 import pytest
 import trustme
 
-from otel_alerting.channels.base import Channel, DeliveryResult
+from otel_alerting.channels import Channel, DeliveryResult
 from otel_alerting.channels.email import EmailChannel, EmailConfig, load_email_config, smtp_failure
 from otel_alerting.channels.pagerduty import PagerDutyChannel, PagerDutyConfig, load_pagerduty_config
 from otel_alerting.channels.slack import SlackChannel, SlackConfig, load_mattermost_config, load_slack_config

@@ -88,7 +88,7 @@ def test_level_app_alert_fires_and_resolves(receiver: OtlpReceiver, tmp_path: Pa
     run = run_instrumented(LEVEL_APP, env)
     assert run.returncode == 0, run.stderr
     assert "loaded modules include otel_alerting: True" in run.stdout  # the distro loaded it, not the app
-    assert "OTEL_METRICS_EXPORTER=otlp,otel_alerting" in run.stdout
+    assert "OTEL_METRICS_EXPORTER=otel_alerting\n" in run.stdout  # the default: export mode, one reader
     assert alert_lines(run.stderr, "FIRING", "LevelHigh"), run.stderr
     assert alert_lines(run.stderr, "RESOLVED", "LevelHigh"), run.stderr
     assert "app.level" in receiver.metric_names()

@@ -24,7 +24,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from otel_alerting.channels.base import Channel, DeliveryResult
+from otel_alerting.channels import Channel, DeliveryResult
 from otel_alerting.channels.email import EmailChannel, load_email_config
 from otel_alerting.channels.log import ALERTS_LOGGER
 from otel_alerting.channels.webhook import WebhookChannel, load_webhook_config

@@ -21,8 +21,9 @@ from opentelemetry.sdk.metrics.export import (
     MetricsData,
 )
 
-from otel_alerting.channels.base import Channel, DeliveryResult
+from otel_alerting.channels import Channel, DeliveryResult
 from otel_alerting.config import Settings
+from otel_alerting.export_mode import Forwarder, load_exporters
 from otel_alerting.notify.model import Batch, Notification, Status
 from otel_alerting.reader import AlertingMetricReader
 from otel_alerting.testing import FakeClock
@@ -279,6 +280,37 @@ def test_export_mode_with_delta_exports_every_collection(rules_file: Path) -> No
         for p in m.data.data_points
     ]
     assert values == [2, 2, 2]
+
+
+def test_a_slow_exporter_loses_the_oldest_delta_collections_counted_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    release = threading.Event()
+
+    class Stuck(MemoryExporter):
+        def export(
+            self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object
+        ) -> MetricExportResult:
+            release.wait(10)
+            return super().export(metrics_data, timeout_millis)
+
+    exporter = Stuck(delta=True)
+    drops: list[int] = []
+    forwarder = Forwarder([exporter], {}, every_collection=True, on_drop=drops.append)
+    data = MetricsData(resource_metrics=[])
+    with caplog.at_level(logging.WARNING, logger="otel_alerting"):
+        for _ in range(Forwarder._MAX_BACKLOG + 3):  # one taken by the stuck export, 64 queued
+            forwarder.offer(data)
+    release.set()
+    forwarder.shutdown(5)
+    assert 1 <= forwarder.dropped <= 3 and drops == list(range(1, forwarder.dropped + 1))
+    warnings = [r.getMessage() for r in caplog.records if "exporter is too slow" in r.getMessage()]
+    assert warnings[0] == "otel-alerting: the metric exporter is too slow; 1 collection(s) were not exported so far"
+    assert len(exporter.batches) == Forwarder._MAX_BACKLOG + 3 - forwarder.dropped and exporter.shut
+
+
+def test_the_exporter_named_none_is_no_exporter() -> None:
+    assert load_exporters(["none"], {}) == []
 
 
 def test_shutdown_is_bounded_by_our_own_timeout(rules_file: Path) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from otel_alerting.notify.config import default_inhibit_rules
+from otel_alerting.notify.matchers import Matcher
 from otel_alerting.notify.routing import routing_labels
-from otel_alerting.rules.defaults import default_inhibit_rules, default_rules
-from otel_alerting.rules.inhibition import Matcher
+from otel_alerting.rules.defaults import default_rules
 from otel_alerting.rules.model import Severity
 from otel_alerting.testing import RuleTester
 

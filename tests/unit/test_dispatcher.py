@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, get_value
 
-from otel_alerting.channels.base import Channel, DeliveryResult
+from otel_alerting.channels import Channel, DeliveryResult
 from otel_alerting.notify.dispatcher import DeliveryOutcome, Dispatcher
 from otel_alerting.notify.model import Batch, Notification
 from otel_alerting.rules.model import Severity

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from otel_alerting.notify.config import load_notify_config
+from otel_alerting.notify.matchers import InhibitRule, Matcher
 from otel_alerting.notify.model import Batch, Notification, Status, fingerprint
 from otel_alerting.notify.pipeline import Inhibitor, NotificationPipeline
 from otel_alerting.notify.routing import Route, default_route, routing_labels
 from otel_alerting.notify.silences import SilenceStore
 from otel_alerting.rules import load_rule_set
-from otel_alerting.rules.inhibition import InhibitRule, Matcher
 from otel_alerting.rules.model import Severity
 
 from .helpers import notification

@@ -1,11 +1,14 @@
-"""The one interface every channel implements."""
+"""The one interface every channel implements, and what a delivery attempt achieved.
+
+It lives with the notification values it delivers, so that channels import
+``notify`` and ``notify`` (the dispatcher) never imports a channel."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from ..notify.model import Batch
+from .model import Batch
 
 __all__ = ["Channel", "DeliveryResult"]
 

@@ -1,8 +1,9 @@
 """Label matchers and inhibition rules, shaped as Alertmanager's configuration.
 
-Declared here as data; the notification pipeline applies them (an alert matching
-``target_matchers`` is muted while one matching ``source_matchers`` fires with the
-same values of the ``equal`` labels).
+Matchers select alerts for routes, silences and inhibition; the notification
+pipeline applies inhibition rules (an alert matching ``target_matchers`` is muted
+while one matching ``source_matchers`` fires with the same values of the ``equal``
+labels).
 """
 
 from __future__ import annotations

@@ -1,0 +1,227 @@
+"""The ``export`` mode: one aggregation, evaluated, then forwarded to the exporters.
+
+The alerting reader is then the only reader on the provider. What it collects for
+its rules goes, unchanged, to the metric exporters named in
+``OTEL_PYTHON_ALERTING_EXPORTERS`` (loaded here by entry-point name, as the SDK's
+configurator loads them), on a forwarding thread of its own, so a slow collector
+never delays an evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+
+from opentelemetry.context import attach, detach
+from opentelemetry.sdk.environment_variables import (
+    OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
+    OTEL_EXPORTER_OTLP_PROTOCOL,
+    OTEL_METRIC_EXPORT_INTERVAL,
+    OTEL_METRIC_EXPORT_TIMEOUT,
+)
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricsData
+
+from .config import Settings
+from .forking import after_fork_in_child
+from .own_work import OWN_WORK
+
+__all__ = ["NO_EXPORTER", "Forwarder", "export_interval_s", "exporters_for", "load_exporters"]
+
+_logger = logging.getLogger("otel_alerting")
+
+#: the value of OTEL_PYTHON_ALERTING_EXPORTERS that forwards to nothing (as the SDK's
+#: OTEL_METRICS_EXPORTER=none)
+NO_EXPORTER = "none"
+
+
+class Forwarder:
+    """Exports collected data on its own thread.
+
+    With cumulative temporality only the newest collection matters, so it exports
+    the latest one every ``OTEL_METRIC_EXPORT_INTERVAL``. With delta temporality
+    every collection carries data no other does, so each one is exported, oldest
+    dropped (logged, and counted through ``on_drop``) if the exporter falls 64
+    batches behind.
+    """
+
+    _MAX_BACKLOG = 64
+
+    def __init__(
+        self,
+        exporters: Sequence[MetricExporter],
+        env: Mapping[str, str],
+        every_collection: bool,
+        on_drop: Callable[[int], None] | None = None,
+    ) -> None:
+        self._on_drop = on_drop
+        self._exporters = exporters
+        self._every = every_collection
+        self._interval = export_interval_s(env)
+        self._timeout_ms = _env_seconds(env, OTEL_METRIC_EXPORT_TIMEOUT, 30.0) * 1000
+        self._last_export = time.monotonic()
+        self._pending: deque[MetricsData] = deque()
+        self._latest: MetricsData | None = None
+        self._cond = threading.Condition()
+        self._busy = False
+        self._closed = False
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name="otel-alerting-forward", daemon=True)
+        self._thread.start()
+        after_fork_in_child(self._after_fork_in_child)
+
+    def _after_fork_in_child(self) -> None:
+        self._cond = threading.Condition()
+        self._pending.clear()
+        self._busy = False
+        if not self._closed:
+            self._thread = threading.Thread(target=self._run, name="otel-alerting-forward", daemon=True)
+            self._thread.start()
+
+    def offer(self, data: MetricsData, force: bool = False) -> None:
+        """Queue one collection for export (``force``: now, whatever the interval)."""
+        with self._cond:
+            if self._every:
+                if len(self._pending) >= self._MAX_BACKLOG:
+                    self._pending.popleft()
+                    self._dropped()
+                self._pending.append(data)
+            else:
+                self._latest = data
+                if force or time.monotonic() - self._last_export >= self._interval:
+                    self._pending.clear()
+                    self._pending.append(data)
+                    self._last_export = time.monotonic()
+            self._cond.notify_all()
+
+    def _dropped(self) -> None:
+        self.dropped += 1
+        if self.dropped == 1 or self.dropped % 100 == 0:
+            _logger.warning(
+                "otel-alerting: the metric exporter is too slow; %d collection(s) were not exported so far",
+                self.dropped,
+            )
+        if self._on_drop is not None:
+            self._on_drop(self.dropped)
+
+    def _run(self) -> None:
+        token = attach(OWN_WORK)
+        try:
+            while True:
+                with self._cond:
+                    while not self._pending and not self._closed:
+                        self._cond.wait()
+                    if not self._pending and self._closed:
+                        return
+                    data = self._pending.popleft()
+                    self._busy = True
+                for exporter in self._exporters:
+                    try:
+                        exporter.export(data, timeout_millis=self._timeout_ms)
+                    except Exception:
+                        _logger.exception("otel-alerting: exporting metrics failed")
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+        finally:
+            detach(token)
+
+    def flush(self, timeout: float, force_last: bool = False) -> bool:
+        """Wait for the queued exports, then flush the exporters; ``force_last``: export
+        the latest collection too if the interval held it back."""
+        with self._cond:
+            if force_last and not self._every and self._latest is not None and not self._pending:
+                self._pending.append(self._latest)
+                self._last_export = time.monotonic()
+                self._cond.notify_all()
+            if not self._wait_idle(time.monotonic() + timeout):
+                return False
+        ok = True
+        for exporter in self._exporters:
+            try:
+                ok = bool(exporter.force_flush(timeout_millis=max(timeout, 0.001) * 1000)) and ok
+            except Exception:
+                ok = False
+        return ok
+
+    def _wait_idle(self, end: float) -> bool:
+        """Under ``self._cond``: until nothing is queued or exporting, or ``end``."""
+        while self._pending or self._busy:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return False
+            self._cond.wait(remaining)
+        return True
+
+    def shutdown(self, timeout: float) -> None:
+        end = time.monotonic() + timeout
+        self.flush(timeout, force_last=True)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(max(end - time.monotonic(), 0.0))
+        for exporter in self._exporters:
+            try:
+                exporter.shutdown(timeout_millis=max(end - time.monotonic(), 0.001) * 1000)
+            except Exception:
+                _logger.exception("otel-alerting: exporter shutdown failed")
+
+
+def exporters_for(
+    settings: Settings, env: Mapping[str, str], given: Sequence[MetricExporter] | None
+) -> list[MetricExporter]:
+    """The exporters a reader forwards to: ``given``, else those the settings name;
+    none in ``reader`` mode or when alerting is disabled."""
+    if settings.mode != "export" or not settings.enabled:
+        return []
+    return list(given) if given is not None else load_exporters(settings.exporters, env)
+
+
+def export_interval_s(env: Mapping[str, str]) -> float:
+    """``OTEL_METRIC_EXPORT_INTERVAL`` in seconds, read as the SDK's periodic reader reads it."""
+    return _env_seconds(env, OTEL_METRIC_EXPORT_INTERVAL, 60.0)
+
+
+def _env_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    try:
+        value = float(env.get(name, default * 1000)) / 1000
+    except ValueError:
+        _logger.warning("invalid %s; using %gs", name, default)
+        return default
+    return value if value > 0 else default
+
+
+def load_exporters(names: Sequence[str], env: Mapping[str, str]) -> list[MetricExporter]:
+    """Instantiate metric exporters by entry-point name, as the SDK's configurator does
+    (``otlp`` resolved through ``OTEL_EXPORTER_OTLP_*PROTOCOL``; ``none`` is nothing)."""
+    from opentelemetry.sdk._configuration import _get_exporter_entry_point
+    from opentelemetry.util._importlib_metadata import entry_points
+
+    exporters: list[MetricExporter] = []
+    protocol_set = any(env.get(v) for v in (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL))
+    for name in names:
+        if name.strip().lower() == NO_EXPORTER:
+            continue
+        try:
+            if name == "otlp" and not protocol_set:
+                # The SDK's bare "otlp" means gRPC, which this package does not depend
+                # on; HTTP/protobuf is what it ships with (and what its distro sets).
+                name = "otlp_proto_http"
+            resolved = _get_exporter_entry_point(name, "metrics")
+            found = list(entry_points(group="opentelemetry_metrics_exporter", name=resolved))
+            if not found:
+                _logger.error("otel-alerting: no metric exporter named %r is installed", resolved)
+                continue
+            exporter_class = found[0].load()
+            if not (isinstance(exporter_class, type) and issubclass(exporter_class, MetricExporter)):
+                _logger.error(
+                    "otel-alerting: %r is not a push metric exporter; it cannot be forwarded to",
+                    name,
+                )
+                continue
+            exporters.append(exporter_class())
+        except Exception:
+            _logger.exception("otel-alerting: cannot create metric exporter %r", name)
+    return exporters
