@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from .http_receiver import HttpReceiver, free_port
+from ..support.http import HttpReceiver
+from ..support.ports import free_port
 
 CONFIG = """
 route:

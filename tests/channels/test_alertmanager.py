@@ -34,9 +34,11 @@ from otel_alerting.notify.model import Batch, Change, Notification, Status
 from otel_alerting.rules.model import Severity
 from otel_alerting.secrets import Secret
 
+from ..support.http import HttpReceiver, Reply
+from ..support.ports import free_port
 from ..unit.helpers import notification
 from .alertmanager_server import alertmanager_with_webhook, am_alerts
-from .http_receiver import HttpReceiver, Reply, check_webhook_document, free_port, parse_rfc3339
+from .webhook_format import check_webhook_document, parse_rfc3339
 
 T = TypeVar("T")
 
@@ -411,7 +413,7 @@ def test_large_batches_go_in_requests_of_64_alerts(am: HttpReceiver) -> None:
     [
         ((Reply(500), Reply(200)), True, False),  # one Alertmanager accepted: delivered, as Prometheus
         ((Reply(503), Reply(503)), False, True),
-        ((Reply(429, {"Retry-After": "2"}), Reply(502)), False, True),
+        ((Reply(429, headers={"Retry-After": "2"}), Reply(502)), False, True),
         ((Reply(400, body=b"invalid label set"), Reply(400)), False, False),
         ((Reply(400), None), False, True),  # None: connection refused, worth a retry
     ],

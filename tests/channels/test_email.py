@@ -18,7 +18,8 @@ from otel_alerting.channels.email import EmailChannel, EmailConfig, build_messag
 from otel_alerting.rules.model import Severity
 from otel_alerting.secrets import Secret
 
-from .channel_builders import batch, firing, free_port, resolved, run
+from ..support.ports import free_port
+from .channel_builders import batch, firing, resolved, run
 from .fake_smtp_service import SmtpServer, server_tls_context
 
 USER = "alerts@example.com"

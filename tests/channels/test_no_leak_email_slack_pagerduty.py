@@ -25,9 +25,12 @@ from otel_alerting.channels.pagerduty import PagerDutyChannel, PagerDutyConfig, 
 from otel_alerting.channels.slack import SlackChannel, SlackConfig, load_mattermost_config, load_slack_config
 from otel_alerting.secrets import Secret
 
-from .channel_builders import batch, firing, free_port, run
-from .fake_http_service import Receiver, Reply, mattermost_service, pagerduty_service, slack_service
+from ..support.http import HttpReceiver as Receiver
+from ..support.http import Reply
+from ..support.ports import free_port
+from .channel_builders import batch, firing, run
 from .fake_smtp_service import SmtpServer, server_tls_context
+from .services import mattermost_service, pagerduty_service, slack_service
 
 PASSWORD = "Smtp-P4ssw0rd-leakcheck-31415"
 SLACK_TOKEN = "sLackT0kenLeakCheck2718281828"
@@ -116,11 +119,11 @@ def _email(tmp_path: Any) -> Evidence:
 def _webhook(service: Callable[[str], Receiver], kind: str, path: str, token: str) -> Evidence:
     ev = Evidence((token,))
     with service(path) as receiver:
-        url = receiver.url
+        url = receiver.service_url
         cfg = SlackConfig(Secret(url), kind, None, None, 0.3)  # type: ignore[arg-type]
         channel = SlackChannel(cfg)
         ev.channel(channel, cfg)
-        receiver.reply(
+        receiver.script(
             Reply(500, f"error at {path}"),  # a body that echoes the path and its token
             Reply(429, f"slow down {url}", {"Retry-After": "1"}),
             Reply(302, "", {"Location": url + "?again=1"}),
@@ -155,11 +158,11 @@ def _mattermost(tmp_path: Any) -> Evidence:
 def _pagerduty(tmp_path: Any) -> Evidence:
     ev = Evidence((ROUTING_KEY,))
     with pagerduty_service() as receiver:
-        cfg = PagerDutyConfig(Secret(ROUTING_KEY), receiver.url, "svc", 0.3)
+        cfg = PagerDutyConfig(Secret(ROUTING_KEY), receiver.service_url, "svc", 0.3)
         channel = PagerDutyChannel(cfg)
         ev.channel(channel, cfg)
         echo = json.dumps({"status": "invalid event", "message": f"routing_key {ROUTING_KEY} unknown"})
-        receiver.reply(
+        receiver.script(
             Reply(400, echo),
             Reply(500, echo),
             Reply(429, echo, {"Retry-After": "2"}),

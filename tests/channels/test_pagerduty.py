@@ -21,9 +21,12 @@ from otel_alerting.notify.render import summary_line
 from otel_alerting.rules.model import Severity
 from otel_alerting.secrets import Secret
 
-from .channel_builders import batch, firing, free_port, resolved, run
-from .fake_http_service import Receiver, Reply, pagerduty_service
+from ..support.http import HttpReceiver as Receiver
+from ..support.http import Reply
+from ..support.ports import free_port
+from .channel_builders import batch, firing, resolved, run
 from .service_payload_rules import pagerduty_problems
+from .services import pagerduty_service
 
 KEY = "R0utingKey0123456789abcdefABCDEF"  # 32 characters, as PagerDuty requires
 assert len(KEY) == 32
@@ -36,7 +39,7 @@ def pd() -> Iterator[Receiver]:
 
 
 def channel_for(receiver: Receiver, timeout: float = 2.0, key: str = KEY) -> PagerDutyChannel:
-    return PagerDutyChannel(PagerDutyConfig(Secret(key), receiver.url, "checkout-api", timeout))
+    return PagerDutyChannel(PagerDutyConfig(Secret(key), receiver.service_url, "checkout-api", timeout))
 
 
 def dependency_alert(**kwargs: object) -> dict[str, object]:
@@ -111,7 +114,7 @@ def test_400_is_not_retried(pd: Receiver) -> None:
 
 
 def test_one_rejected_event_does_not_stop_the_others(pd: Receiver) -> None:
-    pd.reply(Reply(400, json.dumps({"status": "invalid event", "message": "Event object is invalid"})))
+    pd.script(Reply(400, json.dumps({"status": "invalid event", "message": "Event object is invalid"})))
     other = firing(labels={"alertname": "QueueBacklog", "queue": "other"}, fingerprint="0123456789abcdef")
     result = run(channel_for(pd).send(batch(firing(), other)))
     assert not result.ok and not result.retryable
@@ -123,7 +126,7 @@ def test_429_honours_retry_after(pd: Receiver) -> None:
     throttled = json.dumps(
         {"status": "throttle event", "message": "Requests for this service are arriving too quickly."}
     )
-    pd.reply(Reply(429, throttled, {"Retry-After": "30"}))
+    pd.script(Reply(429, throttled, {"Retry-After": "30"}))
     result = run(channel_for(pd).send(batch(firing())))
     assert not result.ok and result.retryable and result.retry_after == 30.0
 
@@ -131,7 +134,7 @@ def test_429_honours_retry_after(pd: Receiver) -> None:
 def test_500_then_202_and_a_retry_skips_accepted_events(pd: Receiver) -> None:
     first = firing(fingerprint="1111111111111111")
     second = resolved(labels={"alertname": "QueueBacklog", "queue": "other"}, fingerprint="2222222222222222")
-    pd.reply(Reply(202, json.dumps({"status": "success", "message": "Event processed"})), Reply(500, "oops"))
+    pd.script(Reply(202, json.dumps({"status": "success", "message": "Event processed"})), Reply(500, "oops"))
     channel = channel_for(pd)
 
     attempt = run(channel.send(batch(first, second)))
@@ -145,11 +148,11 @@ def test_500_then_202_and_a_retry_skips_accepted_events(pd: Receiver) -> None:
 
 
 def test_a_hanging_receiver_times_out(pd: Receiver) -> None:
-    pd.reply(Reply(202, "{}", delay=10))
+    pd.script(Reply(202, "{}", delay=10))
     started = time.monotonic()
     result = run(channel_for(pd, timeout=0.3).send(batch(firing())))
     assert not result.ok and result.retryable
-    assert result.error == f"pagerduty: no answer from {pd.url} within 0.3s"
+    assert result.error == f"pagerduty: no answer from {pd.service_url} within 0.3s"
     assert time.monotonic() - started < 1.5
 
 

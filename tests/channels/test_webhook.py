@@ -30,8 +30,10 @@ from otel_alerting.notify.model import Batch, Change, Notification, Status
 from otel_alerting.rules.model import Severity
 from otel_alerting.secrets import Secret
 
+from ..support.http import HttpReceiver, Reply
+from ..support.ports import free_port
 from ..unit.helpers import notification
-from .http_receiver import ZERO_TIME, HttpReceiver, Reply, check_webhook_document, free_port, parse_rfc3339
+from .webhook_format import ZERO_TIME, check_webhook_document, parse_rfc3339
 
 URL = "OTEL_PYTHON_ALERTING_WEBHOOK_URL"
 HEADERS = "OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS"
@@ -209,15 +211,15 @@ def test_custom_headers_are_sent(receiver: HttpReceiver) -> None:
         (Reply(204), True, False, None),
         (Reply(500), False, True, None),
         (Reply(502), False, True, None),
-        (Reply(503, {"Retry-After": "3"}), False, True, 3.0),
+        (Reply(503, headers={"Retry-After": "3"}), False, True, 3.0),
         (Reply(408), False, True, None),
         (Reply(429), False, True, None),
-        (Reply(429, {"Retry-After": "7"}), False, True, 7.0),
+        (Reply(429, headers={"Retry-After": "7"}), False, True, 7.0),
         (Reply(400, body=b"bad payload"), False, False, None),
         (Reply(401), False, False, None),
         (Reply(403), False, False, None),
         (Reply(404), False, False, None),
-        (Reply(302, {"Location": "http://127.0.0.1:1/"}), False, False, None),
+        (Reply(302, headers={"Location": "http://127.0.0.1:1/"}), False, False, None),
     ],
 )
 def test_retry_table(
@@ -232,7 +234,7 @@ def test_retry_table(
 
 def test_retry_after_as_an_http_date(receiver: HttpReceiver) -> None:
     when = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30))
-    receiver.script(Reply(429, {"Retry-After": when}))
+    receiver.script(Reply(429, headers={"Retry-After": when}))
     result = send(channel_for(receiver.url), Batch("webhook", (high(),)))
     assert result.retryable and result.retry_after == pytest.approx(30, abs=2)
 
@@ -255,7 +257,7 @@ def test_a_hanging_receiver_is_cut_by_the_timeout(receiver: HttpReceiver) -> Non
 
 
 def test_500_then_200_is_delivered_by_the_dispatcher(receiver: HttpReceiver) -> None:
-    receiver.script(Reply(500), Reply(429, {"Retry-After": "0.2"}))  # then the default 200
+    receiver.script(Reply(500), Reply(429, headers={"Retry-After": "0.2"}))  # then the default 200
     dispatcher = Dispatcher([channel_for(receiver.url)], backoff=0.05, deadline=10)
     try:
         dispatcher.submit([Batch("webhook", (high(),))])

@@ -72,7 +72,8 @@ def test_seed_system_variables_send_email_over_starttls_and_a_signed_webhook(
     import trustme
 
     from ..channels.fake_smtp_service import SmtpServer, server_tls_context
-    from ..channels.http_receiver import HttpReceiver, free_port
+    from ..support.http import HttpReceiver
+    from ..support.ports import free_port
 
     ca = trustme.CA()
     ca_file = tmp_path / "ca.pem"

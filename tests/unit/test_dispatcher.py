@@ -18,18 +18,11 @@ from otel_alerting.notify.dispatcher import DeliveryOutcome, Dispatcher
 from otel_alerting.notify.model import Batch, Notification
 from otel_alerting.rules.model import Severity
 
+from ..support.waiting import wait_until
 from .helpers import notification
 
 L, M, H, C = Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL
 TIMEOUT = 5.0
-
-
-def wait_until(predicate: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.002)
 
 
 class Recorder(Channel):
@@ -239,7 +232,7 @@ def test_a_hanging_channel_does_not_block_another(make: Callable[..., Dispatcher
     dispatcher = make([stuck, fine])
     submit(dispatcher, [notification()])
     submit(dispatcher, [notification(alert="Second")])
-    wait_until(lambda: len(fine.delivered) == 2, "the healthy channel to deliver both")
+    wait_until(lambda: len(fine.delivered) == 2, "the healthy channel to deliver both", TIMEOUT)
     assert stuck.batches == []
     assert not dispatcher.flush(0.01)  # the stuck one is still pending
     gate.set()
