@@ -4,7 +4,6 @@ each service documents it."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -27,7 +26,6 @@ from otel_alerting.secrets import Secret
 
 from ..support.http import HttpReceiver as Receiver
 from ..support.http import Reply
-from ..support.ports import free_port
 from .channel_builders import batch, firing, resolved, run
 from .service_payload_rules import mattermost_problems, slack_problems
 from .services import mattermost_service, slack_service
@@ -141,37 +139,7 @@ def test_the_payloads_stay_valid_for_odd_labels() -> None:
     assert len(slack_payload(batch(odd))["blocks"][0]["text"]["text"]) == 150
 
 
-# --- delivery outcomes ----------------------------------------------------------------
-
-
-def test_500_is_retried_then_200_delivers(service: Receiver) -> None:
-    service.script(Reply(500, "rollup_error"))
-    channel = channel_for(service)
-    first = run(channel.send(batch(firing())))
-    assert not first.ok and first.retryable
-    assert first.error == f"{channel.name}: HTTP 500 from http://127.0.0.1:{service.port}/[secure]: rollup_error"
-    second = run(channel.send(batch(firing())))
-    assert second.ok, second.error
-    assert len(service.requests) == 2 and service.problems == []
-
-
-def test_429_honours_retry_after(service: Receiver) -> None:
-    service.script(Reply(429, "rate_limited", {"Retry-After": "7"}))
-    result = run(channel_for(service).send(batch(firing())))
-    assert not result.ok and result.retryable and result.retry_after == 7.0
-
-
-@pytest.mark.parametrize(
-    ("status", "body"),
-    [(400, "invalid_payload"), (403, "action_prohibited"), (404, "channel_not_found"), (410, "channel_is_archived")],
-)
-def test_other_4xx_are_not_retried(slack: Receiver, status: int, body: str) -> None:
-    slack.script(Reply(status, body))
-    result = run(channel_for(slack).send(batch(firing())))
-    assert not result.ok and not result.retryable
-    assert result.error is not None and result.error.endswith(
-        f"HTTP {status} from http://127.0.0.1:{slack.port}/[secure]: {body}"
-    )
+# --- delivery outcomes (retries, timeouts, 4xx and refusals: test_contract.py) --------
 
 
 def test_an_unknown_hook_is_not_retried(slack: Receiver) -> None:
@@ -184,22 +152,6 @@ def test_a_redirect_is_not_followed(slack: Receiver) -> None:
     result = run(channel_for(slack).send(batch(firing())))
     assert not result.ok and not result.retryable and "HTTP 302" in (result.error or "")
     assert len(slack.requests) == 1
-
-
-def test_a_hanging_receiver_times_out(service: Receiver) -> None:
-    service.script(Reply(200, "ok", delay=10))
-    started = time.monotonic()
-    result = run(channel_for(service, timeout=0.3).send(batch(firing())))
-    elapsed = time.monotonic() - started
-    assert not result.ok and result.retryable
-    assert result.error == f"{service.name}: no answer from http://127.0.0.1:{service.port}/[secure] within 0.3s"  # type: ignore[attr-defined]
-    assert elapsed < 1.5
-
-
-def test_connection_refused_is_retryable() -> None:
-    url = f"http://127.0.0.1:{free_port()}/services/T/B/x"
-    result = run(SlackChannel(SlackConfig(Secret(url), timeout=1.0)).send(batch(firing())))
-    assert not result.ok and result.retryable and "ConnectError" in (result.error or "")
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
