@@ -31,6 +31,7 @@ from otel_alerting.rules.model import Severity
 from otel_alerting.secrets import Secret
 
 from ..support.http import HttpReceiver, Reply
+from ..support.waiting import wait_until
 from ..unit.helpers import notification
 from .webhook_format import ZERO_TIME, check_webhook_document, parse_rfc3339
 
@@ -243,10 +244,7 @@ def test_a_hanging_webhook_blocks_neither_the_caller_nor_another_channel(
             started = time.monotonic()
             dispatcher.submit([Batch("webhook", (high(),)), Batch("log", (high(),))])
             assert time.monotonic() - started < 0.05  # submit never waits for a channel
-            deadline = time.monotonic() + 0.5
-            while not caplog.records and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert caplog.records, "the log channel waited for the hanging webhook"
+            wait_until(lambda: caplog.records, "the log channel, not held by the hanging webhook", 0.5)
             receiver.wait_for(1)
             assert not dispatcher.counts()["webhook"]  # still hanging
         assert dispatcher.flush(5)

@@ -539,7 +539,7 @@ def wait_for_checks(n, who):
         if time.monotonic() > end:
             print(f"{who}: only {checks()} checks", flush=True)
             os._exit(1)
-        time.sleep(0.02)
+        time.sleep(0.02)  # bounded polling (10 s) in a script of its own, which cannot import tests.support
 
 wait_for_checks(2, "parent")
 pid = os.fork()
