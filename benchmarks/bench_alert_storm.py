@@ -8,7 +8,7 @@ collections. A real ``AlertingMetricReader`` (``start_timer=False``) on a MeterP
 each evaluation is an explicit ``reader.collect()``. Everything is configured from the
 environment (``OTEL_PYTHON_ALERTING_WEBHOOK_URL`` and friends) and a rules file whose
 ``route:`` sends everything to the webhook, grouped by ``[alertname]`` (one group) or
-``[shard]`` (100 groups). The receiver is ``tests/channels/http_receiver.HttpReceiver``
+``[shard]`` (100 groups). The receiver is ``tests/support/http.HttpReceiver``
 in a process of its own, so its memory is not counted. Per phase (firing, resolved):
 
 * *eval*: how long ``collect()`` held the calling thread (evaluation, lifecycles,
@@ -102,7 +102,7 @@ SCENARIOS: list[tuple[str, str, str, int | None]] = [
 def serve() -> None:
     """Run an HttpReceiver; print its URL; answer ``stats`` lines on stdin with JSON."""
     sys.path.insert(0, str(REPO))
-    from tests.channels.http_receiver import HttpReceiver
+    from tests.support.http import HttpReceiver
 
     with HttpReceiver() as receiver:
         print(receiver.url, flush=True)

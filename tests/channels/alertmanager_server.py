@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,9 @@ from typing import Any
 
 import pytest
 
-from .http_receiver import HttpReceiver, free_port
+from ..support.http import HttpReceiver
+from ..support.ports import free_port
+from ..support.waiting import wait_until
 
 CONFIG = """
 route:
@@ -64,22 +65,32 @@ def alertmanager_with_webhook(directory: Path) -> Iterator[tuple[str, HttpReceiv
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 15
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/-/ready", timeout=1) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                assert process.poll() is None, (directory / "am.log").read_text()
-                assert time.monotonic() < deadline, "Alertmanager did not become ready within 15 s"
-                time.sleep(0.05)
+            wait_until(
+                lambda: _ready(base) or process.poll() is not None,
+                "Alertmanager to become ready",
+                15,
+                seen=lambda: (directory / "am.log").read_text()[-2000:],
+            )
+            assert process.poll() is None, (directory / "am.log").read_text()
             yield base, hook
         finally:
             process.terminate()
             process.wait(10)
             log.close()
+
+
+def _ready(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/-/ready", timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def am_log_count(directory: Path, words: str) -> int:
+    """How many lines of Alertmanager's debug log hold ``words``: ``msg="Received alert"``
+    for each alert of each POST it takes, ``msg=flushing`` for each tick of a group."""
+    return sum(words in line for line in (directory / "am.log").read_text().splitlines())
 
 
 def am_alerts(base: str) -> list[dict[str, Any]]:

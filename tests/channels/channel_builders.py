@@ -1,9 +1,8 @@
-"""Builders shared by the channel tests: notifications, batches, free ports, a fixed clock."""
+"""Builders shared by the channel tests: notifications, batches, running a coroutine."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -12,19 +11,13 @@ from otel_alerting.rules.model import Severity
 
 from ..unit.helpers import notification
 
-__all__ = ["batch", "firing", "free_port", "notification", "resolved", "run"]
+__all__ = ["batch", "firing", "notification", "resolved", "run"]
 
 T = TypeVar("T")
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def firing(severity: Severity = Severity.HIGH, **kwargs: Any) -> Notification:

@@ -1,12 +1,14 @@
 """A real SMTP server for the email tests: aiosmtpd on 127.0.0.1, on its own thread.
 
 STARTTLS or implicit TLS with a trustme certificate, AUTH against a table of users,
-and a scripted answer to DATA (``data_reply``) for the 4xx/5xx tests. Received
+a scripted answer to DATA (``data_reply``) for the 4xx/5xx tests, and a slow answer to
+DATA (``data_delay``) for the timeout tests. Received
 messages are parsed with the default policy, as a mail client would read them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import ssl
@@ -55,12 +57,16 @@ class SmtpServer:
         self.implicit_tls = implicit_tls
         self.users = users
         self.data_reply: str | None = None
+        #: seconds before DATA is answered: a server too slow for the client's time limit
+        self.data_delay = 0.0
         self.received: list[ReceivedMail] = []
         self._controller: Controller | None = None
 
     # aiosmtpd hooks ------------------------------------------------------------------
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)  # the slowness under test (cancelled by stop())
         if self.data_reply is not None:
             return self.data_reply
         content = envelope.original_content or b""

@@ -126,7 +126,8 @@ def test_only_our_requests_log_records_are_rewritten(caplog: pytest.LogCaptureFi
 
 def test_the_whole_request_limit_cuts_what_no_phase_limit_sees() -> None:
     async def slow(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0.3)  # a mock transport has no connect or read phase to time out
+        # the peer's slowness under test: a mock transport has no connect or read phase to time out
+        await asyncio.sleep(0.3)
         return reply(200)
 
     async def post(whole_request: bool) -> tuple[bool, bool, str | None]:

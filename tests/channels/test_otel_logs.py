@@ -146,9 +146,15 @@ def test_without_an_sdk_logger_provider_the_send_fails_clearly() -> None:
 
 
 def test_a_slow_exporter_does_not_hold_the_event_loop() -> None:
+    entered, released = threading.Event(), threading.Event()
+    waited: list[bool] = []
+
     class Slow(LogRecordProcessor):
+        """Blocks in on_emit until the event loop, still running, lets it go."""
+
         def on_emit(self, log_record: ReadWriteLogRecord) -> None:
-            time.sleep(0.3)
+            entered.set()
+            waited.append(released.wait(5))
 
         def shutdown(self) -> None:
             pass
@@ -158,24 +164,20 @@ def test_a_slow_exporter_does_not_hold_the_event_loop() -> None:
 
     provider = LoggerProvider()
     provider.add_log_record_processor(Slow())
-    ticks = 0
 
     async def main() -> Any:
-        nonlocal ticks
+        async def release() -> None:
+            # runs only if the loop keeps running while the processor blocks
+            assert await asyncio.to_thread(entered.wait, 5)
+            released.set()
 
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                ticks += 1
-                await asyncio.sleep(0.01)
-
-        task = asyncio.ensure_future(ticker())
+        task = asyncio.ensure_future(release())
         result = await OtelLogsChannel(logger_provider=provider).send(Batch("otel_logs", (firing(),)))
-        task.cancel()
+        await task
         return result
 
     assert asyncio.run(main()).ok
-    assert ticks >= 10  # the loop kept running while the processor blocked
+    assert waited == [True]  # the loop let the processor go: it was not held
     provider.shutdown()
 
 

@@ -4,7 +4,6 @@ each service documents it."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -25,9 +24,11 @@ from otel_alerting.channels.slack import (
 from otel_alerting.rules.model import Severity
 from otel_alerting.secrets import Secret
 
-from .channel_builders import batch, firing, free_port, resolved, run
-from .fake_http_service import Receiver, Reply, mattermost_service, slack_service
+from ..support.http import HttpReceiver as Receiver
+from ..support.http import Reply
+from .channel_builders import batch, firing, resolved, run
 from .service_payload_rules import mattermost_problems, slack_problems
+from .services import mattermost_service, slack_service
 
 C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
 
@@ -53,7 +54,7 @@ def service(request: pytest.FixtureRequest) -> Iterator[Receiver]:
 
 def channel_for(receiver: Receiver, timeout: float = 2.0, url: str | None = None) -> SlackChannel:
     kind: Service = getattr(receiver, "name", "slack")
-    return SlackChannel(SlackConfig(Secret(url or receiver.url), kind, "#alerts", "otel-alerting", timeout))
+    return SlackChannel(SlackConfig(Secret(url or receiver.service_url), kind, "#alerts", "otel-alerting", timeout))
 
 
 def group() -> tuple:  # type: ignore[type-arg]
@@ -105,7 +106,7 @@ def test_slack_counts_what_does_not_fit(slack: Receiver) -> None:
 
 def test_mattermost_gets_text_and_attachments_without_blocks(mattermost: Receiver) -> None:
     n = firing(H, annotations={"summary": "ping @channel and @here <!all>"})
-    channel = SlackChannel(SlackConfig(Secret(mattermost.url), "mattermost", "town-square", None, 2.0))
+    channel = SlackChannel(SlackConfig(Secret(mattermost.service_url), "mattermost", "town-square", None, 2.0))
     assert channel.name == "mattermost"
 
     result = run(channel.send(batch(n, resolved(H, labels={"alertname": "QueueBacklog", "queue": "other"}))))
@@ -138,37 +139,7 @@ def test_the_payloads_stay_valid_for_odd_labels() -> None:
     assert len(slack_payload(batch(odd))["blocks"][0]["text"]["text"]) == 150
 
 
-# --- delivery outcomes ----------------------------------------------------------------
-
-
-def test_500_is_retried_then_200_delivers(service: Receiver) -> None:
-    service.reply(Reply(500, "rollup_error"))
-    channel = channel_for(service)
-    first = run(channel.send(batch(firing())))
-    assert not first.ok and first.retryable
-    assert first.error == f"{channel.name}: HTTP 500 from http://127.0.0.1:{service.port}/[secure]: rollup_error"
-    second = run(channel.send(batch(firing())))
-    assert second.ok, second.error
-    assert len(service.requests) == 2 and service.problems == []
-
-
-def test_429_honours_retry_after(service: Receiver) -> None:
-    service.reply(Reply(429, "rate_limited", {"Retry-After": "7"}))
-    result = run(channel_for(service).send(batch(firing())))
-    assert not result.ok and result.retryable and result.retry_after == 7.0
-
-
-@pytest.mark.parametrize(
-    ("status", "body"),
-    [(400, "invalid_payload"), (403, "action_prohibited"), (404, "channel_not_found"), (410, "channel_is_archived")],
-)
-def test_other_4xx_are_not_retried(slack: Receiver, status: int, body: str) -> None:
-    slack.reply(Reply(status, body))
-    result = run(channel_for(slack).send(batch(firing())))
-    assert not result.ok and not result.retryable
-    assert result.error is not None and result.error.endswith(
-        f"HTTP {status} from http://127.0.0.1:{slack.port}/[secure]: {body}"
-    )
+# --- delivery outcomes (retries, timeouts, 4xx and refusals: test_contract.py) --------
 
 
 def test_an_unknown_hook_is_not_retried(slack: Receiver) -> None:
@@ -177,26 +148,10 @@ def test_an_unknown_hook_is_not_retried(slack: Receiver) -> None:
 
 
 def test_a_redirect_is_not_followed(slack: Receiver) -> None:
-    slack.reply(Reply(302, "", {"Location": "http://127.0.0.1:1/elsewhere"}))
+    slack.script(Reply(302, "", {"Location": "http://127.0.0.1:1/elsewhere"}))
     result = run(channel_for(slack).send(batch(firing())))
     assert not result.ok and not result.retryable and "HTTP 302" in (result.error or "")
     assert len(slack.requests) == 1
-
-
-def test_a_hanging_receiver_times_out(service: Receiver) -> None:
-    service.reply(Reply(200, "ok", delay=10))
-    started = time.monotonic()
-    result = run(channel_for(service, timeout=0.3).send(batch(firing())))
-    elapsed = time.monotonic() - started
-    assert not result.ok and result.retryable
-    assert result.error == f"{service.name}: no answer from http://127.0.0.1:{service.port}/[secure] within 0.3s"  # type: ignore[attr-defined]
-    assert elapsed < 1.5
-
-
-def test_connection_refused_is_retryable() -> None:
-    url = f"http://127.0.0.1:{free_port()}/services/T/B/x"
-    result = run(SlackChannel(SlackConfig(Secret(url), timeout=1.0)).send(batch(firing())))
-    assert not result.ok and result.retryable and "ConnectError" in (result.error or "")
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:

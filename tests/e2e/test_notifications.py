@@ -11,6 +11,7 @@ from pathlib import Path
 from otel_alerting.testing import OtlpReceiver
 
 from ..channels.alertmanager_server import alertmanager_with_webhook
+from ..support.waiting import wait_until
 from .instrumented import APPS, BIN, ROOT, instrumented_env, run_instrumented
 
 RULES = """
@@ -48,18 +49,18 @@ def test_three_replicas_make_one_alertmanager_notification_and_one_resolve(
         for replica, (_, err) in zip(replicas, outputs):
             assert replica.returncode == 0, err[-3000:]
             assert "[FIRING:HIGH] LevelHigh" in err and "[RESOLVED:HIGH] LevelHigh" in err, err[-3000:]
+
         # Alertmanager waits for its group interval (1 s here) before telling of the resolve
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
+        def notified() -> list[str]:
             documents = [r.json() for r in hook.requests if r.path == "/hook"]
-            statuses = [
+            return [
                 doc["status"]
                 for doc in documents
                 if any(a["labels"].get("alertname") == "LevelHigh" for a in doc["alerts"])
             ]
-            if "resolved" in statuses:
-                break
-            time.sleep(0.1)
+
+        wait_until(lambda: "resolved" in notified(), "Alertmanager's resolve notification", 15, seen=notified)
+    statuses = notified()
     assert statuses == ["firing", "resolved"], f"webhook notifications behind Alertmanager: {statuses}"
 
 
@@ -72,7 +73,8 @@ def test_seed_system_variables_send_email_over_starttls_and_a_signed_webhook(
     import trustme
 
     from ..channels.fake_smtp_service import SmtpServer, server_tls_context
-    from ..channels.http_receiver import HttpReceiver, free_port
+    from ..support.http import HttpReceiver
+    from ..support.ports import free_port
 
     ca = trustme.CA()
     ca_file = tmp_path / "ca.pem"

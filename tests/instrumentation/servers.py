@@ -2,7 +2,9 @@
 and bring back on the same address: redis-server (alone, with a password or extra
 arguments, or as the nodes of a Redis Cluster) that a test kills (SIGKILL) and restarts,
 ``chroma run`` it stops and starts, an HTTP embeddings stub it makes fail or closes, and
-a TCP black hole that accepts and never answers (for timeouts).
+a TCP black hole that accepts and never answers (for timeouts). The HTTP stub is the
+suite's one ``HttpReceiver`` answering as an embeddings service; ports and waits come
+from ``tests.support`` too.
 
 Everything listens on 127.0.0.1 on a free port (never 6379) and keeps its files in the
 directory the test gives it. Every server process dies with the test process, even when
@@ -27,55 +29,32 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from ..support.http import HttpReceiver, Received, Reply
+from ..support.ports import HOST, free_port, port_open
+from ..support.waiting import wait_until
 
 __all__ = [
     "BlackHole",
     "ChromaServer",
     "EmbeddingsStub",
-    "RecordedRequest",
     "RedisCluster",
     "RedisServer",
-    "free_port",
     "redis_cluster_fixture",
     "redis_server_fixture",
     "start_cluster",
-    "wait_until",
 ]
 
-HOST = "127.0.0.1"
 CLUSTER_SLOTS = 16384
 CLUSTER_BUS_OFFSET = 10000
 REDIS_BIN = Path("/usr/bin")  # the Debian packages' place: found even by a test run whose PATH leaves it out
 REDIS_INSTALL = "./scripts/bootstrap installs it (apt-get install redis-server redis-tools, brew install redis)"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str, describe: Callable[[], str] = str) -> float:
-    """Poll ``predicate`` every 20 ms for at most ``timeout`` s; returns the time it took.
-    Fails with ``what`` (and ``describe()``, the state seen last) when it never holds."""
-    start = time.monotonic()
-    while True:
-        if predicate():
-            return time.monotonic() - start
-        if time.monotonic() - start > timeout:
-            detail = describe()
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}" + (f": {detail}" if detail else ""))
-        time.sleep(0.02)
 
 
 def _binary(name: str, *candidates: Path, install: str) -> str:
@@ -110,14 +89,6 @@ def _port_taken(port: int) -> bool:
         except OSError:
             return True
     return False
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 def _death_signal() -> Callable[[], None] | None:
@@ -278,7 +249,7 @@ class RedisServer:
             self._process.spawn()
             try:
                 what = f"redis-server on port {self.port} to answer"
-                wait_until(self._answers_or_exited, self.START_TIMEOUT, what, self.log_tail)
+                wait_until(self._answers_or_exited, what, self.START_TIMEOUT, seen=self.log_tail)
             except BaseException:
                 self.stop()
                 raise
@@ -298,7 +269,7 @@ class RedisServer:
     def kill(self) -> None:
         """SIGKILL, as a crash would; returns once the port refuses connections."""
         self.stop()
-        wait_until(lambda: not _port_open(self.port), 5, f"port {self.port} to close")
+        wait_until(lambda: not port_open(self.port), f"port {self.port} to close", 5)
 
     def stop(self) -> None:
         self._process.end(signal.SIGKILL)
@@ -371,7 +342,7 @@ def start_cluster(directory: Path, size: int = 3) -> RedisCluster:
         _assign_slots(cluster.nodes)
         for node in cluster.nodes:
             what = f"cluster node {node.port} to reach cluster_state:ok"
-            wait_until(functools.partial(_cluster_ok, node), RedisServer.START_TIMEOUT, what, node.log_tail)
+            wait_until(functools.partial(_cluster_ok, node), what, RedisServer.START_TIMEOUT, seen=node.log_tail)
     except BaseException:
         cluster.stop()
         raise
@@ -423,13 +394,13 @@ class ChromaServer:
     def start(self) -> ChromaServer:
         self._process.spawn()
         what = f"chroma heartbeat on port {self.port}"
-        took = wait_until(self.heartbeat, self.START_TIMEOUT, what, self._process.tail)
+        took = wait_until(self.heartbeat, what, self.START_TIMEOUT, seen=self._process.tail)
         self.start_seconds.append(took)
         return self
 
     def stop(self) -> None:
         self._process.end(signal.SIGTERM)
-        wait_until(lambda: not _port_open(self.port), 10, f"chroma port {self.port} to close")
+        wait_until(lambda: not port_open(self.port), f"chroma port {self.port} to close", 10)
 
     def __enter__(self) -> ChromaServer:
         return self.start()
@@ -438,15 +409,7 @@ class ChromaServer:
         self._process.end(signal.SIGKILL)
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class EmbeddingsStub:
+class EmbeddingsStub(HttpReceiver):
     """An embeddings service: ``GET /health`` and ``POST /v1/embeddings`` (OpenAI's shape).
 
     ``failing = True`` makes every answer a 503; ``stop()`` closes the port (connection
@@ -456,76 +419,30 @@ class EmbeddingsStub:
     DIMENSION = 3
 
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__(respond=self._embeddings, port=free_port())
         self.failing = False
-        self.requests: list[RecordedRequest] = []
-        self._server: ThreadingHTTPServer | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self, status: int, payload: Any) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _record(self, body: bytes) -> None:
-                stub.requests.append(RecordedRequest(self.command, self.path, dict(self.headers.items()), body))
-
-            def do_GET(self) -> None:
-                self._record(b"")
-                if stub.failing:
-                    self._answer(503, {"status": "unavailable"})
-                elif self.path.split("?")[0] == "/health":
-                    self._answer(200, {"status": "ok"})
-                else:
-                    self._answer(404, {"error": "not found"})
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                self._record(body)
-                if stub.failing:
-                    self._answer(503, {"error": "overloaded"})
-                    return
-                texts = json.loads(body or b"{}").get("input", [])
-                texts = [texts] if isinstance(texts, str) else texts
-                data = [
-                    {"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0, 0.5]}
-                    for i, t in enumerate(texts)
-                ]
-                self._answer(200, {"object": "list", "data": data})
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
-
-    def start(self) -> EmbeddingsStub:
-        server = ThreadingHTTPServer((HOST, self.port), self._handler())
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, args=(0.05,), name="embeddings-stub", daemon=True).start()
-        self._server = server
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def _embeddings(self, request: Received) -> Reply:
+        if self.failing:
+            return _json(503, {"status": "unavailable"} if request.method == "GET" else {"error": "overloaded"})
+        if request.method == "GET":
+            if request.path.split("?")[0] == "/health":
+                return _json(200, {"status": "ok"})
+            return _json(404, {"error": "not found"})
+        texts = json.loads(request.body or b"{}").get("input", [])
+        texts = [texts] if isinstance(texts, str) else texts
+        data = [
+            {"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0, 0.5]} for i, t in enumerate(texts)
+        ]
+        return _json(200, {"object": "list", "data": data})
 
     def __enter__(self) -> EmbeddingsStub:
-        return self.start()
+        self.start()
+        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+
+def _json(status: int, payload: object) -> Reply:
+    return Reply(status, json.dumps(payload), {"Content-Type": "application/json"})
 
 
 class BlackHole:

@@ -107,7 +107,7 @@ def test_no_increment_is_lost_between_tasks(harness: Harness) -> None:
     async def work() -> None:
         for _ in range(per_task):
             stats.hit()
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # a yield to the other tasks, the interleaving under test
 
     async def main() -> None:
         await asyncio.gather(*(work() for _ in range(tasks_n)))
@@ -144,7 +144,7 @@ def test_decorator_lets_exceptions_through_uncounted(harness: Harness) -> None:
 def test_decorator_on_coroutine_functions(harness: Harness) -> None:
     @harness.metrics.count_lookups("remote")
     async def lookup(key: str) -> str | None:
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # a real suspension point in the coroutine under test
         return "v" if key == "a" else None
 
     async def main() -> list[str | None]:

@@ -46,7 +46,8 @@ from otel_alerting.instrumentation.probes.metrics import CHECK_DURATION_BUCKETS
 from otel_alerting.notify.model import Status
 from otel_alerting.testing import FakeClock, RuleTester
 
-from .servers import BlackHole, ChromaServer, EmbeddingsStub, RedisServer, wait_until
+from ..support.waiting import wait_until
+from .servers import BlackHole, ChromaServer, EmbeddingsStub, RedisServer
 
 PASSWORD = "s3cret-Pa55"
 TOKEN = "sk-test-T0KEN"
@@ -400,8 +401,8 @@ def test_embeddings_post_mode_sends_the_configured_request_and_headers(
         assert [r.error_type for r in runner.check_now()] == ["503"]
     first = stub.requests[0]
     assert (first.method, first.path, first.body) == ("POST", "/v1/embeddings", b'{"input": "ping", "model": "tiny"}')
-    assert first.headers["Authorization"] == f"Bearer {TOKEN}"
-    assert first.headers["Content-Type"] == "application/json"
+    assert first.headers["authorization"] == f"Bearer {TOKEN}"
+    assert first.headers["content-type"] == "application/json"
     assert (tracing.spans()[0].attributes or {})["http.request.method"] == "POST"
     assert leaked(TOKEN, tracing, caplog) == []
 
@@ -468,14 +469,14 @@ def test_probe_thread_detects_an_outage_and_recovery_in_real_time(
         def state() -> str:
             return f"{board.get(key)}; notifications {[(n.status.name, n.severity.name) for n in tester.notifications]}"
 
-        wait_until(lambda: (s := board.get(key)) is not None and s.up, 5, "a first successful check", state)
+        wait_until(lambda: (s := board.get(key)) is not None and s.up, "a first successful check", 5, seen=state)
         redis.kill()
 
         def critical() -> bool:
             tester.evaluate()
             return any(n.severity.name == "CRITICAL" for n in tester.notifications)
 
-        wait_until(critical, 10, "ProbeDown to reach CRITICAL", state)
+        wait_until(critical, "ProbeDown to reach CRITICAL", 10, seen=state)
         # each level is checked exactly in the fake-clock test; against real time a slow
         # machine may evaluate once per level or skip one, but never go down the ladder
         severities = [n.severity.value for n in tester.notifications]
@@ -486,14 +487,14 @@ def test_probe_thread_detects_an_outage_and_recovery_in_real_time(
             tester.evaluate()
             return any(n.status is Status.RESOLVED for n in tester.notifications)
 
-        wait_until(resolved, 10, "ProbeDown to resolve", state)
+        wait_until(resolved, "ProbeDown to resolve", 10, seen=state)
         snapshot = board.get(key)
         assert snapshot is not None and snapshot.up and snapshot.downtime == 0
         # every check ran on the probe thread, none on this one
         assert set(tracing.threads.threads) == {"otel-alerting-probes"}
 
     instrumentor.uninstrument()
-    wait_until(lambda: not thread.is_alive(), 5, "the probe thread to stop after uninstrument")
+    wait_until(lambda: not thread.is_alive(), "the probe thread to stop after uninstrument", 5)
 
 
 def test_instrumentor_is_registered_and_idle_without_targets(instrumentor: DependencyHealthInstrumentor) -> None:
@@ -538,7 +539,7 @@ def wait_for_checks(n, who):
         if time.monotonic() > end:
             print(f"{who}: only {checks()} checks", flush=True)
             os._exit(1)
-        time.sleep(0.02)
+        time.sleep(0.02)  # bounded polling (10 s) in a script of its own, which cannot import tests.support
 
 wait_for_checks(2, "parent")
 pid = os.fork()
@@ -579,7 +580,7 @@ def test_a_chroma_server_in_use_is_discovered_when_none_is_configured(tmp_path: 
         assert not runner.discover(target)  # once
         assert runner.thread is not None
         key = DependencyKey("chroma", "127.0.0.1", 1)
-        wait_until(lambda: (s := board.get(key)) is not None and not s.up, 5, "a failed check of the discovered server")
+        wait_until(lambda: (s := board.get(key)) is not None and not s.up, "a failed check of the discovered server", 5)
     finally:
         assert runner.stop()
     configured = load_probe_settings({ev.OTEL_PYTHON_ALERTING_CHROMA_URL: "http://127.0.0.1:2"})

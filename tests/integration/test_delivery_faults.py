@@ -15,7 +15,7 @@ import os
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -34,23 +34,18 @@ from otel_alerting.reader import AlertingMetricReader
 from otel_alerting.rules.model import Severity
 from otel_alerting.system import AlertingSystem
 
-from ..channels.channel_builders import firing, free_port
+from ..channels.channel_builders import firing
 from ..channels.fake_smtp_service import SmtpServer, server_tls_context
-from ..channels.http_receiver import HttpReceiver, Received, Reply, check_webhook_document
+from ..channels.webhook_format import check_webhook_document
+from ..support.http import HttpReceiver, Received, Reply
+from ..support.ports import free_port
+from ..support.waiting import wait_until
 
 USER = "alerts@example.com"
 PASSWORD = "pw-f4ult-t3st-91c2"
 #: the application's thread must get its evaluation back in well under any hang
 APP_BOUND = 0.050
 WAIT = 10.0
-
-
-def wait_until(predicate: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(0.005)
 
 
 class AttemptLog(Channel):

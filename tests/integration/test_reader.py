@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,8 @@ from otel_alerting.export_mode import Forwarder, load_exporters
 from otel_alerting.notify.model import Batch, Notification, Status
 from otel_alerting.reader import AlertingMetricReader
 from otel_alerting.testing import FakeClock
+
+from ..support.waiting import wait_until
 
 RULES = """
 rules:
@@ -71,15 +72,6 @@ class MemoryExporter(MetricExporter):
         self.shut = True
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 @pytest.fixture
 def rules_file(tmp_path: Path) -> Path:
     path = tmp_path / "rules.yaml"
@@ -109,9 +101,9 @@ def test_timer_evaluates_off_the_application_thread_under_suppression(rules_file
     reader, provider, recorder, level, seen = make(rules_file)
     try:
         level["value"] = 50
-        wait_until(lambda: any(n.status is Status.FIRING for n in recorder.received), 5, "FIRING")
+        wait_until(lambda: any(n.status is Status.FIRING for n in recorder.received), "FIRING", 5)
         level["value"] = 0
-        wait_until(lambda: any(n.status is Status.RESOLVED for n in recorder.received), 5, "RESOLVED")
+        wait_until(lambda: any(n.status is Status.RESOLVED for n in recorder.received), "RESOLVED", 5)
     finally:
         provider.shutdown()
     assert reader.system is not None
@@ -130,7 +122,7 @@ def test_the_evaluation_runs_suppressed_whoever_collects(rules_file: Path, how: 
     reader, provider, _recorder, level, _ = make(rules_file, interval_ms=50 if how == "timer" else 60_000)
     during: list[object] = []
     try:
-        wait_until(lambda: reader.system is not None or reader.force_flush(1_000), 5, "the alerting system")
+        wait_until(lambda: reader.system is not None or reader.force_flush(1_000), "the alerting system", 5)
         assert reader.system is not None
         reader.system.subscribe(lambda _: during.append(get_value(_SUPPRESS_INSTRUMENTATION_KEY)))
         level["value"] = 50
@@ -138,7 +130,7 @@ def test_the_evaluation_runs_suppressed_whoever_collects(rules_file: Path, how: 
             assert reader.force_flush(5_000)
         elif how == "collect":
             reader.collect()
-        wait_until(lambda: bool(during), 5, "an evaluation")
+        wait_until(lambda: bool(during), "an evaluation", 5)
     finally:
         provider.shutdown()
     assert during[0] is True

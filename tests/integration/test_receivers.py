@@ -13,7 +13,7 @@ from otel_alerting.config import Settings
 from otel_alerting.reader import AlertingMetricReader
 from otel_alerting.system import load_configuration
 
-from ..channels.http_receiver import HttpReceiver
+from ..support.http import HttpReceiver
 
 RULE = """
 rules:

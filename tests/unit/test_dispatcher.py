@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -18,18 +19,39 @@ from otel_alerting.notify.dispatcher import DeliveryOutcome, Dispatcher
 from otel_alerting.notify.model import Batch, Notification
 from otel_alerting.rules.model import Severity
 
+from ..support.waiting import wait_until
 from .helpers import notification
 
 L, M, H, C = Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL
 TIMEOUT = 5.0
 
 
-def wait_until(predicate: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.002)
+class Gate:
+    """Holds a channel's send until ``set()`` from the test's thread: the send awaits an
+    asyncio event on its own loop, woken by the set (no polling)."""
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self._lock = threading.Lock()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    def set(self) -> None:
+        with self._lock:
+            self._open.set()
+            for loop, event in self._waiters:
+                with contextlib.suppress(RuntimeError):  # a dispatcher shut down meanwhile: nothing waits there
+                    loop.call_soon_threadsafe(event.set)
+
+    def is_set(self) -> bool:
+        return self._open.is_set()
+
+    async def wait(self) -> None:
+        event = asyncio.Event()
+        with self._lock:
+            if self._open.is_set():
+                return
+            self._waiters.append((asyncio.get_running_loop(), event))
+        await event.wait()
 
 
 class Recorder(Channel):
@@ -39,7 +61,7 @@ class Recorder(Channel):
         self,
         name: str,
         results: Sequence[DeliveryResult] = (),
-        gate: threading.Event | None = None,
+        gate: Gate | None = None,
         error: Exception | None = None,
     ) -> None:
         self.name = name
@@ -60,8 +82,7 @@ class Recorder(Channel):
         self.suppressed.append(get_value(_SUPPRESS_INSTRUMENTATION_KEY))
         self.entered.set()
         if self.gate is not None:
-            while not self.gate.is_set():
-                await asyncio.sleep(0.002)
+            await self.gate.wait()
         if self.error is not None:
             raise self.error
         self.batches.append(list(notifications))
@@ -139,7 +160,7 @@ def test_no_channels_is_a_no_op() -> None:
 def test_full_queue_drops_the_lowest_severity_and_counts_it(
     make: Callable[..., Dispatcher], caplog: pytest.LogCaptureFixture
 ) -> None:
-    gate = threading.Event()
+    gate = Gate()
     channel = Recorder("slow", gate=gate)
     outcomes: list[DeliveryOutcome] = []
     dispatcher = make([channel], queue_size=2, listener=outcomes.append)
@@ -234,12 +255,12 @@ def test_raising_channel_counts_as_failed_and_does_not_affect_another(make: Call
 
 
 def test_a_hanging_channel_does_not_block_another(make: Callable[..., Dispatcher]) -> None:
-    gate = threading.Event()
+    gate = Gate()
     stuck, fine = Recorder("stuck", gate=gate), Recorder("fine")
     dispatcher = make([stuck, fine])
     submit(dispatcher, [notification()])
     submit(dispatcher, [notification(alert="Second")])
-    wait_until(lambda: len(fine.delivered) == 2, "the healthy channel to deliver both")
+    wait_until(lambda: len(fine.delivered) == 2, "the healthy channel to deliver both", TIMEOUT)
     assert stuck.batches == []
     assert not dispatcher.flush(0.01)  # the stuck one is still pending
     gate.set()
@@ -248,7 +269,7 @@ def test_a_hanging_channel_does_not_block_another(make: Callable[..., Dispatcher
 
 
 def test_delivery_deadline_bounds_a_hanging_channel(make: Callable[..., Dispatcher]) -> None:
-    gate = threading.Event()
+    gate = Gate()
     stuck = Recorder("stuck", gate=gate)
     outcomes: list[DeliveryOutcome] = []
     dispatcher = make([stuck], deadline=0.05, listener=outcomes.append)
@@ -272,7 +293,7 @@ def test_shutdown_delivers_what_is_queued_and_closes_channels() -> None:
 
 
 def test_shutdown_counts_undelivered_notifications_as_dropped() -> None:
-    gate = threading.Event()
+    gate = Gate()
     channel = Recorder("stuck", gate=gate)
     dispatcher = Dispatcher([channel])
     try:

@@ -18,5 +18,6 @@ with httpx.Client() as client:
     for i in range(int(os.environ.get("REQUESTS", "5"))):
         response = client.post(f"{base}/v1/embeddings", json={"input": [f"text {i}"], "model": "tiny"})
         response.raise_for_status()
+# the process stays up RUN_SECONDS, the time under test: the probe thread runs its rounds meanwhile
 time.sleep(float(os.environ.get("RUN_SECONDS", "1")))
 print("app: done", flush=True)

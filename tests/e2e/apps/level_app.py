@@ -23,6 +23,7 @@ requests = meter.create_counter("app.requests")
 def run(phases: str) -> None:
     start_at = os.environ.get("START_AT")  # align the phases of several processes
     if start_at:
+        # the application's schedule under test: every replica starts its phases together
         time.sleep(max(float(start_at) - time.time(), 0.0))
     for phase in phases.split(","):
         value, seconds = phase.split(":")
@@ -30,7 +31,7 @@ def run(phases: str) -> None:
         end = time.monotonic() + float(seconds)
         while time.monotonic() < end:
             requests.add(1, {"proc": state["proc"]})
-            time.sleep(0.01)
+            time.sleep(0.01)  # the application's pace of work, the load under test
 
 
 print(f"app: OTEL_METRICS_EXPORTER={os.environ.get('OTEL_METRICS_EXPORTER')}", flush=True)
