@@ -121,10 +121,11 @@ def sizes(found: list[Engine], counts: list[int], steps: int) -> list[list[str]]
 
 
 def churn(found: list[Engine], seconds: int) -> list[list[str]]:
+    """Churn and steady side by side: one second of each, in a random order, each second."""
     rows = []
     rng = random.Random(2)
     for temporality in (AggregationTemporality.CUMULATIVE, AggregationTemporality.DELTA):
-        measured: dict[tuple[str, str], float] = {}
+        shapes = {}
         for shape in ("steady", "churn"):
             provider, reader = _provider(temporality)
             counter = provider.get_meter("bench").create_counter("bench.requests")
@@ -132,20 +133,23 @@ def churn(found: list[Engine], seconds: int) -> list[list[str]]:
             if shape == "steady":  # the same number of series as churn has at the end, from the start
                 for i in range(10 * seconds):
                     counter.add(1, {"id": f"id{i}"})
-            collects: list[float] = []
-            for second in range(1, seconds + 1):
+            shapes[shape] = (provider, reader, counter, plugins)
+        collects: list[float] = []
+        for second in range(1, seconds + 1):
+            for shape in rng.sample(list(shapes), 2):
+                _, reader, counter, plugins = shapes[shape]
                 for i in range(10):
                     n = (second * 10 + i) % (10 * seconds) if shape == "steady" else second * 10 + i
                     counter.add(1, {"id": f"id{n}"})
                 _run(list(plugins.values()), _collect(reader, collects), float(second), rng)
-            for name, plugin in plugins.items():
-                measured[(name, shape)] = median(plugin.times[-30:])
-            provider.shutdown()
         row = [temporality.name.lower()]
         for name, _ in found:
-            steady, churned = measured[(name, "steady")], measured[(name, "churn")]
+            steady = median(shapes["steady"][3][name].times[-30:])
+            churned = median(shapes["churn"][3][name].times[-30:])
             row += [f"{steady * 1e3:.2f}", f"{churned * 1e3:.2f}", f"{churned / steady:.2f}x"]
         rows.append(row)
+        for provider, *_ in shapes.values():
+            provider.shutdown()
     return rows
 
 

@@ -221,16 +221,19 @@ class _RateState(_RuleState):
 
 def _add_counts(tick: dict[GroupKey, list[float]], selector: Selector, slot: int, update: MetricUpdate) -> None:
     """Add the points of ``update`` to ``tick``: per group, [sum of values, sum of increases]."""
+    histogram = update.histogram  # a histogram's count or sum, else the numbers as they are
     for groups, value, increase in zip(update.groups, update.values, update.increases):
         group = groups[slot]
         if group is None:
             continue
+        if histogram:
+            value, increase = _number(selector, value), _number(selector, increase)
         found = tick.get(group)
         if found is None:
-            tick[group] = [_number(selector, value), _number(selector, increase)]
+            tick[group] = [value, increase]  # type: ignore[list-item]
         else:
-            found[0] += _number(selector, value)
-            found[1] += _number(selector, increase)
+            found[0] += value  # type: ignore[operator]
+            found[1] += increase  # type: ignore[operator]
 
 
 class _HistogramRateState(_RuleState):

@@ -150,11 +150,11 @@ class Windows:
         return {key: group.increase(now)[0] for key, group in self.groups.items()}
 
     def rates(self, now: float) -> dict[GroupKey, float | None]:
-        """Per group, its increase over the window per second (None: no span, as after a
-        clock that stepped back)."""
+        """Per group of counters, its increase over the window per second (None: no span,
+        as after a clock that stepped back)."""
         out: dict[GroupKey, float | None] = {}
         for key, group in self.groups.items():
-            grew, covered = group.increase(now)
-            assert not isinstance(grew, HistogramValue)
-            out[key] = grew / covered if covered > 0 else None
+            base_time, base_total = group.base
+            covered = now - base_time
+            out[key] = (group.total - base_total) / covered if covered > 0 else None  # type: ignore[operator]
         return out
