@@ -7,7 +7,9 @@ split into the SDK's own collect (the callback the MeterProvider gives the reade
 builds the MetricsData) and everything else, the plugin's share: the suppression of
 instrumentation, the reader's lock and hand-over, and ``AlertingSystem.evaluate``
 (evaluator, lifecycles, manager, self-telemetry). Both are timed inside the same call,
-on the same data, so the ratio is paired. The target is judged on the plugin's share.
+on the same data, so the ratio is paired. Budgets: at 1,000 series the plugin and the
+SDK's collect use at most 1 % of a core at a 1 s interval; from 10,000 series the
+plugin's share is at most 5 % of the SDK's collect.
 
 Cases, each at 1,000 / 10,000 / 50,000 series of a counter with 3 attributes:
 
@@ -242,10 +244,14 @@ def main() -> int:
         run_blocks(variants, args.blocks, rng)
         elapsed = time.perf_counter() - started
         rows = []
-        worst = 0.0
+        missed = False
         for v in variants:
             ratio = median(v.plugin_ratios)
-            worst = max(worst, ratio)
+            # the budgets: 1 % of a core at a 1 s interval (the SDK's collect included) at
+            # 1,000 series, the plugin's share at most 5 % of the collect from 10,000 on
+            core = median(v.collects) + median(v.plugins)
+            met = core <= 0.01 if v.size < 10_000 else ratio <= 0.05
+            missed = missed or not met
             rows.append(
                 [
                     f"{v.size:,}",
@@ -259,7 +265,8 @@ def main() -> int:
                     f"{median(v.ratios) * 100:.1f} %",
                     f"{ratio * 100:.1f} %",
                     f"{max(v.plugin_ratios) * 100:.1f} %",
-                    verdict(ratio <= 0.05),
+                    f"{core * 100:.2f} %",
+                    verdict(met),
                 ]
             )
         print(
@@ -280,14 +287,15 @@ def main() -> int:
                     "evaluate / collect",
                     "plugin / collect",
                     "worst block",
-                    "target ≤ 5 %",
+                    "core at 1 s",
+                    "budget",
                 ],
                 rows,
             )
         )
         for v in variants:
             v.close()
-        return 0 if worst <= 0.05 else 1
+        return 1 if missed else 0
     finally:
         os.unlink(rules_path)
 
