@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="validate the environment and the rules, print the effective configuration",
         description="Validate OTEL_PYTHON_ALERTING_* and the rules files; exit 1 listing every problem.",
     )
-    check.add_argument("--rules", action="append", help="a rules file (instead of OTEL_PYTHON_ALERTING_RULES)")
+    check.add_argument("--rules", action="append", help=f"a rules file (instead of {ev.OTEL_PYTHON_ALERTING_RULES})")
     args = parser.parse_args(argv)
     if args.command == "check":
         return _check(args)

@@ -29,6 +29,7 @@ from .secrets import Secret
 __all__ = [
     "ALIASES",
     "KNOWN_CHANNELS",
+    "MODES",
     "ConfigError",
     "EnvReader",
     "Settings",
@@ -42,6 +43,8 @@ _logger = logging.getLogger("otel_alerting")
 _T = TypeVar("_T")
 
 Mode = Literal["reader", "export"]
+#: the values of OTEL_PYTHON_ALERTING_MODE
+MODES: tuple[Mode, ...] = ("reader", "export")
 
 #: variable -> the seed system's name for it, read when the variable itself is unset
 ALIASES: Mapping[str, str] = {
@@ -335,7 +338,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         enabled=r.boolean(ev.OTEL_PYTHON_ALERTING_ENABLED, True),
         strict=r.boolean(ev.OTEL_PYTHON_ALERTING_STRICT, False),
         interval_ms=r.number(ev.OTEL_PYTHON_ALERTING_INTERVAL, Settings.interval_ms, 10.0),
-        mode=cast(Mode, r.choice(ev.OTEL_PYTHON_ALERTING_MODE, "reader", ("reader", "export"))),
+        mode=cast(Mode, r.choice(ev.OTEL_PYTHON_ALERTING_MODE, Settings.mode, MODES)),
         exporters=r.names(ev.OTEL_PYTHON_ALERTING_EXPORTERS, Settings.exporters),
         rules_paths=r.paths(ev.OTEL_PYTHON_ALERTING_RULES),
         default_rules=r.boolean(ev.OTEL_PYTHON_ALERTING_DEFAULT_RULES, True),

@@ -29,7 +29,7 @@ from opentelemetry.sdk.environment_variables import (
 )
 
 from . import environment_variables as ev
-from .config import load_settings, plugin_enabled
+from .config import MODES, EnvReader, Settings, load_settings, plugin_enabled
 from .errors import ConfigurationProblems
 from .export_mode import NO_EXPORTER, export_interval_s
 
@@ -87,7 +87,7 @@ def _fold_push_exporters(names: list[str], environ: MutableMapping[str, str]) ->
     """The exporters the alerting reader does not forward to (pull exporters, such as
     ``prometheus``, stay readers of their own); the others become its exporters."""
     push = [n for n in names if _is_push_exporter(n)]
-    if not environ.get(ev.OTEL_PYTHON_ALERTING_EXPORTERS):
+    if EnvReader(environ).text(ev.OTEL_PYTHON_ALERTING_EXPORTERS) is None:
         environ[ev.OTEL_PYTHON_ALERTING_EXPORTERS] = ",".join(push) or NO_EXPORTER
     return [n for n in names if n not in push]
 
@@ -95,12 +95,14 @@ def _fold_push_exporters(names: list[str], environ: MutableMapping[str, str]) ->
 def _mode(environ: MutableMapping[str, str]) -> str:
     """The mode the alerting reader is to run in. When unset, the one ``default_mode``
     chooses, written to the environment: the SDK builds the reader with no arguments,
-    and it reads its mode there."""
-    mode = environ.get(ev.OTEL_PYTHON_ALERTING_MODE, "").strip().lower()
-    if not mode:
+    and it reads its mode there. A value that is no mode is read as the reader reads
+    it (``reader``, the problem reported by ``load_settings``), so the plan matches."""
+    env = EnvReader(environ)
+    if env.text(ev.OTEL_PYTHON_ALERTING_MODE) is None:
         mode = default_mode(environ)
         environ[ev.OTEL_PYTHON_ALERTING_MODE] = mode
-    return mode
+        return mode
+    return env.choice(ev.OTEL_PYTHON_ALERTING_MODE, Settings.mode, MODES)
 
 
 def default_mode(environ: Mapping[str, str]) -> str:
@@ -113,8 +115,8 @@ def default_mode(environ: Mapping[str, str]) -> str:
     * an alerting interval longer than ``OTEL_METRIC_EXPORT_INTERVAL``: export mode
       exports at evaluation ticks, so the exports would come less often.
     """
-    temporality = environ.get(OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, "").strip().lower()
-    if temporality in ("delta", "lowmemory"):
+    temporality = EnvReader(environ).text(OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE) or ""
+    if temporality.lower() in ("delta", "lowmemory"):
         return "reader"
     if load_settings(environ).interval_ms > export_interval_s(environ) * 1000:
         return "reader"

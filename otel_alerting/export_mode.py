@@ -10,6 +10,7 @@ never delays an evaluation.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -24,7 +25,7 @@ from opentelemetry.sdk.environment_variables import (
 )
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricsData
 
-from .config import Settings
+from .config import EnvReader, Settings
 from .forking import after_fork_in_child
 from .own_work import OWN_WORK
 
@@ -185,12 +186,23 @@ def export_interval_s(env: Mapping[str, str]) -> float:
 
 
 def _env_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """An SDK setting in milliseconds, in seconds; a bad one is a warning and ``default``.
+    ``inf`` stays: for the SDK's periodic reader it means no periodic export."""
+    reader = EnvReader(env)
+    millis = reader.parsed(name, _milliseconds)
+    for error in reader.errors:
+        _logger.warning("otel-alerting: %s; using %gs", error, default)
+    return default if millis is None else millis / 1000
+
+
+def _milliseconds(text: str) -> float:
     try:
-        value = float(env.get(name, default * 1000)) / 1000
+        millis = float(text)
     except ValueError:
-        _logger.warning("invalid %s; using %gs", name, default)
-        return default
-    return value if value > 0 else default
+        millis = math.nan
+    if not millis > 0:
+        raise ValueError(f"invalid value {text!r}: expected a number of milliseconds above 0")
+    return millis
 
 
 def load_exporters(names: Sequence[str], env: Mapping[str, str]) -> list[MetricExporter]:

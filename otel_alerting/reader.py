@@ -48,7 +48,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 
 from .active import set_active_reader
-from .config import Settings, load_settings
+from .config import Settings, load_settings, report_problems
 from .configuration import Configuration, load_configuration
 from .errors import ConfigurationProblems
 from .export_mode import Forwarder, exporters_for
@@ -166,17 +166,10 @@ class AlertingMetricReader(MetricReader):
         """The configuration, its problems reported now (in strict mode, raised)."""
         config = load_configuration(settings, env, channels)
         problems = config.problems
-        if problems:
-            listing = "\n  ".join(problems)
-            if settings.strict:
-                _logger.critical("otel-alerting: invalid configuration (strict mode):\n  %s", listing)
-                raise ConfigurationProblems("otel-alerting: invalid configuration (strict mode), see above")
-            _logger.error(
-                "otel-alerting: %d configuration problem(s); the affected settings use their "
-                "defaults and the affected rules are not loaded:\n  %s",
-                len(problems),
-                listing,
-            )
+        if problems and settings.strict:
+            _logger.critical("otel-alerting: invalid configuration (strict mode):\n  %s", "\n  ".join(problems))
+            raise ConfigurationProblems("otel-alerting: invalid configuration (strict mode), see above")
+        report_problems(problems)
         return config
 
     # --- the MetricReader API ---------------------------------------------------------

@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricsData
 
+from . import environment_variables as ev
 from .channels import build_channels
-from .config import Settings, report_problems
+from .config import ConfigError, Settings, report_problems
 from .configuration import Configuration, load_configuration
 from .engine.evaluator import Evaluator
 from .engine.lifecycle import AlertState
@@ -63,13 +64,17 @@ class AlertingSystem:
         now = clock() if start is None else start
         self.evaluator = Evaluator(rule_set.rules, now, start_ns if start_ns is not None else time.time_ns())
         self.manager = AlertManager(rule_set.rules, settings.cooldown_s, settings.history_size)
+        # what the caller did not pass is built here, and its problems reported once
+        problems: list[ConfigError] = []
         if channels is None:
-            channels, problems = build_channels(settings, env)
-            report_problems(problems)
+            channels, channel_errors = build_channels(settings, env)
+            problems.extend(channel_errors)
         if notify is None:
             notify = load_notify_config(
                 rule_set.extra, [c.name for c in channels], env, include_defaults=settings.default_rules
             )
+            problems.extend(notify.errors)
+        report_problems(problems)
         self.silences = SilenceStore()
         self.pipeline = NotificationPipeline(
             notify.route,
@@ -143,10 +148,10 @@ class AlertingSystem:
                 self._warned_overflow.add(name)
                 _logger.warning(
                     "metric %s has more series than the cardinality limit (%d): the rest are merged "
-                    "into one overflow series and alerts on them may be wrong; raise "
-                    "OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT",
+                    "into one overflow series and alerts on them may be wrong; raise %s",
                     name,
                     self.settings.cardinality_limit,
+                    ev.OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT,
                 )
 
     def _firing_labels(self) -> list[dict[str, str]]:

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from otel_alerting.config import load_settings
 from otel_alerting.distro import AlertingDistro, plan_metric_exporters
 
 READER = {"OTEL_PYTHON_ALERTING_MODE": "reader"}
@@ -75,6 +76,26 @@ READER = {"OTEL_PYTHON_ALERTING_MODE": "reader"}
             None,
             "reader",
         ),
+        # read as the reader reads them: in any case, blanks around; blanks alone are unset
+        (
+            {"OTEL_METRICS_EXPORTER": "otlp", "OTEL_PYTHON_ALERTING_MODE": " EXPORT "},
+            "otel_alerting",
+            "otlp",
+            " EXPORT ",
+        ),
+        ({"OTEL_METRICS_EXPORTER": "otlp", "OTEL_PYTHON_ALERTING_MODE": " "}, "otel_alerting", "otlp", "export"),
+        (
+            {
+                "OTEL_METRICS_EXPORTER": "console",
+                "OTEL_PYTHON_ALERTING_MODE": "export",
+                "OTEL_PYTHON_ALERTING_EXPORTERS": " ",
+            },
+            "otel_alerting",
+            "console",
+            "export",
+        ),
+        # not a mode: reader, as the reader falls back (and reports it)
+        ({"OTEL_METRICS_EXPORTER": "otlp", "OTEL_PYTHON_ALERTING_MODE": "both"}, "otlp,otel_alerting", None, "both"),
     ],
 )
 def test_plan_metric_exporters(environ: dict[str, str], exporters: str, forward: str | None, mode: str | None) -> None:
@@ -83,6 +104,16 @@ def test_plan_metric_exporters(environ: dict[str, str], exporters: str, forward:
     assert env["OTEL_METRICS_EXPORTER"] == exporters
     assert env.get("OTEL_PYTHON_ALERTING_EXPORTERS") == forward
     assert env.get("OTEL_PYTHON_ALERTING_MODE") == mode
+
+
+@pytest.mark.parametrize("mode", [None, " ", "export", "Export", " reader ", "both"])
+def test_the_plan_and_the_reader_read_the_mode_alike(mode: str | None) -> None:
+    """The reader forwards to the push exporters exactly when the plan took them off the SDK."""
+    env = {"OTEL_METRICS_EXPORTER": "otlp"} | ({} if mode is None else {"OTEL_PYTHON_ALERTING_MODE": mode})
+    plan_metric_exporters(env)
+    settings = load_settings(env)
+    assert ("otlp" in env["OTEL_METRICS_EXPORTER"].split(",")) == (settings.mode == "reader")
+    assert env["OTEL_METRICS_EXPORTER"].split(",").count("otel_alerting") == 1
 
 
 def test_distro_only_sets_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

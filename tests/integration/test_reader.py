@@ -22,7 +22,8 @@ from opentelemetry.sdk.metrics.export import (
 
 from otel_alerting.channels import Channel, DeliveryResult
 from otel_alerting.config import Settings
-from otel_alerting.export_mode import Forwarder, load_exporters
+from otel_alerting.errors import ConfigurationProblems
+from otel_alerting.export_mode import Forwarder, export_interval_s, load_exporters
 from otel_alerting.notify.model import Batch, Notification, Status
 from otel_alerting.reader import AlertingMetricReader
 from otel_alerting.testing import FakeClock
@@ -192,8 +193,21 @@ def test_invalid_settings_never_raise_and_are_logged_once(
     assert len(records) == 1
     assert "OTEL_PYTHON_ALERTING_QUEUE_SIZE: invalid value '-3'" in records[0].getMessage()
     assert "rules.yaml-missing: cannot read" in records[0].getMessage()
+    # worded in one place, as the problems of what the system builds itself
+    assert records[0].funcName == "report_problems"
     assert reader.system is not None and reader.system.settings.queue_size == 10_000
     MeterProvider(metric_readers=[reader], shutdown_on_exit=False).shutdown()
+
+
+def test_strict_mode_lists_every_problem_and_stops(rules_file: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(strict=True, rules_paths=(str(rules_file) + "-missing",), interval_ms=60_000)
+    with caplog.at_level(logging.ERROR, logger="otel_alerting"), pytest.raises(ConfigurationProblems):
+        AlertingMetricReader(settings, environ={"OTEL_PYTHON_ALERTING_ROUTE_HIGH": "nowhere"})
+    (record,) = [r for r in caplog.records if r.name == "otel_alerting"]
+    assert record.levelno == logging.CRITICAL
+    assert record.getMessage().startswith("otel-alerting: invalid configuration (strict mode):\n  ")
+    assert "rules.yaml-missing: cannot read" in record.getMessage()
+    assert "OTEL_PYTHON_ALERTING_ROUTE_HIGH: channel(s) nowhere not configured" in record.getMessage()
 
 
 def test_disabled_reader_does_nothing(rules_file: Path) -> None:
@@ -303,6 +317,38 @@ def test_a_slow_exporter_loses_the_oldest_delta_collections_counted_and_logged(
 
 def test_the_exporter_named_none_is_no_exporter() -> None:
     assert load_exporters(["none"], {}) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds", "warned"),
+    [
+        (None, 60.0, False),
+        (" ", 60.0, False),
+        ("500", 0.5, False),
+        (" 2500.5 ", 2.5005, False),
+        ("inf", float("inf"), False),  # the SDK's periodic reader: no periodic export
+        ("abc", 60.0, True),
+        ("0", 60.0, True),
+        ("-5", 60.0, True),
+        ("nan", 60.0, True),
+    ],
+)
+def test_the_export_interval_is_read_as_the_sdk_reads_it(
+    value: str | None, seconds: float, warned: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    env = {} if value is None else {"OTEL_METRIC_EXPORT_INTERVAL": value}
+    with caplog.at_level(logging.WARNING, logger="otel_alerting"):
+        assert export_interval_s(env) == seconds
+    warnings = [r.getMessage() for r in caplog.records if r.name == "otel_alerting"]
+    expected = (
+        [
+            f"otel-alerting: OTEL_METRIC_EXPORT_INTERVAL: invalid value {value.strip()!r}: "
+            "expected a number of milliseconds above 0; using 60s"
+        ]
+        if warned and value
+        else []
+    )
+    assert warnings == expected
 
 
 def test_shutdown_is_bounded_by_our_own_timeout(rules_file: Path) -> None:

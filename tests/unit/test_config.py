@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import ast
 import os
+import re
+from pathlib import Path
 
 import pytest
 
+from otel_alerting import environment_variables as ev
 from otel_alerting.channels import ConsoleChannel, LogChannel, build_channels
 from otel_alerting.config import Settings, load_settings
 
@@ -254,3 +258,85 @@ def test_the_system_reports_the_problems_of_the_channels_it_builds(caplog: pytes
     assert message.startswith("otel-alerting: 2 configuration problem(s)")
     assert f"{P}WEBHOOK_URL: not set, but {P}WEBHOOK_ENABLED is" in message
     assert f"{P}CONSOLE_SEND_RESOLVED: invalid value 'x'" in message
+
+
+def test_the_system_reports_the_problems_of_the_routing_it_builds(caplog: pytest.LogCaptureFixture) -> None:
+    from otel_alerting.rules import load_rule_set
+    from otel_alerting.system import AlertingSystem
+
+    env = {P + "ROUTE_HIGH": "pagerduty", P + "GROUP_WAIT": "soon"}
+    with caplog.at_level("ERROR", logger="otel_alerting"):
+        system = AlertingSystem(
+            Settings(), load_rule_set([], {}, include_defaults=False), channels=[LogChannel()], environ=env
+        )
+    system.shutdown(1.0)
+    (record,) = [r for r in caplog.records if "configuration problem" in r.getMessage()]
+    message = record.getMessage()
+    assert message.startswith("otel-alerting: 2 configuration problem(s)")
+    assert f"{P}ROUTE_HIGH: channel(s) pagerduty not configured (configured: log)" in message
+    assert f"{P}GROUP_WAIT: " in message
+
+
+# --- the one reader: names from environment_variables, reads through EnvReader --------------
+
+_PACKAGE = Path(__file__).resolve().parents[2] / "otel_alerting"
+#: the names of the variables the plugin reads (the constants of environment_variables)
+_VARIABLES = {name for name, value in vars(ev).items() if name.isupper() and isinstance(value, str) and value == name}
+_SPELLED = re.compile(r"\b(?:OTEL_PYTHON_ALERTING|ALERT)_[A-Z0-9_]+")
+
+
+def _sources(*skipped: str) -> list[tuple[str, ast.Module]]:
+    return [
+        (str(path.relative_to(_PACKAGE)), ast.parse(path.read_text(encoding="utf-8")))
+        for path in sorted(_PACKAGE.rglob("*.py"))
+        if path.name not in skipped
+    ]
+
+
+def _docstrings(tree: ast.Module) -> set[int]:
+    """The string statements (docstrings, and the ``#:``-less notes beside constants)."""
+    return {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+    }
+
+
+def test_no_string_spells_a_variable_name_that_environment_variables_holds() -> None:
+    """A name spelled in a message or a help text outlives a rename of its constant."""
+    spelled = []
+    for module, tree in _sources("environment_variables.py"):
+        docs = _docstrings(tree)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docs
+                and _SPELLED.search(node.value)
+            ):
+                spelled.append(f"{module}:{node.lineno}: {node.value[:60]!r}")
+    assert spelled == []
+
+
+def _a_variable(node: ast.expr) -> bool:
+    if isinstance(node, ast.Attribute):
+        return node.attr in _VARIABLES
+    return isinstance(node, ast.Name) and node.id in _VARIABLES
+
+
+def test_only_config_reads_the_plugins_variables_from_a_mapping() -> None:
+    """``environ.get(ev.X)``, ``environ[ev.X]`` or ``os.getenv(ev.X)`` outside config.py would
+    skip what ``EnvReader`` does once: the ``ALERT_*`` alias, blanks read as unset, the
+    parse, the error naming the variable."""
+    reads = []
+    for module, tree in _sources("config.py", "environment_variables.py"):
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("get", "getenv", "pop")
+                and node.args
+                and _a_variable(node.args[0])
+            ) or (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and _a_variable(node.slice)):
+                reads.append(f"{module}:{node.lineno}")
+    assert reads == []
