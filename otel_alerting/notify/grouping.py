@@ -48,8 +48,7 @@ class Group:
         fp = notification.fingerprint
         if fp not in self.alerts:
             return
-        told = self.told.get(fp)
-        if told is None or told[0] is Status.RESOLVED:
+        if not _told_firing(self.told.get(fp)):
             del self.alerts[fp]
             self.told.pop(fp, None)
             return
@@ -90,54 +89,77 @@ class GroupFlush:
 
 def flush(group: Group, now: float, muted: MuteCheck, force: bool = False) -> GroupFlush:
     """Decide what ``group`` delivers at ``now`` and record it as told."""
+    changes, newly_muted = _changes(group, muted)
+    if not changes:
+        return GroupFlush(_repeat(group, now, muted), newly_muted)
+    if not (force or _due(group, changes, now)):
+        return GroupFlush(None, newly_muted)
+    _record(group, changes, now)
+    return GroupFlush(Batch(group.channel, tuple(changes), group.key, dict(group.labels)), newly_muted)
+
+
+def _changes(group: Group, muted: MuteCheck) -> tuple[list[Notification], tuple[tuple[Notification, str], ...]]:
+    """What the channel has not been told yet and may be told now, and the alerts found
+    muted for the first time (or for another reason)."""
     changes: list[Notification] = []
     newly_muted: list[tuple[Notification, str]] = []
     for fp, n in list(group.alerts.items()):
         told = group.told.get(fp)
-        desired = (n.status, n.severity)
-        if desired == told:
+        if (n.status, n.severity) == told:
             continue
-        if n.status is Status.RESOLVED and (told is None or told[0] is Status.RESOLVED):
+        if n.status is Status.RESOLVED and not _told_firing(told):
             # never told it fired (muted, or resolved within group_wait): nothing to close
             del group.alerts[fp]
             group.told.pop(fp, None)
             group.muted.pop(fp, None)
             continue
-        if n.status is Status.FIRING:
-            reason = muted(n)
-            if reason is not None:
-                if group.muted.get(fp) != reason:
-                    group.muted[fp] = reason
-                    newly_muted.append((n, reason))
-                continue
-            group.muted.pop(fp, None)
+        if n.status is Status.FIRING and _is_muted(group, n, muted, newly_muted):
+            continue
         changes.append(n)
+    return changes, tuple(newly_muted)
+
+
+def _is_muted(group: Group, n: Notification, muted: MuteCheck, newly_muted: list[tuple[Notification, str]]) -> bool:
+    """Whether firing ``n`` is muted now; a new reason goes into ``newly_muted``."""
+    reason = muted(n)
+    if reason is None:
+        group.muted.pop(n.fingerprint, None)
+        return False
+    if group.muted.get(n.fingerprint) != reason:
+        group.muted[n.fingerprint] = reason
+        newly_muted.append((n, reason))
+    return True
+
+
+def _due(group: Group, changes: list[Notification], now: float) -> bool:
+    """Whether ``changes`` go out at ``now``: at once if one is urgent, else once
+    ``group_wait`` (before the first delivery) or ``group_interval`` has passed."""
+    if any(_urgent(n, group.told.get(n.fingerprint)) for n in changes):
+        return True
     timers = group.route.timers
-    if changes:
-        urgent = any(
-            n.severity is Severity.CRITICAL
-            or n.status is Status.RESOLVED
-            or _escalates(n, group.told.get(n.fingerprint))
-            for n in changes
-        )
-        if group.flushed is None:
-            due = force or urgent or now - group.created >= timers.group_wait
-        else:
-            due = force or urgent or now - group.flushed >= timers.group_interval
-        if due:
-            _record(group, changes, now)
-            return GroupFlush(Batch(group.channel, tuple(changes), group.key, dict(group.labels)), tuple(newly_muted))
-        return GroupFlush(None, tuple(newly_muted))
-    if group.repeated is not None and now - group.repeated >= timers.repeat_interval:
-        # the repeat is due even when all it would re-send is muted now: skipped, not
-        # retried at once (which would spin until the mute ends)
-        group.repeated = now
-        firing = tuple(n for n in _still_firing(group) if muted(n) is None)
-        if firing:
-            return GroupFlush(
-                Batch(group.channel, firing, group.key, dict(group.labels), repeat=True), tuple(newly_muted)
-            )
-    return GroupFlush(None, tuple(newly_muted))
+    if group.flushed is None:
+        return now - group.created >= timers.group_wait
+    return now - group.flushed >= timers.group_interval
+
+
+def _urgent(n: Notification, told: tuple[Status, Severity] | None) -> bool:
+    """A CRITICAL alert, a resolution or an escalation is worth no wait."""
+    return n.severity is Severity.CRITICAL or n.status is Status.RESOLVED or _escalates(n, told)
+
+
+def _repeat(group: Group, now: float, muted: MuteCheck) -> Batch | None:
+    """What still fires, again, once ``repeat_interval`` has passed since the last delivery."""
+    if group.repeated is None or now - group.repeated < group.route.timers.repeat_interval:
+        return None
+    # the repeat is due even when all it would re-send is muted now: skipped, not
+    # retried at once (which would spin until the mute ends)
+    group.repeated = now
+    firing = tuple(n for n in _still_firing(group) if muted(n) is None)
+    return Batch(group.channel, firing, group.key, dict(group.labels), repeat=True) if firing else None
+
+
+def _told_firing(told: tuple[Status, Severity] | None) -> bool:
+    return told is not None and told[0] is Status.FIRING
 
 
 def _escalates(n: Notification, told: tuple[Status, Severity] | None) -> bool:
