@@ -12,7 +12,7 @@ that was delivered.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ..rules.model import Severity
@@ -33,6 +33,8 @@ class Group:
     labels: dict[str, str]
     created: float
     alerts: dict[str, Notification] = field(default_factory=dict)
+    #: what the channel was told fires, by fingerprint: always ``(FIRING, severity)``, as a
+    #: delivered resolution removes the alert. Each told alert is in ``alerts``.
     told: dict[str, tuple[Status, Severity]] = field(default_factory=dict)
     muted: dict[str, str] = field(default_factory=dict)
     flushed: float | None = None
@@ -48,9 +50,8 @@ class Group:
         fp = notification.fingerprint
         if fp not in self.alerts:
             return
-        if not _told_firing(self.told.get(fp)):
+        if fp not in self.told:  # never delivered: nothing to take back
             del self.alerts[fp]
-            self.told.pop(fp, None)
             return
         previous = self.alerts[fp]
         self.alerts[fp] = replace(
@@ -75,7 +76,7 @@ class Group:
         timers = self.route.timers
         if any(self.told.get(fp) != (n.status, n.severity) and fp not in self.muted for fp, n in self.alerts.items()):
             return self.created + timers.group_wait if self.flushed is None else self.flushed + timers.group_interval
-        if self.repeated is not None and any(s is Status.FIRING for s, _ in self.told.values()):
+        if self.repeated is not None and self.told:
             return self.repeated + timers.repeat_interval
         return None
 
@@ -107,10 +108,9 @@ def _changes(group: Group, muted: MuteCheck) -> tuple[list[Notification], tuple[
         told = group.told.get(fp)
         if (n.status, n.severity) == told:
             continue
-        if n.status is Status.RESOLVED and not _told_firing(told):
+        if n.status is Status.RESOLVED and told is None:
             # never told it fired (muted, or resolved within group_wait): nothing to close
             del group.alerts[fp]
-            group.told.pop(fp, None)
             group.muted.pop(fp, None)
             continue
         if n.status is Status.FIRING and _is_muted(group, n, muted, newly_muted):
@@ -148,37 +148,31 @@ def _urgent(n: Notification, told: tuple[Status, Severity] | None) -> bool:
 
 
 def _repeat(group: Group, now: float, muted: MuteCheck) -> Batch | None:
-    """What still fires, again, once ``repeat_interval`` has passed since the last delivery."""
+    """What still fires, again, once ``repeat_interval`` has passed since the last delivery.
+    Only called when nothing changed: each alert told fires as told."""
     if group.repeated is None or now - group.repeated < group.route.timers.repeat_interval:
         return None
     # the repeat is due even when all it would re-send is muted now: skipped, not
     # retried at once (which would spin until the mute ends)
     group.repeated = now
-    firing = tuple(n for n in _still_firing(group) if muted(n) is None)
+    firing = tuple(n for fp in group.told if muted(n := group.alerts[fp]) is None)
     return Batch(group.channel, firing, group.key, dict(group.labels), repeat=True) if firing else None
 
 
-def _told_firing(told: tuple[Status, Severity] | None) -> bool:
-    return told is not None and told[0] is Status.FIRING
-
-
 def _escalates(n: Notification, told: tuple[Status, Severity] | None) -> bool:
-    return told is not None and told[0] is Status.FIRING and n.severity > told[1]
+    if told is None:
+        return False
+    # a change of a told alert has another severity: `>=` would be the same
+    return n.severity > told[1]  # pragma: no mutate (equivalent, see above)
 
 
 def _record(group: Group, sent: list[Notification], now: float) -> None:
     for n in sent:
         if n.status is Status.RESOLVED:
-            group.alerts.pop(n.fingerprint, None)
-            group.told.pop(n.fingerprint, None)
+            del group.alerts[n.fingerprint]
+            del group.told[n.fingerprint]
         else:
             group.told[n.fingerprint] = (n.status, n.severity)
     group.flushed = now
     group.repeated = now
 
-
-def _still_firing(group: Group) -> Iterator[Notification]:
-    for fp, (status, _) in group.told.items():
-        n = group.alerts.get(fp)
-        if status is Status.FIRING and n is not None and n.status is Status.FIRING and fp not in group.muted:
-            yield n
