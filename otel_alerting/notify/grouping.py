@@ -175,4 +175,3 @@ def _record(group: Group, sent: list[Notification], now: float) -> None:
             group.told[n.fingerprint] = (n.status, n.severity)
     group.flushed = now
     group.repeated = now
-

@@ -189,3 +189,17 @@ def test_an_alert_unmuted_then_muted_again_is_reported_again() -> None:
     critical = fires("a", C, at=T0 + 4)
     g.put(critical)
     assert flush(g, T0 + 4, muted) == GroupFlush(None, ((critical, "silenced by s1"),))
+
+
+def test_the_repeat_resends_an_alert_whose_mute_ended_without_a_change() -> None:
+    g = group()
+    a = fires("a")
+    g.put(a)
+    delivered(g, T0 + 2)
+    g.put(fires("a", C, at=T0 + 10))  # escalates while silenced: held back
+    assert flush(g, T0 + 10, muting("a")).batch is None
+    back = fires("a", H, at=T0 + 20)  # back to what the channel was told: no change to send
+    g.put(back)
+    assert flush(g, T0 + 20, never) == GroupFlush(None)
+    # the silence is over by the repeat: the alert still fires, so it is repeated
+    assert flush(g, T0 + 2 + 3600, never).batch == Batch("slack", (back,), KEY, LABELS, repeat=True)
