@@ -194,9 +194,13 @@ class _Where:
     #: the line of the route itself (its item in the parent's list)
     line: int | None
 
-    def at(self, raw: Any, key: str | None = None) -> str:
-        line = line_of(raw, key) if key is not None else None
-        return located(self.source, line or self.line or line_of(raw), f"{self.field}.{key}" if key else self.field)
+    def here(self) -> str:
+        """The route itself (a value that is not a mapping has no line of its own)."""
+        return located(self.source, self.line, self.field)
+
+    def at(self, raw: Mapping[str, Any], key: str) -> str:
+        """Field ``key`` of the route ``raw`` (its own line when read from a file)."""
+        return located(self.source, line_of(raw, key), f"{self.field}.{key}")
 
     def child(self, routes: Any, index: int) -> _Where:
         return _Where(self.source, f"{self.field}.routes[{index}]", item_line(routes, index))
@@ -207,18 +211,18 @@ def _parse(
 ) -> Route:
     base = parent or Route()
     if not isinstance(raw, Mapping):
-        errors.append(ConfigError(where.at(raw), "must be a mapping"))
+        errors.append(ConfigError(where.here(), "must be a mapping"))
         return base
     _check_keys(raw, where, errors)
     route = Route(
-        receivers=_receivers(raw, base.receivers if parent is not None else (), configured, where, errors),
+        receivers=_receivers(raw, base.receivers, configured, where, errors),
         matchers=_matchers(raw, where, errors),
         group_by=_group_by(raw, base.group_by, where, errors),
         timers=_timers(raw, base.timers, where, errors),
-        continue_=bool(raw.get("continue", False)),
+        continue_=bool(raw.get("continue")),
         path=path,
     )
-    children = raw.get("routes", []) or []
+    children = raw.get("routes") or []
     if not isinstance(children, list):
         errors.append(ConfigError(where.at(raw, "routes"), "must be a list of routes"))
         children = []
@@ -266,7 +270,7 @@ def _receivers(
 
 def _matchers(raw: Mapping[str, Any], where: _Where, errors: list[ConfigError]) -> tuple[Matcher, ...]:
     matchers: list[Matcher] = []
-    for text in raw.get("matchers", []) or []:
+    for text in raw.get("matchers") or []:
         try:
             matchers.append(Matcher.parse(str(text)))
         except ValueError as exc:
