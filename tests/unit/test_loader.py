@@ -241,7 +241,7 @@ BAD_FILES = {
             above: {medium: 500, high: 100}  #<
         """,
         "rules[0] (A).above",
-        r"high \(100\) must be at least medium \(500\)",
+        r"high \(100\) must be above medium \(500\)",
     ),
     "non_monotonic_below": (
         """\
@@ -251,7 +251,27 @@ BAD_FILES = {
             below: {medium: 0.1, critical: 0.5}  #<
         """,
         "rules[0] (A).below",
-        r"critical \(0.5\) must be at most medium \(0.1\)",
+        r"critical \(0.5\) must be below medium \(0.1\)",
+    ),
+    "equal_thresholds_above": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: {medium: 100, high: 100}  #<
+        """,
+        "rules[0] (A).above",
+        r"^high \(100\) must be above medium \(100\)$",
+    ),
+    "equal_thresholds_below": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            below: {high: 0.3, critical: 0.3}  #<
+        """,
+        "rules[0] (A).below",
+        r"^critical \(0.3\) must be below high \(0.3\)$",
     ),
     "unknown_severity": (
         """\
@@ -943,7 +963,7 @@ def test_override_each_field(variable: str, value: str, check: object) -> None:
     [
         ("OTEL_PYTHON_ALERTING_RULE_NOSUCHRULE_FOR", "1m", r"no loaded rule is named 'NOSUCHRULE'"),
         ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_TRESHOLD", "1", r"unknown field"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "high:500,critical:100", r"must be at least"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "high:500,critical:100", r"must be above"),
         ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "500", r"severity:number pairs"),
         ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "high:lots", r"'lots' is not a number"),
         ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "urgent:5", r"unknown severity"),
