@@ -47,17 +47,26 @@ def positive_duration(text: object) -> float | None:
         return None
     # parse_duration refuses negatives, inf and NaN already; the range is spelt out here
     # as well so that this rule does not silently widen if that one ever does
-    return seconds if 0 < seconds < math.inf else None
+    if seconds <= 0:
+        return None
+    return seconds if seconds < math.inf else None  # pragma: no mutate (equivalent: inf never gets here)
 
 
 def format_duration(seconds: float) -> str:
-    """A short human form: ``90.0`` -> ``1m30s``."""
+    """A short human form: ``90.0`` -> ``1m30s``, ``0.25`` -> ``250ms``, ``12.34`` -> ``12.3s``.
+
+    Under a minute a fraction keeps three significant digits (``fired_for`` is fractional);
+    from a minute on, whole seconds. A value that rounds up to the next unit is shown in it
+    (``59.99`` -> ``1m``, not ``60s``).
+    """
     if seconds == 0:
         return "0s"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60 and seconds != int(seconds):
-        return f"{seconds:.3g}s"  # 1.5s, not 2s
+    millis = round(seconds * 1000)
+    if millis < 1000:
+        return f"{millis}ms"
+    shown = float(f"{seconds:.3g}")
+    if shown < 60:
+        return f"{shown:g}s"  # 1.5s, not 2s
     whole = round(seconds)
     out = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 __all__ = ["REDACTED", "Secret", "redact_url", "scrub"]
 
@@ -38,7 +38,7 @@ class Secret:
         return isinstance(other, Secret) and other._value == self._value
 
     def __hash__(self) -> int:
-        return hash(("Secret", self._value))
+        return hash((Secret, self._value))
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("a Secret cannot be pickled")
@@ -63,13 +63,15 @@ def redact_url(url: str | Secret) -> str:
 
 
 def scrub(text: str, secrets: Iterable[str | Secret | None]) -> str:
-    """Replace every occurrence of each secret (and of its URL-encoded form) in ``text``."""
+    """Replace every occurrence of each secret in ``text``, and of its URL-encoded forms:
+    percent-encoded (a path segment, a query value) and form-encoded (spaces as ``+``, as
+    ``urlencode`` and httpx write a query string)."""
     for secret in secrets:
         value = secret.reveal() if isinstance(secret, Secret) else secret
+        # shorter ones would scrub common words out of any text
         if not value or len(value) < 4:
             continue
-        text = text.replace(value, REDACTED)
-        encoded = quote(value, safe="")
-        if encoded != value:
-            text = text.replace(encoded, REDACTED)
+        percent = quote(value, safe="")  # pragma: no mutate (equivalent: a mutant's safe="XXXX" adds letters only)
+        for form in (value, percent, quote_plus(value)):
+            text = text.replace(form, REDACTED)
     return re.sub(r"(?i)(authorization|token|password|api[_-]?key)=([^&\s]+)", rf"\1={REDACTED}", text)

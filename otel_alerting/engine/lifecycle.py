@@ -84,80 +84,93 @@ class Alert:
             self._since.clear()
             self._cleared.clear()
             self._firing.clear()
-            return self._settle(now, None, reason="no data")
+            return self._settle(now, None)
         self.value = value
         lowest = rule.thresholds[0][0]
         for severity, threshold in rule.thresholds:
             holds = rule.holds(threshold, value)
             if not holds and severity is lowest and self._firing and rule.recovery is not None:
                 holds = not rule.recovered(value)
-            if holds:
-                self._since.setdefault(severity, now)
-                self._cleared.pop(severity, None)
-            elif severity in self._firing and rule.keep_firing_for > 0:
-                # As Prometheus: a firing level keeps firing while less than
-                # keep_firing_for has passed since the first evaluation at which its
-                # condition was false (measuring from the last true evaluation made a
-                # keep_firing_for of one interval do nothing). Its `since` is kept, so
-                # a condition back in that time continues the same firing alert.
-                cleared = self._cleared.setdefault(severity, now)
-                if now - cleared >= rule.keep_firing_for:
-                    self._since.pop(severity, None)
-                    self._cleared.pop(severity, None)
-            else:
-                self._since.pop(severity, None)
-                self._cleared.pop(severity, None)
-        firing: set[Severity] = set()
-        for severity, _ in rule.thresholds:
-            since = self._since.get(severity)
-            if since is not None and now - since >= rule.for_:
-                firing.add(severity)
-        self._firing = firing
-        return self._settle(now, value, reason=None)
+            self._track(severity, holds, now)
+        self._firing = {
+            severity
+            for severity, _ in rule.thresholds
+            if (since := self._since.get(severity)) is not None and now - since >= rule.for_
+        }
+        return self._settle(now, value)
 
-    def _settle(self, now: float, value: float | None, reason: str | None) -> list[Transition]:
+    def _track(self, severity: Severity, holds: bool, now: float) -> None:
+        """Start (or go on counting) the time ``severity``'s condition holds, or forget it."""
+        if holds:
+            self._since.setdefault(severity, now)
+            self._cleared.pop(severity, None)
+            return
+        # As Prometheus: a firing level keeps firing while less than keep_firing_for has
+        # passed since the first evaluation at which its condition was false (measuring
+        # from the last true evaluation made a keep_firing_for of one interval do
+        # nothing). Its `since` is kept, so a condition back in that time continues the
+        # same firing alert.
+        if severity in self._firing and now - self._cleared.setdefault(severity, now) < self.rule.keep_firing_for:
+            return
+        self._since.pop(severity, None)
+        # only tidies up: a level that is not firing never reads its entry, and one that
+        # holds again drops it above
+        self._cleared.pop(severity, None)  # pragma: no mutate (equivalent, see above)
+
+    def _settle(self, now: float, value: float | None) -> list[Transition]:
+        """Take the state the levels give; the transitions that makes, in order."""
         previous_state, previous = self.state, self.severity
-        severity = max(self._firing) if self._firing else None
-        if severity is not None:
-            state = AlertState.FIRING
-        elif self._since:
-            state = AlertState.PENDING
-        else:
-            state = AlertState.INACTIVE
-        self.severity, self.state = severity, state
-        if state is AlertState.FIRING and value is not None:
+        self.severity = max(self._firing) if self._firing else None
+        self.state = self._current_state()
+        if self.state is AlertState.FIRING and value is not None:
             self.last_firing_value = value
-        out: list[Transition] = []
-
-        def emit(kind: TransitionKind, **extra: object) -> None:
-            out.append(
-                Transition(kind, now, value, severity, previous, self.threshold, **extra)  # type: ignore[arg-type]
-            )
-
-        if previous_state is AlertState.INACTIVE and state is not AlertState.INACTIVE:
+        if previous_state is AlertState.INACTIVE and self.state is not AlertState.INACTIVE:
             self.active_since = now
-        if previous is None and severity is not None:
-            self.fired_at = now
-            emit(TransitionKind.FIRED)
-        elif previous is not None and severity is None:
-            fired_for = now - self.fired_at if self.fired_at is not None else None
-            emit(
-                TransitionKind.RESOLVED,
-                reason=reason or self._why_resolved(value),
-                fired_for=fired_for,
-                last_firing_value=self.last_firing_value,
-            )
+        out = self._severity_change(previous, now, value)
+        pending = _pending_change(previous_state, self.state)
+        if pending is not None:  # pending or not, the alert has no severity before or after
+            out.append(Transition(pending, now, value, None, None, self.threshold))
+        if self.severity is None:
             self.fired_at = None
             self.last_firing_value = None
-        elif previous is not None and severity is not None and severity != previous:
-            emit(TransitionKind.ESCALATED if severity > previous else TransitionKind.DEESCALATED)
-        if state is AlertState.PENDING and previous_state is AlertState.INACTIVE:
-            emit(TransitionKind.PENDING)
-        elif state is AlertState.INACTIVE and previous_state is AlertState.PENDING:
-            emit(TransitionKind.PENDING_CLEARED)
-        if state is AlertState.INACTIVE:
+        if self.state is AlertState.INACTIVE:
             self.active_since = None
         return out
+
+    def _current_state(self) -> AlertState:
+        if self.severity is not None:
+            return AlertState.FIRING
+        return AlertState.PENDING if self._since else AlertState.INACTIVE
+
+    def _severity_change(self, previous: Severity | None, now: float, value: float | None) -> list[Transition]:
+        severity = self.severity
+        if severity is None:
+            return [] if previous is None else [self._resolved(previous, now, value)]
+        if previous is None:
+            self.fired_at = now
+            kind = TransitionKind.FIRED
+        elif severity > previous:
+            kind = TransitionKind.ESCALATED
+        elif severity < previous:
+            kind = TransitionKind.DEESCALATED
+        else:
+            return []
+        return [Transition(kind, now, value, severity, previous, self.threshold)]
+
+    def _resolved(self, previous: Severity, now: float, value: float | None) -> Transition:
+        fired_at = self.fired_at
+        assert fired_at is not None  # set when it fired
+        return Transition(
+            TransitionKind.RESOLVED,
+            now,
+            value,
+            None,
+            previous,
+            self.threshold,
+            reason=self._why_resolved(value),
+            fired_for=now - fired_at,
+            last_firing_value=self.last_firing_value,
+        )
 
     def _why_resolved(self, value: float | None) -> str:
         rule = self.rule
@@ -167,3 +180,11 @@ class Alert:
         if rule.recovery is not None:
             return f"value {value:g} back {side} recovery level {rule.recovery:g}"
         return f"value {value:g} back {side} threshold {rule.thresholds[0][1]:g}"
+
+
+def _pending_change(previous: AlertState, state: AlertState) -> TransitionKind | None:
+    if state is AlertState.PENDING and previous is AlertState.INACTIVE:
+        return TransitionKind.PENDING
+    if state is AlertState.INACTIVE and previous is AlertState.PENDING:
+        return TransitionKind.PENDING_CLEARED
+    return None

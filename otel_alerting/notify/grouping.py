@@ -12,7 +12,7 @@ that was delivered.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ..rules.model import Severity
@@ -33,6 +33,8 @@ class Group:
     labels: dict[str, str]
     created: float
     alerts: dict[str, Notification] = field(default_factory=dict)
+    #: what the channel was told fires, by fingerprint: always ``(FIRING, severity)``, as a
+    #: delivered resolution removes the alert. Each told alert is in ``alerts``.
     told: dict[str, tuple[Status, Severity]] = field(default_factory=dict)
     muted: dict[str, str] = field(default_factory=dict)
     flushed: float | None = None
@@ -48,10 +50,8 @@ class Group:
         fp = notification.fingerprint
         if fp not in self.alerts:
             return
-        told = self.told.get(fp)
-        if told is None or told[0] is Status.RESOLVED:
+        if fp not in self.told:  # never delivered: nothing to take back
             del self.alerts[fp]
-            self.told.pop(fp, None)
             return
         previous = self.alerts[fp]
         self.alerts[fp] = replace(
@@ -76,7 +76,7 @@ class Group:
         timers = self.route.timers
         if any(self.told.get(fp) != (n.status, n.severity) and fp not in self.muted for fp, n in self.alerts.items()):
             return self.created + timers.group_wait if self.flushed is None else self.flushed + timers.group_interval
-        if self.repeated is not None and any(s is Status.FIRING for s, _ in self.told.values()):
+        if self.repeated is not None and self.told:
             return self.repeated + timers.repeat_interval
         return None
 
@@ -90,73 +90,88 @@ class GroupFlush:
 
 def flush(group: Group, now: float, muted: MuteCheck, force: bool = False) -> GroupFlush:
     """Decide what ``group`` delivers at ``now`` and record it as told."""
+    changes, newly_muted = _changes(group, muted)
+    if not changes:
+        return GroupFlush(_repeat(group, now, muted), newly_muted)
+    if not (force or _due(group, changes, now)):
+        return GroupFlush(None, newly_muted)
+    _record(group, changes, now)
+    return GroupFlush(Batch(group.channel, tuple(changes), group.key, dict(group.labels)), newly_muted)
+
+
+def _changes(group: Group, muted: MuteCheck) -> tuple[list[Notification], tuple[tuple[Notification, str], ...]]:
+    """What the channel has not been told yet and may be told now, and the alerts found
+    muted for the first time (or for another reason)."""
     changes: list[Notification] = []
     newly_muted: list[tuple[Notification, str]] = []
     for fp, n in list(group.alerts.items()):
         told = group.told.get(fp)
-        desired = (n.status, n.severity)
-        if desired == told:
+        if (n.status, n.severity) == told:
             continue
-        if n.status is Status.RESOLVED and (told is None or told[0] is Status.RESOLVED):
+        if n.status is Status.RESOLVED and told is None:
             # never told it fired (muted, or resolved within group_wait): nothing to close
             del group.alerts[fp]
-            group.told.pop(fp, None)
             group.muted.pop(fp, None)
             continue
-        if n.status is Status.FIRING:
-            reason = muted(n)
-            if reason is not None:
-                if group.muted.get(fp) != reason:
-                    group.muted[fp] = reason
-                    newly_muted.append((n, reason))
-                continue
-            group.muted.pop(fp, None)
+        if n.status is Status.FIRING and _is_muted(group, n, muted, newly_muted):
+            continue
         changes.append(n)
+    return changes, tuple(newly_muted)
+
+
+def _is_muted(group: Group, n: Notification, muted: MuteCheck, newly_muted: list[tuple[Notification, str]]) -> bool:
+    """Whether firing ``n`` is muted now; a new reason goes into ``newly_muted``."""
+    reason = muted(n)
+    if reason is None:
+        group.muted.pop(n.fingerprint, None)
+        return False
+    if group.muted.get(n.fingerprint) != reason:
+        group.muted[n.fingerprint] = reason
+        newly_muted.append((n, reason))
+    return True
+
+
+def _due(group: Group, changes: list[Notification], now: float) -> bool:
+    """Whether ``changes`` go out at ``now``: at once if one is urgent, else once
+    ``group_wait`` (before the first delivery) or ``group_interval`` has passed."""
+    if any(_urgent(n, group.told.get(n.fingerprint)) for n in changes):
+        return True
     timers = group.route.timers
-    if changes:
-        urgent = any(
-            n.severity is Severity.CRITICAL
-            or n.status is Status.RESOLVED
-            or _escalates(n, group.told.get(n.fingerprint))
-            for n in changes
-        )
-        if group.flushed is None:
-            due = force or urgent or now - group.created >= timers.group_wait
-        else:
-            due = force or urgent or now - group.flushed >= timers.group_interval
-        if due:
-            _record(group, changes, now)
-            return GroupFlush(Batch(group.channel, tuple(changes), group.key, dict(group.labels)), tuple(newly_muted))
-        return GroupFlush(None, tuple(newly_muted))
-    if group.repeated is not None and now - group.repeated >= timers.repeat_interval:
-        # the repeat is due even when all it would re-send is muted now: skipped, not
-        # retried at once (which would spin until the mute ends)
-        group.repeated = now
-        firing = tuple(n for n in _still_firing(group) if muted(n) is None)
-        if firing:
-            return GroupFlush(
-                Batch(group.channel, firing, group.key, dict(group.labels), repeat=True), tuple(newly_muted)
-            )
-    return GroupFlush(None, tuple(newly_muted))
+    if group.flushed is None:
+        return now - group.created >= timers.group_wait
+    return now - group.flushed >= timers.group_interval
+
+
+def _urgent(n: Notification, told: tuple[Status, Severity] | None) -> bool:
+    """A CRITICAL alert, a resolution or an escalation is worth no wait."""
+    return n.severity is Severity.CRITICAL or n.status is Status.RESOLVED or _escalates(n, told)
+
+
+def _repeat(group: Group, now: float, muted: MuteCheck) -> Batch | None:
+    """What still fires, again, once ``repeat_interval`` has passed since the last delivery.
+    Only called when nothing changed: each alert told fires as told."""
+    if group.repeated is None or now - group.repeated < group.route.timers.repeat_interval:
+        return None
+    # the repeat is due even when all it would re-send is muted now: skipped, not
+    # retried at once (which would spin until the mute ends)
+    group.repeated = now
+    firing = tuple(n for fp in group.told if muted(n := group.alerts[fp]) is None)
+    return Batch(group.channel, firing, group.key, dict(group.labels), repeat=True) if firing else None
 
 
 def _escalates(n: Notification, told: tuple[Status, Severity] | None) -> bool:
-    return told is not None and told[0] is Status.FIRING and n.severity > told[1]
+    if told is None:
+        return False
+    # a change of a told alert has another severity: `>=` would be the same
+    return n.severity > told[1]  # pragma: no mutate (equivalent, see above)
 
 
 def _record(group: Group, sent: list[Notification], now: float) -> None:
     for n in sent:
         if n.status is Status.RESOLVED:
-            group.alerts.pop(n.fingerprint, None)
-            group.told.pop(n.fingerprint, None)
+            del group.alerts[n.fingerprint]
+            del group.told[n.fingerprint]
         else:
             group.told[n.fingerprint] = (n.status, n.severity)
     group.flushed = now
     group.repeated = now
-
-
-def _still_firing(group: Group) -> Iterator[Notification]:
-    for fp, (status, _) in group.told.items():
-        n = group.alerts.get(fp)
-        if status is Status.FIRING and n is not None and n.status is Status.FIRING and fp not in group.muted:
-            yield n

@@ -206,9 +206,13 @@ class _Where:
     #: the line of the route itself (its item in the parent's list)
     line: int | None
 
-    def at(self, raw: Any, key: str | None = None) -> str:
-        line = line_of(raw, key) if key is not None else None
-        return located(self.source, line or self.line or line_of(raw), f"{self.field}.{key}" if key else self.field)
+    def here(self) -> str:
+        """The route itself (a value that is not a mapping has no line of its own)."""
+        return located(self.source, self.line, self.field)
+
+    def at(self, raw: Mapping[str, Any], key: str) -> str:
+        """Field ``key`` of the route ``raw`` (its own line when read from a file)."""
+        return located(self.source, line_of(raw, key), f"{self.field}.{key}")
 
     def child(self, routes: Any, index: int) -> _Where:
         return _Where(self.source, f"{self.field}.routes[{index}]", item_line(routes, index))
@@ -219,64 +223,18 @@ def _parse(
 ) -> Route:
     base = parent or Route()
     if not isinstance(raw, Mapping):
-        errors.append(ConfigError(where.at(raw), "must be a mapping"))
+        errors.append(ConfigError(where.here(), "must be a mapping"))
         return base
-    for key in raw:
-        if key not in _ROUTE_KEYS:
-            errors.append(
-                ConfigError(where.at(raw, key), f"unknown field (expected one of {', '.join(sorted(_ROUTE_KEYS))})")
-            )
-    receivers = base.receivers if parent is not None else ()
-    if "receiver" in raw or "receivers" in raw:
-        receiver_key = "receivers" if "receivers" in raw else "receiver"
-        value = raw[receiver_key]
-        names = [value] if isinstance(value, str) else value
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            errors.append(
-                ConfigError(
-                    where.at(raw, "receivers" if "receivers" in raw else "receiver"),
-                    "must be a channel name or a list of them",
-                )
-            )
-            names = []
-        for name in names:
-            if name not in configured:
-                errors.append(
-                    ConfigError(
-                        where.at(raw, receiver_key),
-                        f"channel {name!r} is not configured (configured: {', '.join(configured) or 'none'})",
-                    )
-                )
-        receivers = tuple(n for n in names if n in configured)
-    matchers: list[Matcher] = []
-    for text in raw.get("matchers", []) or []:
-        try:
-            matchers.append(Matcher.parse(str(text)))
-        except ValueError as exc:
-            errors.append(ConfigError(where.at(raw, "matchers"), str(exc)))
-    group_by = base.group_by
-    if "group_by" in raw:
-        value = raw["group_by"]
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            group_by = tuple(value)
-        else:
-            errors.append(ConfigError(where.at(raw, "group_by"), 'must be a list of label names (or ["..."])'))
-    timers = base.timers
-    for name in ("group_wait", "group_interval", "repeat_interval"):
-        if name in raw:
-            try:
-                timers = replace(timers, **{name: parse_duration(raw[name])})
-            except ValueError as exc:
-                errors.append(ConfigError(where.at(raw, name), str(exc)))
+    _check_keys(raw, where, errors)
     route = Route(
-        receivers=receivers,
-        matchers=tuple(matchers),
-        group_by=group_by,
-        timers=timers,
-        continue_=bool(raw.get("continue", False)),
+        receivers=_receivers(raw, base.receivers, configured, where, errors),
+        matchers=_matchers(raw, where, errors),
+        group_by=_group_by(raw, base.group_by, where, errors),
+        timers=_timers(raw, base.timers, where, errors),
+        continue_=bool(raw.get("continue")),
         path=path,
     )
-    children = raw.get("routes", []) or []
+    children = raw.get("routes") or []
     if not isinstance(children, list):
         errors.append(ConfigError(where.at(raw, "routes"), "must be a list of routes"))
         children = []
@@ -285,3 +243,71 @@ def _parse(
         for i, child in enumerate(children)
     )
     return replace(route, routes=parsed)
+
+
+def _check_keys(raw: Mapping[str, Any], where: _Where, errors: list[ConfigError]) -> None:
+    for key in raw:
+        if key not in _ROUTE_KEYS:
+            errors.append(
+                ConfigError(where.at(raw, key), f"unknown field (expected one of {', '.join(sorted(_ROUTE_KEYS))})")
+            )
+
+
+def _receivers(
+    raw: Mapping[str, Any],
+    inherited: tuple[str, ...],
+    configured: Sequence[str],
+    where: _Where,
+    errors: list[ConfigError],
+) -> tuple[str, ...]:
+    """``receiver: name`` or ``receivers: [names]`` (which wins when both are set)."""
+    key = "receivers" if "receivers" in raw else "receiver"
+    if key not in raw:
+        return inherited
+    value = raw[key]
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        errors.append(ConfigError(where.at(raw, key), "must be a channel name or a list of them"))
+        return ()
+    for name in names:
+        if name not in configured:
+            errors.append(
+                ConfigError(
+                    where.at(raw, key),
+                    f"channel {name!r} is not configured (configured: {', '.join(configured) or 'none'})",
+                )
+            )
+    return tuple(n for n in names if n in configured)
+
+
+def _matchers(raw: Mapping[str, Any], where: _Where, errors: list[ConfigError]) -> tuple[Matcher, ...]:
+    matchers: list[Matcher] = []
+    for text in raw.get("matchers") or []:
+        try:
+            matchers.append(Matcher.parse(str(text)))
+        except ValueError as exc:
+            errors.append(ConfigError(where.at(raw, "matchers"), str(exc)))
+    return tuple(matchers)
+
+
+def _group_by(
+    raw: Mapping[str, Any], inherited: tuple[str, ...], where: _Where, errors: list[ConfigError]
+) -> tuple[str, ...]:
+    if "group_by" not in raw:
+        return inherited
+    value = raw["group_by"]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    errors.append(ConfigError(where.at(raw, "group_by"), 'must be a list of label names (or ["..."])'))
+    return inherited
+
+
+def _timers(raw: Mapping[str, Any], inherited: Timers, where: _Where, errors: list[ConfigError]) -> Timers:
+    timers = inherited
+    for name in ("group_wait", "group_interval", "repeat_interval"):
+        if name in raw:
+            try:
+                timers = replace(timers, **{name: parse_duration(raw[name])})
+            except ValueError as exc:
+                errors.append(ConfigError(where.at(raw, name), str(exc)))
+    return timers

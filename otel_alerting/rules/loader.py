@@ -381,7 +381,7 @@ def _thresholds(raw: Mapping[str, Any]) -> tuple[str, tuple[tuple[Severity, floa
 
 def parse_ladder(direction: str, value: Any, node: Any = None) -> tuple[tuple[Severity, float], ...]:
     """``{medium: 100, high: 500}`` (or a bare number, meaning one HIGH level)
-    into levels ordered by severity, checked to be monotonic."""
+    into levels ordered by severity, checked to be strictly monotonic."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = {"high": value}
     if not isinstance(value, Mapping) or not value:
@@ -399,10 +399,12 @@ def parse_ladder(direction: str, value: Any, node: Any = None) -> tuple[tuple[Se
             raise _Invalid(f"{direction}.{key}", str(exc), value, key) from None
         levels.append((severity, _number(f"{direction}.{key}", threshold, value)))
     levels.sort(key=lambda item: item[0])
+    # Strictly: a level whose threshold equals the one below it would start and stop
+    # with it, so the lower one could never be the severity the alert fires at.
     for (low_sev, low), (high_sev, high) in itertools.pairwise(levels):
-        ordered = high >= low if direction == "above" else high <= low
+        ordered = high > low if direction == "above" else high < low
         if not ordered:
-            relation = "at least" if direction == "above" else "at most"
+            relation = "above" if direction == "above" else "below"
             raise _Invalid(
                 direction,
                 f"{high_sev.name.lower()} ({high:g}) must be {relation} {low_sev.name.lower()} ({low:g})",
@@ -430,6 +432,21 @@ def _expr(value: Any, node: Any) -> Expr:
             node,
             "expr",
         )
+    kind = _expr_kind(value)
+    by = _by(value.get("by"), value)
+    window = _window(kind, value)
+    body = value[kind]
+    if kind == "value":
+        return _value_expr(body, by)
+    if kind == "rate":
+        return RateExpr(_selector("expr.rate", body), window, by)
+    if kind == "absent":
+        return AbsentExpr(_selector("expr.absent", body), by)
+    return _ratio_expr(value, body, window, by)
+
+
+def _expr_kind(value: Mapping[str, Any]) -> str:
+    """The one kind of expression ``value`` holds, checked to hold nothing unknown beside."""
     kinds = [kind for kind in _EXPR_KINDS if kind in value]
     if len(kinds) != 1:
         raise _Invalid("expr", f"needs exactly one of {', '.join(_EXPR_KINDS)}, found {len(kinds)}", value)
@@ -437,26 +454,32 @@ def _expr(value: Any, node: Any) -> Expr:
     for key in value:
         if key not in (kind, "by", "window"):
             raise _Invalid(f"expr.{key}", f"unknown field (expected {kind}, by, window)", value, key)
-    by = _by(value.get("by"), value)
+    return kind
+
+
+def _window(kind: str, value: Mapping[str, Any]) -> float:
+    """The window of a rate or a ratio (required, positive); the others have none (0)."""
     window_raw = value.get("window")
-    if kind in ("rate", "ratio"):
-        if window_raw is None:
-            raise _Invalid("expr.window", f"required for {kind}", value)
-        window = _duration("expr.window", window_raw, value, "window")
-        if window <= 0:
-            raise _Invalid("expr.window", "must be positive", value, "window")
-    elif window_raw is not None:
-        raise _Invalid("expr.window", f"not used by {kind}", value, "window")
-    body = value[kind]
-    if kind == "value":
-        reduce = body.get("reduce") if isinstance(body, Mapping) else None
-        if reduce is not None and reduce not in _REDUCERS:
-            raise _Invalid("expr.value.reduce", f"must be one of {', '.join(_REDUCERS)}", body, "reduce")
-        return ValueExpr(_selector("expr.value", body, extra=("reduce",)), reduce, by)
-    if kind == "rate":
-        return RateExpr(_selector("expr.rate", body), window, by)
-    if kind == "absent":
-        return AbsentExpr(_selector("expr.absent", body), by)
+    if kind not in ("rate", "ratio"):
+        if window_raw is not None:
+            raise _Invalid("expr.window", f"not used by {kind}", value, "window")
+        return 0.0
+    if window_raw is None:
+        raise _Invalid("expr.window", f"required for {kind}", value)
+    window = _duration("expr.window", window_raw, value, "window")
+    if window <= 0:
+        raise _Invalid("expr.window", "must be positive", value, "window")
+    return window
+
+
+def _value_expr(body: Any, by: tuple[str, ...]) -> ValueExpr:
+    reduce = body.get("reduce") if isinstance(body, Mapping) else None
+    if reduce is not None and reduce not in _REDUCERS:
+        raise _Invalid("expr.value.reduce", f"must be one of {', '.join(_REDUCERS)}", body, "reduce")
+    return ValueExpr(_selector("expr.value", body, extra=("reduce",)), reduce, by)
+
+
+def _ratio_expr(value: Mapping[str, Any], body: Any, window: float, by: tuple[str, ...]) -> RatioExpr:
     if not isinstance(body, Mapping):
         raise _Invalid("expr.ratio", "must have numerator and denominator", value, "ratio")
     for key in body:
@@ -465,19 +488,21 @@ def _expr(value: Any, node: Any) -> Expr:
     min_den = _number("expr.ratio.min_denominator", body.get("min_denominator", 0), body)
     if min_den < 0:
         raise _Invalid("expr.ratio.min_denominator", "must be non-negative", body, "min_denominator")
-    selectors = {}
-    for role in ("numerator", "denominator"):
-        selector = _selector(f"expr.ratio.{role}", body.get(role), node=body)
-        # A ratio divides increases of numbers; a quantile only failed at evaluation.
-        if selector.field == "quantile":
-            raise _Invalid(
-                f"expr.ratio.{role}.quantile",
-                "a ratio reads numbers (field value, count or sum), not a quantile",
-                body.get(role),
-                "quantile",
-            )
-        selectors[role] = selector
-    return RatioExpr(selectors["numerator"], selectors["denominator"], window, min_den, by)
+    numerator, denominator = (_ratio_part(body, role) for role in ("numerator", "denominator"))
+    return RatioExpr(numerator, denominator, window, min_den, by)
+
+
+def _ratio_part(body: Mapping[str, Any], role: str) -> Selector:
+    selector = _selector(f"expr.ratio.{role}", body.get(role), node=body)
+    # A ratio divides increases of numbers; a quantile only failed at evaluation.
+    if selector.field == "quantile":
+        raise _Invalid(
+            f"expr.ratio.{role}.quantile",
+            "a ratio reads numbers (field value, count or sum), not a quantile",
+            body.get(role),
+            "quantile",
+        )
+    return selector
 
 
 def _by(value: Any, node: Any) -> tuple[str, ...]:
@@ -545,10 +570,9 @@ def apply_overrides(rules: Sequence[Rule], environ: Mapping[str, str]) -> tuple[
 
     A variable that names no loaded rule is an error, so a typo is never silent.
     """
-    by_key = {override_key(rule.alert): rule for rule in rules}
-    shared: dict[str, list[str]] = {}
+    by_key: dict[str, list[Rule]] = {}
     for rule in rules:
-        shared.setdefault(override_key(rule.alert), []).append(rule.alert)
+        by_key.setdefault(override_key(rule.alert), []).append(rule)
     changed: dict[str, Rule] = {}
     disabled: set[str] = set()
     errors: list[RuleError] = []
@@ -556,41 +580,13 @@ def apply_overrides(rules: Sequence[Rule], environ: Mapping[str, str]) -> tuple[
     for variable in sorted(environ):
         if not variable.startswith(RULE_OVERRIDE_PREFIX):
             continue
-        rest = variable[len(RULE_OVERRIDE_PREFIX) :]
-        field = next((f for f in RULE_OVERRIDE_FIELDS if rest.endswith("_" + f)), None)
-        if field is None:
-            errors.append(
-                RuleError(
-                    variable,
-                    f"unknown field (expected a suffix of {', '.join(RULE_OVERRIDE_FIELDS)})",
-                )
-            )
-            continue
-        key = rest[: -len(field) - 1]
-        base = by_key.get(key)
-        if base is None:
-            errors.append(
-                RuleError(
-                    variable,
-                    f"no loaded rule is named {key!r} (names: {', '.join(sorted(by_key)) or 'none'})",
-                )
-            )
-            continue
-        if len(shared[key]) > 1:
-            errors.append(
-                RuleError(
-                    variable,
-                    f"ambiguous: rules {' and '.join(sorted(shared[key]))} share this override name; rename one",
-                )
-            )
-            continue
-        rule = changed.get(base.alert, base)
         try:
-            rule = _override(rule, field, environ[variable])
+            base, field = _target(variable, by_key)
+            rule = _override(changed.get(base.alert, base), field, environ[variable])
         except _Invalid as exc:
             errors.append(RuleError(variable, f"{exc.message} (value {environ[variable]!r})"))
             continue
-        except ValueError as exc:
+        except ValueError as exc:  # _Unknown, or a duration parse_duration refused
             errors.append(RuleError(variable, str(exc)))
             continue
         if rule is _DISABLED:
@@ -599,10 +595,42 @@ def apply_overrides(rules: Sequence[Rule], environ: Mapping[str, str]) -> tuple[
             changed[base.alert] = rule
             if field in ("ABOVE", "BELOW", "RECOVERY"):
                 ladder_variables.setdefault(base.alert, []).append(variable)
-    # Thresholds and recovery are checked together once every override of a rule is
-    # in: checking after each variable made a valid pair (ABOVE=medium:50 with
-    # RECOVERY=40 on a rule whose file says recovery: 80) fail or pass depending on
-    # the alphabetical order of the variable names.
+    errors.extend(_check_ladders(rules, changed, ladder_variables, environ))
+    result = [changed.get(rule.alert, rule) for rule in rules if rule.alert not in disabled]
+    return result, errors
+
+
+class _Unknown(ValueError):
+    """An override variable that names no field, or no single loaded rule."""
+
+
+def _target(variable: str, by_key: Mapping[str, list[Rule]]) -> tuple[Rule, str]:
+    """The rule and the field ``variable`` names."""
+    rest = variable[len(RULE_OVERRIDE_PREFIX) :]
+    field = next((f for f in RULE_OVERRIDE_FIELDS if rest.endswith("_" + f)), None)
+    if field is None:
+        raise _Unknown(f"unknown field (expected a suffix of {', '.join(RULE_OVERRIDE_FIELDS)})")
+    key = rest[: -len(field) - 1]
+    named = by_key.get(key, [])
+    if not named:
+        raise _Unknown(f"no loaded rule is named {key!r} (names: {', '.join(sorted(by_key)) or 'none'})")
+    if len(named) > 1:
+        alerts = " and ".join(sorted(rule.alert for rule in named))
+        raise _Unknown(f"ambiguous: rules {alerts} share this override name; rename one")
+    return named[0], field
+
+
+def _check_ladders(
+    rules: Sequence[Rule],
+    changed: dict[str, Rule],
+    ladder_variables: Mapping[str, list[str]],
+    environ: Mapping[str, str],
+) -> list[RuleError]:
+    """Thresholds and recovery are checked together once every override of a rule is in:
+    checking after each variable made a valid pair (ABOVE=medium:50 with RECOVERY=40 on a
+    rule whose file says recovery: 80) fail or pass depending on the alphabetical order of
+    the variable names. A rule that fails keeps the ladder and recovery of its file."""
+    errors: list[RuleError] = []
     originals = {rule.alert: rule for rule in rules}
     for alert, rule in list(changed.items()):
         try:
@@ -613,8 +641,7 @@ def apply_overrides(rules: Sequence[Rule], environ: Mapping[str, str]) -> tuple[
             errors.append(RuleError(" and ".join(names), f"{exc.message} (values {shown})"))
             base = originals[alert]
             changed[alert] = replace(rule, direction=base.direction, thresholds=base.thresholds, recovery=base.recovery)
-    result = [changed.get(rule.alert, rule) for rule in rules if rule.alert not in disabled]
-    return result, errors
+    return errors
 
 
 _DISABLED: Any = object()

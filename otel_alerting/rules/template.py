@@ -57,27 +57,32 @@ _FORMATTER = _SafeFormatter()
 def render(template: str, values: Mapping[str, Any]) -> str:
     """Render ``template``; a failure yields the raw template, never an exception."""
     try:
-        return _FORMATTER.vformat(template, (), dict(values))
+        return _FORMATTER.format(template, **values)
     except (TemplateError, KeyError, IndexError, ValueError):
         return template
 
 
+#: what ``validate`` renders with: only the types matter. The numbers are floats, as
+#: evaluation gives them, so that an integer-only spec (``{value:d}``) fails here, at load,
+#: not later on every notification.
+_SAMPLE: Mapping[str, Any] = {
+    "alert": "A",
+    "value": 1.0,
+    "threshold": 1.0,
+    "severity": "HIGH",
+    "state": "FIRING",
+    "labels": {},
+    "for": "0s",
+    "window": "0s",
+    "expr": "x",
+    "last_firing_value": 1.0,
+}
+
+
 def validate(template: str) -> None:
     """Raise TemplateError if ``template`` can never render."""
-    sample = {
-        "alert": "A",
-        "value": 1.0,
-        "threshold": 1.0,
-        "severity": "HIGH",
-        "state": "FIRING",
-        "labels": {},
-        "for": "0s",
-        "window": "0s",
-        "expr": "x",
-        "last_firing_value": 1.0,
-    }
     try:
-        _FORMATTER.vformat(template, (), sample)
+        _FORMATTER.format(template, **_SAMPLE)
     except TemplateError:
         raise
     except (KeyError, IndexError, ValueError) as exc:

@@ -116,7 +116,7 @@ def test_bad_configuration_never_breaks_the_host(receiver: OtlpReceiver, tmp_pat
     errors = [line for line in run.stderr.splitlines() if "configuration problem" in line]
     assert len(errors) == 1, run.stderr
     assert "OTEL_PYTHON_ALERTING_COOLDOWN: invalid value 'soon'" in run.stderr
-    assert re.search(r"rules\.yaml:\d+: rules\[1\] \(Broken\)\.above: high \(1\) must be at least medium", run.stderr)
+    assert re.search(r"rules\.yaml:\d+: rules\[1\] \(Broken\)\.above: high \(1\) must be above medium", run.stderr)
     # the good rule still works and telemetry still flows
     assert alert_lines(run.stderr, "FIRING", "LevelHigh"), run.stderr
     assert "app.level" in receiver.metric_names()

@@ -53,9 +53,32 @@ def test_parse_duration_rejects_bad_values_naming_them(text: object) -> None:
         (3600.0, "1h"),
         (3661.0, "1h1m1s"),
         (86400.0 + 7200.0, "1d2h"),
+        (93784.0, "1d2h3m4s"),
     ],
 )
 def test_format_duration(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.0004, "0ms"),
+        (0.75, "750ms"),
+        (0.999, "999ms"),
+        (0.9996, "1s"),  # rounds up to the next unit: not 1000ms
+        (1.5, "1.5s"),
+        (12.345, "12.3s"),  # three significant digits
+        (59.5, "59.5s"),
+        (59.99, "1m"),  # not 60s
+        (60.4, "1m"),  # from a minute on, whole seconds
+        (61.5, "1m2s"),
+        (90.5, "1m30s"),
+        (3600.7, "1h1s"),
+    ],
+)
+def test_format_duration_of_fractional_seconds(seconds: float, text: str) -> None:
+    # fired_for, the time between two evaluations, is fractional
     assert format_duration(seconds) == text
 
 
@@ -64,7 +87,9 @@ def test_format_then_parse_round_trips(seconds: float) -> None:
     assert parse_duration(format_duration(seconds)) == seconds
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("10s", 10.0), ("500ms", 0.5), ("2.5", 2.5), (3, 3.0)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("10s", 10.0), ("500ms", 0.5), ("2.5", 2.5), (3, 3.0), ("1ms", 0.001), (1e300, 1e300)]
+)
 def test_positive_duration_gives_the_seconds_of_a_duration_above_zero(text: object, seconds: float) -> None:
     assert positive_duration(text) == pytest.approx(seconds)
 

@@ -298,3 +298,73 @@ def test_no_data_resolve_also_ends_keep_firing() -> None:
 def test_no_data_resolve_on_inactive_alert_is_silent() -> None:
     a = alert(rule(above={"high": 10}, no_data="resolve"))
     assert run(a, [(0, None), (10, 5), (20, None)]) == [[], [], []]
+
+
+# --- what the mutation run pinned down ---------------------------------------------------
+
+
+def test_a_new_alert_is_inactive_and_knows_nothing_yet() -> None:
+    labels = {"queue": "ingest"}
+    a = Alert(rule(above={"high": 10}), labels, 5.0)
+    assert a.labels == labels
+    assert a.labels is not labels  # its own copy
+    assert (a.created_at, a.last_evaluated) == (5.0, 5.0)
+    assert (a.state, a.severity, a.value, a.threshold) == (AlertState.INACTIVE, None, None, 10.0)
+    assert (a.active_since, a.fired_at, a.last_firing_value) == (None, None, None)
+    a.step(3, 8.0)
+    assert (a.last_evaluated, a.value, a.created_at) == (8.0, 3, 5.0)
+
+
+def test_resolved_by_no_data_says_so() -> None:
+    a = alert(rule(above={"high": 10}, no_data="resolve"))
+    a.step(15, 0)
+    (resolved,) = a.step(None, 10)
+    assert (resolved.kind, resolved.reason, resolved.value, resolved.fired_for) == (K.RESOLVED, "no data", None, 10)
+    assert resolved.last_firing_value == 15
+
+
+def test_resolved_carries_the_last_firing_value_and_forgets_it() -> None:
+    a = alert(rule(above={"high": 10}, for_=10.0))
+    a.step(15, 0)  # pending: not a firing value
+    assert a.last_firing_value is None
+    a.step(20, 10)
+    a.step(30, 20)
+    assert a.last_firing_value == 30
+    (resolved,) = a.step(4, 30.5)
+    assert (resolved.value, resolved.last_firing_value, resolved.fired_for) == (4, 30, 20.5)
+    assert (a.last_firing_value, a.fired_at) == (None, None)
+    a.step(15, 40)  # pending again: still nothing firing
+    assert (a.state, a.last_firing_value) == (AlertState.PENDING, None)
+
+
+def test_pending_transitions_carry_time_value_and_lowest_threshold() -> None:
+    a = alert(rule(above=LADDER, for_=30.0))
+    assert a.step(600, 0) == [Transition(K.PENDING, 0, 600, None, None, 100.0)]
+    assert a.step(50, 10) == [Transition(K.PENDING_CLEARED, 10, 50, None, None, 100.0)]
+
+
+def test_escalation_transitions_carry_time_and_value() -> None:
+    a = alert(rule(above=LADDER))
+    a.step(150, 0)
+    assert a.step(600, 10) == [Transition(K.ESCALATED, 10, 600, H, M, 500.0)]
+    assert a.step(150, 20) == [Transition(K.DEESCALATED, 20, 150, M, H, 100.0)]
+    (resolved,) = a.step(50, 30)
+    assert (resolved.at, resolved.severity, resolved.previous_severity, resolved.threshold) == (30, None, M, 100.0)
+
+
+def test_keep_firing_for_does_not_keep_a_pending_level() -> None:
+    a = alert(rule(above={"high": 10}, for_=30.0, keep_firing_for=60.0))
+    assert run(a, [(0, 15), (10, 5)]) == [[K.PENDING], [K.PENDING_CLEARED]]
+    # and the next pending period starts from scratch
+    assert run(a, [(20, 15), (40, 15), (50, 15)]) == [[K.PENDING], [], [K.FIRED]]
+
+
+def test_keep_firing_for_of_one_second() -> None:
+    a = alert(rule(above={"high": 10}, keep_firing_for=1.0))
+    assert run(a, [(0, 15), (10, 5), (10.5, 5), (11, 5)]) == [[K.FIRED], [], [], [K.RESOLVED]]
+
+
+def test_a_steady_firing_alert_makes_no_transition() -> None:
+    a = alert(rule(above=LADDER))
+    assert run(a, [(0, 600), (10, 700), (20, 550)]) == [[K.FIRED], [], []]
+    assert a.severity is H

@@ -241,7 +241,7 @@ BAD_FILES = {
             above: {medium: 500, high: 100}  #<
         """,
         "rules[0] (A).above",
-        r"high \(100\) must be at least medium \(500\)",
+        r"high \(100\) must be above medium \(500\)",
     ),
     "non_monotonic_below": (
         """\
@@ -251,7 +251,27 @@ BAD_FILES = {
             below: {medium: 0.1, critical: 0.5}  #<
         """,
         "rules[0] (A).below",
-        r"critical \(0.5\) must be at most medium \(0.1\)",
+        r"critical \(0.5\) must be below medium \(0.1\)",
+    ),
+    "equal_thresholds_above": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: {medium: 100, high: 100}  #<
+        """,
+        "rules[0] (A).above",
+        r"^high \(100\) must be above medium \(100\)$",
+    ),
+    "equal_thresholds_below": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            below: {high: 0.3, critical: 0.3}  #<
+        """,
+        "rules[0] (A).below",
+        r"^critical \(0.3\) must be below high \(0.3\)$",
     ),
     "unknown_severity": (
         """\
@@ -717,6 +737,69 @@ def test_every_error_names_source_line_and_field(tmp_path: Path, case: str) -> N
     assert len(loaded.rules) == (1 if case in ("duplicate_name", "rule_not_a_mapping") else 0)
 
 
+#: each message of BAD_FILES word for word: a user reads them, and they are all of the fix
+FULL_MESSAGES = {
+    "bad_alert_name": "required: a name of letters, digits and underscores",
+    "bad_field": "must be value, count, sum or quantile",
+    "bad_for_duration": "invalid duration '5 minutes' (expected e.g. 30s, 5m, 1h or seconds)",
+    "bad_no_data": "must be 'keep' or 'resolve', not 'ignore'",
+    "bad_reduce": "must be one of last, sum, max, min, avg",
+    "bad_window": "invalid duration 'soon' (expected e.g. 30s, 5m, 1h or seconds)",
+    "both_above_and_below": "exactly one of 'above' or 'below' is required",
+    "by_not_names": "must be a list of attribute names",
+    "duplicate_name": "duplicate alert name (first at rule #1)",
+    "empty_ladder": "must map severities (low, medium, high, critical) to numbers",
+    "enabled_not_bool": "must be true or false",
+    "equal_thresholds_above": "high (100) must be above medium (100)",
+    "equal_thresholds_below": "critical (0.3) must be below high (0.3)",
+    "invalid_yaml": "not valid YAML/JSON: expected ',' or '}', but got '<scalar>'",
+    "labels_not_a_mapping": "must be a mapping of names to strings",
+    "match_not_a_mapping": "must map attribute names to a value or a list of values",
+    "missing_expr": "required: a mapping with exactly one of value, rate, ratio, absent",
+    "missing_metric": "required: the metric name",
+    "negative_keep_firing_for": "invalid duration -5: must be a finite, non-negative number of seconds",
+    "negative_min_denominator": "must be non-negative",
+    "nested_label": "must be a string",
+    "non_monotonic_above": "high (100) must be above medium (500)",
+    "non_monotonic_below": "critical (0.5) must be below medium (0.1)",
+    "quantile_out_of_range": "must be a number between 0 and 1",
+    "quantile_without_quantile_field": "only with field: quantile",
+    "rate_without_window": "required for rate",
+    "ratio_missing_denominator": "required: the metric name",
+    "ratio_not_a_mapping": "must have numerator and denominator",
+    "ratio_of_quantiles": "a ratio reads numbers (field value, count or sum), not a quantile",
+    "ratio_unknown_field": "unknown field",
+    "recovery_not_a_number": "must be a number, not [1]",
+    "recovery_on_wrong_side": "must be at or below the lowest threshold (100)",
+    "recovery_on_wrong_side_below": "must be at or above the lowest threshold (0.5)",
+    "rule_not_a_mapping": "each rule must be a mapping",
+    "rules_not_a_list": "must be a list",
+    "template_attribute_access": "attribute access '.__class__' is not allowed in templates",
+    "template_unknown_name": (
+        "unknown template field 'os' "
+        "(allowed: alert, expr, for, labels, last_firing_value, severity, state, threshold, value, window)"
+    ),
+    "threshold_not_a_number": "must be a number, not 'lots'",
+    "two_expr_kinds": "needs exactly one of value, rate, ratio, absent, found 2",
+    "unknown_expr_field": "unknown field (expected value, by, window)",
+    "unknown_rule_field": (
+        "unknown field (expected one of above, alert, annotations, below, enabled, expr, for, "
+        "keep_firing_for, labels, no_data, recovery)"
+    ),
+    "unknown_selector_field": "unknown field (expected field, match, metric, quantile, reduce)",
+    "unknown_severity": "unknown severity 'urgent' (expected one of low, medium, high, critical)",
+    "window_on_value": "not used by value",
+    "zero_window": "must be positive",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_every_error_message_in_full(tmp_path: Path, case: str) -> None:
+    assert sorted(FULL_MESSAGES) == sorted(BAD_FILES)
+    error = only(load_rules_file(write(tmp_path, textwrap.dedent(BAD_FILES[case][0]))).errors)
+    assert error.message == FULL_MESSAGES[case]
+
+
 def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
     path = write(tmp_path, "- alert: A\n")
     error = only(load_rules_file(path).errors)
@@ -943,7 +1026,7 @@ def test_override_each_field(variable: str, value: str, check: object) -> None:
     [
         ("OTEL_PYTHON_ALERTING_RULE_NOSUCHRULE_FOR", "1m", r"no loaded rule is named 'NOSUCHRULE'"),
         ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_TRESHOLD", "1", r"unknown field"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "high:500,critical:100", r"must be at least"),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "high:500,critical:100", r"must be above"),
         ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "500", r"severity:number pairs"),
         ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "high:lots", r"'lots' is not a number"),
         ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "urgent:5", r"unknown severity"),

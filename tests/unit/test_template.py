@@ -91,3 +91,29 @@ def test_allowed_names_are_exactly_the_alerts_own_values() -> None:
     assert frozenset(VALUES) == ALLOWED_NAMES
     for name in ALLOWED_NAMES:
         validate("{" + name + "}")
+
+
+def test_errors_say_what_is_wrong() -> None:
+    allowed = "alert, expr, for, labels, last_firing_value, severity, state, threshold, value, window"
+    with pytest.raises(TemplateError) as info:
+        validate("{os}")
+    assert str(info.value) == f"unknown template field 'os' (allowed: {allowed})"
+    with pytest.raises(TemplateError) as info:
+        validate("{alert[0]}")
+    assert str(info.value) == "alert cannot be indexed"
+    with pytest.raises(TemplateError) as info:
+        validate("{severity:.2f}")
+    assert str(info.value) == "bad format spec '.2f': Unknown format code 'f' for object of type 'str'"
+    with pytest.raises(TemplateError) as info:
+        validate("{value")
+    assert str(info.value) == "invalid template '{value': expected '}' before end of string"
+
+
+@pytest.mark.parametrize(
+    "template", ["{value:d}", "{threshold:d}", "{last_firing_value:d}", "{value:,d}", "{value:x}", "{value:c}"]
+)
+def test_integer_only_format_specs_fail_validation(template: str) -> None:
+    # values are floats: `{value:d}` could never render, so the rule is refused at load
+    with pytest.raises(TemplateError, match="bad format spec"):
+        validate(template)
+    assert render(template, VALUES) == template
