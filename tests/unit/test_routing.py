@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from otel_alerting.notify.matchers import Matcher
 from otel_alerting.notify.routing import ALL_LABELS, DEFAULT_TIMERS, Route, Timers, parse_route, routing_labels
-from otel_alerting.rules.inhibition import Matcher
 from otel_alerting.rules.loader import load_yaml
 from otel_alerting.rules.model import Severity
 
