@@ -75,7 +75,8 @@ class Plugin:
 
 
 def _provider(temporality: AggregationTemporality) -> tuple[MeterProvider, InMemoryMetricReader]:
-    reader = InMemoryMetricReader(preferred_temporality={Counter: temporality})
+    # the SDK's default limit (2,000 series per metric) would fold the larger sizes into one
+    reader = InMemoryMetricReader(preferred_temporality={Counter: temporality}, cardinality_limits={Counter: 100_000})
     return MeterProvider(metric_readers=[reader]), reader
 
 
