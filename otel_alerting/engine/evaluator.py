@@ -138,26 +138,17 @@ def _feed(readers: list[tuple[RuleState, _Sides]], update: MetricUpdate, failed:
 
 
 def _observe(state: RuleState, sides: _Sides, update: MetricUpdate) -> None:
-    """Feed one update to the sides of one rule, as the rule would see the points one
-    at a time, each side in turn: if a side cannot read the update, the rule stops at the
-    first point that side selects, and the other sides keep what came before that point
-    (the sides before it in order, that point too)."""
-    stop: tuple[int, int] | None = None
-    error: Exception | None = None
-    for order, (slot, role) in enumerate(sides):
+    """Feed one update to the sides of one rule. A side that cannot read the update
+    (a histogram field on a number, a quantile of a counter) fails the rule for this
+    collection if it selects any point of it; the rule then takes nothing from it."""
+    for slot, role in sides:
         try:
             state.check(role, update)
-        except Exception as exc:
-            first = next((i for i, groups in enumerate(update.groups) if groups[slot] is not None), None)
-            if first is not None and (stop is None or (first, order) < stop):
-                stop, error = (first, order), exc
-    for order, (slot, role) in enumerate(sides):
-        if stop is None:
-            state.observe(role, slot, update)
-        else:
-            state.observe(role, slot, update.head(stop[0] + 1 if order < stop[1] else stop[0]))
-    if error is not None:
-        raise error
+        except Exception:
+            if any(groups[slot] is not None for groups in update.groups):
+                raise
+    for slot, role in sides:
+        state.observe(role, slot, update)
 
 
 def _describe(exc: Exception) -> str:

@@ -178,15 +178,6 @@ class MetricUpdate:
         self.increases.append(increase)
         self.fresh.append(fresh)
 
-    def head(self, end: int) -> MetricUpdate:
-        """The first ``end`` points."""
-        head = MetricUpdate(self.time, self.histogram, self.carried)
-        head.groups = self.groups[:end]
-        head.values = self.values[:end]
-        head.increases = self.increases[:end]
-        head.fresh = self.fresh[:end]
-        return head
-
 
 def _histogram(point: HistogramDataPoint) -> HistogramValue:
     return HistogramValue(
