@@ -145,7 +145,7 @@ def _observe(state: RuleState, sides: _Sides, update: MetricUpdate) -> None:
         try:
             state.check(role, update)
         except Exception:
-            if any(groups[slot] is not None for groups in update.groups):
+            if any(point[0][slot] is not None for point in update.points):
                 raise
     for slot, role in sides:
         state.observe(role, slot, update)

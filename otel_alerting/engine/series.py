@@ -117,10 +117,9 @@ class _Scope:
         #: so the id is not reused while the entry stands)
         self.by_object: dict[int, _Series] = {}
 
-    def find(self, source: Attributes | None) -> _Series | None:
-        found = self.by_object.get(id(source))
-        if found is not None and found.source is source:
-            return found
+    def by_value(self, source: Attributes | None) -> _Series | None:
+        """The series of attributes equal to ``source`` (a new object for a known series,
+        or a new series), remembered by ``source`` from now on."""
         found = self.by_key.get(frozenset((source or {}).items()))
         if found is not None:
             self._forget_source(found)
@@ -150,11 +149,15 @@ class _Scope:
         return len(self.by_key)
 
 
+#: (groups, value, increase, fresh): one point of a ``MetricUpdate``
+Point = tuple[tuple["GroupKey | None", ...], Reading, Reading, bool]
+
+
 class MetricUpdate:
     """One metric's points in one scope at one collection, one entry per point in the
     order the SDK gave them. Read-only once made."""
 
-    __slots__ = ("carried", "fresh", "groups", "histogram", "increases", "time", "values")
+    __slots__ = ("carried", "histogram", "points", "time")
 
     def __init__(self, time: float, histogram: bool, carried: bool = False) -> None:
         self.time = time
@@ -162,21 +165,11 @@ class MetricUpdate:
         self.histogram = histogram
         #: delta series that sent no point at this collection (see ``MetricState.carry``)
         self.carried = carried
-        #: per point, its series' group for each consumer of the metric
-        self.groups: list[tuple[GroupKey | None, ...]] = []
-        #: the current value (a running total for delta points)
-        self.values: list[Reading] = []
-        #: the increase since the previous collection
-        self.increases: list[Reading] = []
-        #: a gauge reported it, or a counter or histogram increased
-        self.fresh: list[bool] = []
-
-    def add(self, series: _Series, value: Reading, increase: Reading, fresh: bool) -> None:
-        # a point's series is looked up once; every rule reads its group from here
-        self.groups.append(series.groups)
-        self.values.append(value)
-        self.increases.append(increase)
-        self.fresh.append(fresh)
+        #: per point: its series' group for each consumer of the metric (looked up once,
+        #: read by every rule), its current value (a running total for delta points), its
+        #: increase since the previous collection, and whether it is fresh (a gauge
+        #: reported it, or a counter or histogram increased)
+        self.points: list[Point] = []
 
 
 def _histogram(point: HistogramDataPoint) -> HistogramValue:
@@ -245,7 +238,9 @@ class MetricState:
     def _find(self, series: _Scope, source: Attributes | None, raw: Reading, now: float) -> tuple[_Series, bool]:
         """The series of the attributes ``source`` and whether it is new (never seen,
         forgotten, or seen with another kind of reading)."""
-        state = series.find(source)
+        state = series.by_object.get(id(source))
+        if state is None or state.source is not source:
+            state = series.by_value(source)
         if state is not None and state.last_seen >= now - self.horizon and type(state.raw) is type(raw):
             state.last_seen = now
             return state, False
@@ -258,18 +253,18 @@ class MetricState:
         return state, True
 
     def _gauges(self, series: _Scope, points: Sequence[NumberDataPoint], update: MetricUpdate) -> None:
-        now, add = update.time, update.add
+        now, add = update.time, update.points.append
         for point in points:
             raw = float(point.value)
             state, new = self._find(series, point.attributes, raw, now)
             increase = 0.0 if new else raw - state.raw  # type: ignore[operator]
             state.raw = state.total = raw
-            add(state, raw, increase, True)
+            add((state.groups, raw, increase, True))
 
     def _sums(
         self, series: _Scope, points: Sequence[NumberDataPoint], delta: bool, monotonic: bool, update: MetricUpdate
     ) -> None:
-        now, add = update.time, update.add
+        now, add = update.time, update.points.append
         for point in points:
             raw = float(point.value)
             state, new = self._find(series, point.attributes, raw, now)
@@ -290,12 +285,12 @@ class MetricState:
                 increase = raw - state.raw  # type: ignore[operator]
                 state.total = raw
             state.raw = raw
-            add(state, state.total, increase, increase != 0)
+            add((state.groups, state.total, increase, increase != 0))
 
     def _histograms(
         self, series: _Scope, points: Sequence[HistogramDataPoint], delta: bool, update: MetricUpdate
     ) -> None:
-        now, add = update.time, update.add
+        now, add = update.time, update.points.append
         for point in points:
             raw = _histogram(point)
             state, new = self._find(series, point.attributes, raw, now)
@@ -316,7 +311,7 @@ class MetricState:
                     increase = raw.minus(previous)
             state.raw = raw
             state.start_ns = start
-            add(state, state.total, increase, increase.count != 0)
+            add((state.groups, state.total, increase, increase.count != 0))
 
     def carry(self, now: float) -> list[MetricUpdate]:
         """The delta series that sent no point in the collection taken at ``now``.
@@ -336,8 +331,7 @@ class MetricState:
                 continue
             update = MetricUpdate(now, histogram, carried=True)
             zero: Reading = EMPTY_HISTOGRAM if histogram else 0.0
-            for state in idle:
-                update.add(state, state.total, zero, False)
+            update.points = [(state.groups, state.total, zero, False) for state in idle]
             out.append(update)
         return out
 

@@ -140,7 +140,7 @@ class _ValueState(RuleState):
         selector = self.expr.selector
         numbers = update.histogram and selector.field != "quantile"  # a histogram's count or sum
         tick = self._tick
-        for groups, reading in zip(update.groups, update.values):
+        for groups, reading, _, _ in update.points:
             group = groups[slot]
             if group is not None:
                 tick.setdefault(group, []).append(_number(selector, reading) if numbers else reading)
@@ -158,8 +158,10 @@ class _ValueState(RuleState):
         if not tick and not known:
             return NO_VALUES
         out: dict[GroupKey, float | None] = dict.fromkeys(known)
+        quantile = self.expr.selector.field == "quantile"
         for group, readings in tick.items():
-            out[group] = self._value(readings)
+            # every reduction of a single number is that number
+            out[group] = readings[0] if len(readings) == 1 and not quantile else self._value(readings)  # type: ignore[assignment]
         missing = known.difference(tick)
         silent = self._silent
         if missing:  # known groups without a point: no data, then forgotten
@@ -209,7 +211,7 @@ class _RateState(RuleState):
 def _add_counts(tick: dict[GroupKey, list[float]], selector: Selector, slot: int, update: MetricUpdate) -> None:
     """Add the points of ``update`` to ``tick``: per group, [sum of values, sum of increases]."""
     histogram = update.histogram  # a histogram's count or sum, else the numbers as they are
-    for groups, value, increase in zip(update.groups, update.values, update.increases):
+    for groups, value, increase, _ in update.points:
         group = groups[slot]
         if group is None:
             continue
@@ -240,7 +242,7 @@ class _HistogramRateState(RuleState):
 
     def observe(self, role: str, slot: int, update: MetricUpdate) -> None:
         tick = self._tick
-        for groups, increase in zip(update.groups, update.increases):
+        for groups, _, increase, _ in update.points:
             group = groups[slot]
             if group is not None:
                 assert isinstance(increase, HistogramValue)
@@ -334,7 +336,7 @@ class _AbsentState(RuleState):
     def observe(self, role: str, slot: int, update: MetricUpdate) -> None:
         fresh_at, seen = self._fresh, self._seen
         time, start = update.time, self._start
-        for groups, fresh in zip(update.groups, update.fresh):
+        for groups, _, _, fresh in update.points:
             group = groups[slot]
             if group is not None:
                 seen[group] = time
