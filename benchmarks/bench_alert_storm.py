@@ -58,6 +58,8 @@ from typing import Any
 
 from _common import machine, median, table
 
+from otel_alerting.config import Settings
+
 REPO = Path(__file__).resolve().parent.parent
 THRESHOLD = 100.0
 MIB = 1024 * 1024
@@ -388,7 +390,7 @@ def storm_table(results: dict[str, dict[str, list[dict[str, Any]]]], alerts: int
                 [
                     name,
                     group_wait,
-                    f"{queue:,}" if queue else "1,000 (default)",
+                    f"{queue:,}" if queue else f"{Settings.queue_size:,} (default)",
                     phase,
                     f"{last['requests']:,}",
                     f"{last['received']:,}",
