@@ -711,6 +711,249 @@ BAD_FILES = {
         "rules[0] (A).expr.by",
         r"list of attribute names",
     ),
+    # The cases below put the field on a line of its own, apart from the line of the
+    # rule or mapping around it: the error names the field's line, not its parent's.
+    "rules_not_a_list_after_route": (
+        """\
+        route: {receiver: log}
+        rules: {alert: A}  #<
+        """,
+        "rules",
+        r"must be a list",
+    ),
+    "duplicate_name_not_first": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+          - expr: {value: {metric: n}}
+            alert: A  #<
+            above: 2
+        """,
+        "rules[1] (A).alert",
+        r"duplicate alert name",
+    ),
+    "bad_alert_name_not_first": (
+        """\
+        rules:
+          - expr: {value: {metric: m}}
+            alert: 1st  #<
+            above: 1
+        """,
+        "rules[0] (1st).alert",
+        r"letters, digits and underscores",
+    ),
+    "expr_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr: cpu  #<
+            above: 1
+        """,
+        "rules[0] (A).expr",
+        r"required: a mapping",
+    ),
+    "value_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              by: [queue]
+              value: depth  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.value.metric",
+        r"required: the metric name",
+    ),
+    "absent_without_metric": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              by: [queue]
+              absent:
+                match: {queue: ingest}  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.absent.metric",
+        r"required: the metric name",
+    ),
+    "window_on_absent": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              absent: {metric: m}
+              window: 5m  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.window",
+        r"not used by absent",
+    ),
+    "ratio_not_a_mapping_not_first": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              window: 1m
+              ratio: [a, b]  #<
+            below: 0.5
+        """,
+        "rules[0] (A).expr.ratio",
+        r"must have numerator and denominator",
+    ),
+    "ratio_part_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              ratio:
+                denominator: {metric: b}
+                numerator: a  #<
+              window: 1m
+            below: 0.5
+        """,
+        "rules[0] (A).expr.ratio.numerator.metric",
+        r"required: the metric name",
+    ),
+    "min_denominator_not_finite": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              ratio:
+                numerator: {metric: a}
+                denominator: {metric: b}
+                min_denominator: .inf  #<
+              window: 1m
+            below: 0.5
+        """,
+        "rules[0] (A).expr.ratio.min_denominator",
+        r"finite",
+    ),
+    "quantile_true": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              value:
+                metric: h
+                quantile: true  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.value.quantile",
+        r"between 0 and 1",
+    ),
+    "quantile_above_one": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              value:
+                metric: h
+                quantile: 1.5  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.value.quantile",
+        r"between 0 and 1",
+    ),
+    "bare_threshold_not_finite": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: .nan  #<
+        """,
+        "rules[0] (A).above",
+        r"finite",
+    ),
+    "threshold_not_finite_not_first": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above:
+              medium: 1
+              high: .inf  #<
+        """,
+        "rules[0] (A).above.high",
+        r"finite",
+    ),
+    "unknown_severity_not_first": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above:
+              medium: 1
+              urgent: 5  #<
+        """,
+        "rules[0] (A).above.urgent",
+        r"unknown severity 'urgent'",
+    ),
+    "severity_given_twice": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above:
+              high: 1
+              HIGH: 2  #<
+        """,
+        "rules[0] (A).above.HIGH",
+        r"given twice",
+    ),
+    "nested_label_not_first": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            labels:
+              team: x
+              owner: {name: y}  #<
+        """,
+        "rules[0] (A).labels.owner",
+        r"must be a string",
+    ),
+    "annotations_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            annotations: [summary]  #<
+        """,
+        "rules[0] (A).annotations",
+        r"mapping of names to strings",
+    ),
+    "nested_annotation_not_first": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            annotations:
+              summary: x
+              description: [y]  #<
+        """,
+        "rules[0] (A).annotations.description",
+        r"must be a string",
+    ),
+    "template_error_not_first": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            annotations:
+              summary: x
+              description: "{nope}"  #<
+        """,
+        "rules[0] (A).annotations.description",
+        r"unknown template field 'nope'",
+    ),
 }
 
 
@@ -734,7 +977,7 @@ def test_every_error_names_source_line_and_field(tmp_path: Path, case: str) -> N
     if field:
         assert f" {field}:" in shown
     # and a rule with an error is never loaded half-understood (only the good one of two is)
-    assert len(loaded.rules) == (1 if case in ("duplicate_name", "rule_not_a_mapping") else 0)
+    assert len(loaded.rules) == (1 if case in ("duplicate_name", "duplicate_name_not_first", "rule_not_a_mapping") else 0)
 
 
 #: each message of BAD_FILES word for word: a user reads them, and they are all of the fix
@@ -790,6 +1033,29 @@ FULL_MESSAGES = {
     "unknown_severity": "unknown severity 'urgent' (expected one of low, medium, high, critical)",
     "window_on_value": "not used by value",
     "zero_window": "must be positive",
+    "rules_not_a_list_after_route": "must be a list",
+    "duplicate_name_not_first": "duplicate alert name (first at rule #1)",
+    "bad_alert_name_not_first": "required: a name of letters, digits and underscores",
+    "expr_not_a_mapping": "required: a mapping with exactly one of value, rate, ratio, absent",
+    "value_not_a_mapping": "required: the metric name",
+    "absent_without_metric": "required: the metric name",
+    "window_on_absent": "not used by absent",
+    "ratio_not_a_mapping_not_first": "must have numerator and denominator",
+    "ratio_part_not_a_mapping": "required: the metric name",
+    "min_denominator_not_finite": "must be a finite number",
+    "quantile_true": "must be a number between 0 and 1",
+    "quantile_above_one": "must be a number between 0 and 1",
+    "bare_threshold_not_finite": "must be a finite number",
+    "threshold_not_finite_not_first": "must be a finite number",
+    "unknown_severity_not_first": "unknown severity 'urgent' (expected one of low, medium, high, critical)",
+    "severity_given_twice": "high is given twice",
+    "nested_label_not_first": "must be a string",
+    "annotations_not_a_mapping": "must be a mapping of names to strings",
+    "nested_annotation_not_first": "must be a string",
+    "template_error_not_first": (
+        "unknown template field 'nope' "
+        "(allowed: alert, expr, for, labels, last_firing_value, severity, state, threshold, value, window)"
+    ),
 }
 
 
