@@ -23,6 +23,7 @@ from ..errors import ConfigError
 from .located import line_of
 from .model import (
     AbsentExpr,
+    Direction,
     Expr,
     RateExpr,
     RatioExpr,
@@ -73,10 +74,10 @@ class RulesFile:
     """What one file held: its rules, the names it disabled, and the rest of the
     document (route, inhibit_rules, channels) for the notification layer."""
 
-    rules: tuple[Rule, ...]
-    disabled: frozenset[str]
-    extra: Mapping[str, Any]
-    errors: tuple[RuleError, ...]
+    rules: tuple[Rule, ...] = ()
+    disabled: frozenset[str] = frozenset()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    errors: tuple[RuleError, ...] = ()
     #: the line of each section of ``extra`` (for errors in them)
     extra_lines: Mapping[str, int] = field(default_factory=dict)
 
@@ -137,12 +138,12 @@ def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        return RulesFile((), frozenset(), {}, (RuleError(source, f"cannot read: {exc.strerror}"),))
+        return RulesFile(errors=(RuleError(source, f"cannot read: {exc.strerror}"),))
     try:
         text = data.decode()  # UTF-8 (decode's default), whatever the locale says
     except UnicodeDecodeError as exc:
-        at = data.count(b"\n", 0, exc.start) + 1
-        return RulesFile((), frozenset(), {}, (RuleError(source, f"not valid UTF-8: {exc.reason}", at),))
+        at = data[: exc.start].count(b"\n") + 1
+        return RulesFile(errors=(RuleError(source, f"not valid UTF-8: {exc.reason}", at),))
     import yaml
 
     try:
@@ -151,21 +152,16 @@ def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        return RulesFile((), frozenset(), {}, (RuleError(source, f"not valid YAML/JSON: {problem}", line),))
+        return RulesFile(errors=(RuleError(source, f"not valid YAML/JSON: {problem}", line),))
     return parse_rules(document, source)
 
 
 def parse_rules(document: Any, source: str = "<rules>") -> RulesFile:
     errors: list[RuleError] = []
     if document is None:
-        return RulesFile((), frozenset(), {}, ())
+        return RulesFile()
     if not isinstance(document, Mapping):
-        return RulesFile(
-            (),
-            frozenset(),
-            {},
-            (RuleError(source, "the top level must be a mapping with a 'rules' list"),),
-        )
+        return RulesFile(errors=(RuleError(source, "the top level must be a mapping with a 'rules' list"),))
     raw_rules = document.get("rules", [])
     if not isinstance(raw_rules, list):
         errors.append(RuleError(source, "must be a list", _line(document, "rules"), "rules"))
@@ -660,14 +656,14 @@ def _finite(text: str) -> float:
 
 
 def _set_above(rule: Rule, value: str) -> Rule:
-    return replace(rule, direction="above", thresholds=_ladder("above", value))
+    return _set_ladder(rule, "above", value)
 
 
 def _set_below(rule: Rule, value: str) -> Rule:
-    return replace(rule, direction="below", thresholds=_ladder("below", value))
+    return _set_ladder(rule, "below", value)
 
 
-def _ladder(direction: str, value: str) -> tuple[tuple[Severity, float], ...]:
+def _set_ladder(rule: Rule, direction: Direction, value: str) -> Rule:
     """``medium:0.6,high:0.4``, checked as a file's ladder is."""
     ladder: dict[str, float] = {}
     for part in value.split(","):
@@ -680,7 +676,7 @@ def _ladder(direction: str, value: str) -> tuple[tuple[Severity, float], ...]:
             ladder[name.strip()] = float(number)
         except ValueError:
             raise _Refused(f"{number.strip()!r} is not a number") from None
-    return parse_ladder(direction, ladder)
+    return replace(rule, direction=direction, thresholds=parse_ladder(direction, ladder))
 
 
 def _set_for(rule: Rule, value: str) -> Rule:

@@ -190,6 +190,9 @@ def test_documents_without_rules() -> None:
     assert parse_rules(["alert"], "r.yaml") == RulesFile(
         (), frozenset(), {}, (RuleError("r.yaml", "the top level must be a mapping with a 'rules' list"),)
     )
+    assert load_rules_file("/nonexistent/r.yaml") == RulesFile(
+        (), frozenset(), {}, (RuleError("/nonexistent/r.yaml", "cannot read: No such file or directory"),)
+    )
     # a document given in code is named <rules> in errors
     assert [str(e) for e in parse_rules([]).errors] == ["<rules>: the top level must be a mapping with a 'rules' list"]
 
@@ -220,8 +223,10 @@ def test_rules_after_a_bare_disable_and_after_a_duplicate_still_load(tmp_path: P
 
 def test_a_file_that_is_not_utf8_is_an_error_on_its_line(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
-    path.write_bytes(b"rules:\n  - alert: A\n    annotations: {summary: caf\xe9}\n")
-    assert [str(e) for e in load_rules_file(path).errors] == [f"{path}:3: not valid UTF-8: invalid continuation byte"]
+    path.write_bytes(b"\nrules:\n  - alert: A\n    annotations: {summary: caf\xe9}\n")
+    assert load_rules_file(path) == RulesFile(
+        (), frozenset(), {}, (RuleError(str(path), "not valid UTF-8: invalid continuation byte", 4),)
+    )
 
 
 def test_a_control_character_is_a_yaml_error_without_a_line(tmp_path: Path) -> None:
@@ -1066,6 +1071,30 @@ BAD_FILES = {
         "rules[0] (A).annotations.description",
         r"must be a string",
     ),
+    "rate_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              window: 1m
+              rate: requests  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.rate.metric",
+        r"required: the metric name",
+    ),
+    "absent_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              by: [queue]
+              absent: heartbeat  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.absent.metric",
+        r"required: the metric name",
+    ),
     "template_error_not_first": (
         """\
         rules:
@@ -1165,6 +1194,8 @@ FULL_MESSAGES = {
     "bad_alert_name_not_first": "required: a name of letters, digits and underscores",
     "expr_not_a_mapping": "required: a mapping with exactly one of value, rate, ratio, absent",
     "value_not_a_mapping": "required: the metric name",
+    "rate_not_a_mapping": "required: the metric name",
+    "absent_not_a_mapping": "required: the metric name",
     "absent_without_metric": "required: the metric name",
     "window_on_absent": "not used by absent",
     "ratio_not_a_mapping_not_first": "must have numerator and denominator",
@@ -1425,6 +1456,14 @@ def test_override_above_ladder_replaces_all_levels() -> None:
             "OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_MIN_DENOMINATOR",
             "0.5",
             lambda r: r["CacheHitRateLow"].expr.min_denominator == 0.5,
+        ),
+        (
+            "OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_ABOVE",
+            "medium:1",
+            lambda r: (
+                r["CacheHitRateLow"].direction == "above"
+                and r["CacheHitRateLow"].thresholds == ((Severity.MEDIUM, 1.0),)
+            ),
         ),
         # an above rule turned into a below one (its recovery, 80, is above the lowest level)
         (
