@@ -122,7 +122,7 @@ def default_route(configured: Sequence[str], environ: Mapping[str, str]) -> tupl
         children.append(Route(receivers=immediate, matchers=matcher, timers=NO_WAIT, continue_=True, path="0.severity"))
         grouped_timers = CRITICAL_TIMERS if severity is Severity.CRITICAL else timers
         children.append(Route(receivers=grouped, matchers=matcher, timers=grouped_timers, path="0.severity"))
-    return Route(receivers=(), routes=tuple(children)), env.errors
+    return Route(routes=tuple(children)), env.errors
 
 
 def _hearing(severity: Severity, configured: Sequence[str]) -> tuple[str, ...]:
