@@ -11,17 +11,19 @@ import itertools
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .. import environment_variables as ev
+from ..config import parse_bool
 from ..durations import parse_duration
 from ..errors import ConfigError
 from .located import line_of
 from .model import (
     AbsentExpr,
+    Direction,
     Expr,
     RateExpr,
     RatioExpr,
@@ -42,17 +44,6 @@ __all__ = [
 ]
 
 RULE_OVERRIDE_PREFIX = ev.RULE_OVERRIDE_PREFIX
-RULE_OVERRIDE_FIELDS = (
-    "KEEP_FIRING_FOR",
-    "MIN_DENOMINATOR",
-    "ENABLED",
-    "ABOVE",
-    "BELOW",
-    "FOR",
-    "RECOVERY",
-    "WINDOW",
-    "NO_DATA",
-)
 _ALERT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RULE_KEYS = {
     "alert",
@@ -83,10 +74,10 @@ class RulesFile:
     """What one file held: its rules, the names it disabled, and the rest of the
     document (route, inhibit_rules, channels) for the notification layer."""
 
-    rules: tuple[Rule, ...]
-    disabled: frozenset[str]
-    extra: Mapping[str, Any]
-    errors: tuple[RuleError, ...]
+    rules: tuple[Rule, ...] = ()
+    disabled: frozenset[str] = frozenset()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    errors: tuple[RuleError, ...] = ()
     #: the line of each section of ``extra`` (for errors in them)
     extra_lines: Mapping[str, int] = field(default_factory=dict)
 
@@ -145,9 +136,14 @@ def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
     """Read a YAML or JSON rules file (JSON is YAML, so one parser reads both)."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as exc:
-        return RulesFile((), frozenset(), {}, (RuleError(source, f"cannot read: {exc.strerror}"),))
+        return RulesFile(errors=(RuleError(source, f"cannot read: {exc.strerror}"),))
+    try:
+        text = data.decode()  # UTF-8 (decode's default), whatever the locale says
+    except UnicodeDecodeError as exc:
+        at = data[: exc.start].count(b"\n") + 1
+        return RulesFile(errors=(RuleError(source, f"not valid UTF-8: {exc.reason}", at),))
     import yaml
 
     try:
@@ -156,21 +152,16 @@ def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        return RulesFile((), frozenset(), {}, (RuleError(source, f"not valid YAML/JSON: {problem}", line),))
+        return RulesFile(errors=(RuleError(source, f"not valid YAML/JSON: {problem}", line),))
     return parse_rules(document, source)
 
 
 def parse_rules(document: Any, source: str = "<rules>") -> RulesFile:
     errors: list[RuleError] = []
     if document is None:
-        return RulesFile((), frozenset(), {}, ())
+        return RulesFile()
     if not isinstance(document, Mapping):
-        return RulesFile(
-            (),
-            frozenset(),
-            {},
-            (RuleError(source, "the top level must be a mapping with a 'rules' list"),),
-        )
+        return RulesFile(errors=(RuleError(source, "the top level must be a mapping with a 'rules' list"),))
     raw_rules = document.get("rules", [])
     if not isinstance(raw_rules, list):
         errors.append(RuleError(source, "must be a list", _line(document, "rules"), "rules"))
@@ -201,7 +192,7 @@ def parse_rules(document: Any, source: str = "<rules>") -> RulesFile:
             )
             continue
         seen[rule.alert] = index
-        if isinstance(raw, Mapping) and raw.get("enabled", True) is False:
+        if isinstance(raw, Mapping) and raw.get("enabled") is False:
             disabled.add(rule.alert)
         else:
             rules.append(rule)
@@ -221,11 +212,17 @@ def _line(node: Any, key: str | None = None) -> int | None:
     return line_of(node, key)
 
 
-class _Invalid(Exception):
+class _Refused(ValueError):
+    """A value refused; ``str()`` says why. An override raises it bare: its variable
+    names the rule and the field."""
+
+
+class _Invalid(_Refused):
+    """A value a rules file cannot hold, with the field and the line to name."""
+
     def __init__(self, field: str, message: str, node: Any = None, key: str | None = None):
         super().__init__(message)
         self.field = field
-        self.message = message
         self.line = _line(node, key)
 
 
@@ -251,7 +248,7 @@ def _parse_rule(
     errors_before = len(errors)
 
     def fail(exc: _Invalid) -> None:
-        errors.append(RuleError(source, exc.message, exc.line or _line(raw), f"{prefix}.{exc.field}"))
+        errors.append(RuleError(source, str(exc), exc.line, f"{prefix}.{exc.field}"))
 
     for key in raw:
         if key not in _RULE_KEYS:
@@ -315,12 +312,10 @@ def _alert_name(value: Any, node: Any) -> str:
     return value
 
 
-def _enabled(value: Any, node: Any) -> bool:
-    if value is None:
-        return True
-    if not isinstance(value, bool):
+def _enabled(value: Any, node: Any) -> None:
+    """Checked only: ``parse_rules`` reads ``enabled: false`` (a rule that is not loaded)."""
+    if value is not None and not isinstance(value, bool):
         raise _Invalid("enabled", "must be true or false", node, "enabled")
-    return value
 
 
 def _duration(name: str, value: Any, node: Any, key: str | None = None) -> float:
@@ -333,10 +328,12 @@ def _duration(name: str, value: Any, node: Any, key: str | None = None) -> float
 
 
 def _number(name: str, value: Any, node: Any) -> float:
+    """The number at field ``name`` (``above.high``), whose last part is its key in ``node``."""
+    key = name.rpartition(".")[2]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _Invalid(name, f"must be a number, not {value!r}", node, name)
+        raise _Invalid(name, f"must be a number, not {value!r}", node, key)
     if not math.isfinite(value):
-        raise _Invalid(name, "must be a finite number", node, name)
+        raise _Invalid(name, "must be a finite number", node, key)
     return float(value)
 
 
@@ -383,7 +380,7 @@ def parse_ladder(direction: str, value: Any, node: Any = None) -> tuple[tuple[Se
     """``{medium: 100, high: 500}`` (or a bare number, meaning one HIGH level)
     into levels ordered by severity, checked to be strictly monotonic."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = {"high": value}
+        return ((Severity.HIGH, _number(direction, value, node)),)
     if not isinstance(value, Mapping) or not value:
         raise _Invalid(
             direction,
@@ -397,8 +394,10 @@ def parse_ladder(direction: str, value: Any, node: Any = None) -> tuple[tuple[Se
             severity = Severity.parse(str(key))
         except ValueError as exc:
             raise _Invalid(f"{direction}.{key}", str(exc), value, key) from None
+        if any(severity is known for known, _ in levels):
+            raise _Invalid(f"{direction}.{key}", f"{severity.name.lower()} is given twice", value, key)
         levels.append((severity, _number(f"{direction}.{key}", threshold, value)))
-    levels.sort(key=lambda item: item[0])
+    levels.sort()  # by severity: each is there once
     # Strictly: a level whose threshold equals the one below it would start and stop
     # with it, so the lower one could never be the severity the alert fires at.
     for (low_sev, low), (high_sev, high) in itertools.pairwise(levels):
@@ -434,14 +433,16 @@ def _expr(value: Any, node: Any) -> Expr:
         )
     kind = _expr_kind(value)
     by = _by(value.get("by"), value)
-    window = _window(kind, value)
     body = value[kind]
-    if kind == "value":
-        return _value_expr(body, by)
+    if kind in ("value", "absent"):
+        if value.get("window") is not None:
+            raise _Invalid("expr.window", f"not used by {kind}", value, "window")
+        if kind == "value":
+            return _value_expr(body, by, value)
+        return AbsentExpr(_selector("expr.absent", body, node=value), by)
+    window = _window(kind, value)
     if kind == "rate":
-        return RateExpr(_selector("expr.rate", body), window, by)
-    if kind == "absent":
-        return AbsentExpr(_selector("expr.absent", body), by)
+        return RateExpr(_selector("expr.rate", body, node=value), window, by)
     return _ratio_expr(value, body, window, by)
 
 
@@ -458,12 +459,8 @@ def _expr_kind(value: Mapping[str, Any]) -> str:
 
 
 def _window(kind: str, value: Mapping[str, Any]) -> float:
-    """The window of a rate or a ratio (required, positive); the others have none (0)."""
+    """The window of a rate or a ratio: required, positive."""
     window_raw = value.get("window")
-    if kind not in ("rate", "ratio"):
-        if window_raw is not None:
-            raise _Invalid("expr.window", f"not used by {kind}", value, "window")
-        return 0.0
     if window_raw is None:
         raise _Invalid("expr.window", f"required for {kind}", value)
     window = _duration("expr.window", window_raw, value, "window")
@@ -472,11 +469,11 @@ def _window(kind: str, value: Mapping[str, Any]) -> float:
     return window
 
 
-def _value_expr(body: Any, by: tuple[str, ...]) -> ValueExpr:
+def _value_expr(body: Any, by: tuple[str, ...], node: Any) -> ValueExpr:
     reduce = body.get("reduce") if isinstance(body, Mapping) else None
     if reduce is not None and reduce not in _REDUCERS:
         raise _Invalid("expr.value.reduce", f"must be one of {', '.join(_REDUCERS)}", body, "reduce")
-    return ValueExpr(_selector("expr.value", body, extra=("reduce",)), reduce, by)
+    return ValueExpr(_selector("expr.value", body, extra=("reduce",), node=node), reduce, by)
 
 
 def _ratio_expr(value: Mapping[str, Any], body: Any, window: float, by: tuple[str, ...]) -> RatioExpr:
@@ -516,12 +513,10 @@ def _by(value: Any, node: Any) -> tuple[str, ...]:
 
 
 def _selector(name: str, body: Any, extra: Iterable[str] = (), node: Any = None) -> Selector:
-    if not isinstance(body, Mapping) or not isinstance(body.get("metric"), str):
-        raise _Invalid(
-            f"{name}.metric",
-            "required: the metric name",
-            body if isinstance(body, Mapping) else node,
-        )
+    if not isinstance(body, Mapping):  # `value: m`: the line of its key in ``node``
+        raise _Invalid(f"{name}.metric", "required: the metric name", node, name.rpartition(".")[2])
+    if not isinstance(body.get("metric"), str):
+        raise _Invalid(f"{name}.metric", "required: the metric name", body)
     allowed = {"metric", "match", "field", "quantile", *extra}
     for key in body:
         if key not in allowed:
@@ -561,7 +556,8 @@ def _attr_text(value: Any) -> str:
 
 
 def override_key(alert: str) -> str:
-    """``CacheHitRateLow`` -> ``CACHEHITRATELOW``; ``queue_backlog`` -> ``QUEUE_BACKLOG``."""
+    """``CacheHitRateLow`` -> ``CACHEHITRATELOW``; ``queue_backlog`` -> ``QUEUE_BACKLOG``;
+    a name given in code with other characters (``disk.free``) -> ``DISK_FREE``."""
     return re.sub(r"[^A-Z0-9_]", "_", alert.upper())
 
 
@@ -582,17 +578,17 @@ def apply_overrides(rules: Sequence[Rule], environ: Mapping[str, str]) -> tuple[
             continue
         try:
             base, field = _target(variable, by_key)
-            rule = _override(changed.get(base.alert, base), field, environ[variable])
-        except _Invalid as exc:
-            errors.append(RuleError(variable, f"{exc.message} (value {environ[variable]!r})"))
+            overridden = _SETTERS[field](changed.get(base.alert, base), environ[variable].strip())
+        except _Refused as exc:
+            errors.append(RuleError(variable, f"{exc} (value {environ[variable]!r})"))
             continue
         except ValueError as exc:  # _Unknown, or a duration parse_duration refused
             errors.append(RuleError(variable, str(exc)))
             continue
-        if rule is _DISABLED:
+        if overridden is None:
             disabled.add(base.alert)
         else:
-            changed[base.alert] = rule
+            changed[base.alert] = overridden
             if field in ("ABOVE", "BELOW", "RECOVERY"):
                 ladder_variables.setdefault(base.alert, []).append(variable)
     errors.extend(_check_ladders(rules, changed, ladder_variables, environ))
@@ -611,7 +607,7 @@ def _target(variable: str, by_key: Mapping[str, list[Rule]]) -> tuple[Rule, str]
     if field is None:
         raise _Unknown(f"unknown field (expected a suffix of {', '.join(RULE_OVERRIDE_FIELDS)})")
     key = rest[: -len(field) - 1]
-    named = by_key.get(key, [])
+    named = by_key.get(key)
     if not named:
         raise _Unknown(f"no loaded rule is named {key!r} (names: {', '.join(sorted(by_key)) or 'none'})")
     if len(named) > 1:
@@ -632,74 +628,111 @@ def _check_ladders(
     the variable names. A rule that fails keeps the ladder and recovery of its file."""
     errors: list[RuleError] = []
     originals = {rule.alert: rule for rule in rules}
-    for alert, rule in list(changed.items()):
+    for alert, names in ladder_variables.items():
+        rule = changed[alert]
         try:
             _check_recovery(rule, None)
         except _Invalid as exc:
-            names = ladder_variables.get(alert, [])
             shown = ", ".join(f"{name}={environ[name]!r}" for name in names)
-            errors.append(RuleError(" and ".join(names), f"{exc.message} (values {shown})"))
+            errors.append(RuleError(" and ".join(names), f"{exc} (values {shown})"))
             base = originals[alert]
             changed[alert] = replace(rule, direction=base.direction, thresholds=base.thresholds, recovery=base.recovery)
     return errors
 
 
-_DISABLED: Any = object()
-
-
-def _finite(field: str, text: str) -> float:
+def _finite(text: str) -> float:
     """A number as the file loader accepts one: NaN and infinities are refused."""
     try:
         number = float(text)
     except ValueError:
-        raise _Invalid(field, f"{text!r} is not a number") from None
+        raise _Refused(f"{text!r} is not a number") from None
     if not math.isfinite(number):
-        raise _Invalid(field, "must be a finite number")
+        raise _Refused("must be a finite number")
     return number
 
 
-def _override(rule: Rule, field: str, text: str) -> Rule:
-    value = text.strip()
-    if field in ("ABOVE", "BELOW"):
-        ladder: dict[str, float] = {}
-        for part in value.split(","):
-            name, sep, number = part.partition(":")
-            if not sep:
-                raise _Invalid(field, "expected severity:number pairs, e.g. medium:0.6,high:0.4")
-            try:
-                ladder[name.strip()] = float(number)
-            except ValueError:
-                raise _Invalid(field, f"{number.strip()!r} is not a number") from None
-        direction = field.lower()
-        return replace(rule, direction=direction, thresholds=parse_ladder(direction, ladder))  # type: ignore[arg-type]
-    if field == "FOR":
-        return replace(rule, for_=parse_duration(value))
-    if field == "KEEP_FIRING_FOR":
-        return replace(rule, keep_firing_for=parse_duration(value))
-    if field == "RECOVERY":
-        if value.lower() in ("", "none"):
-            return replace(rule, recovery=None)
-        return replace(rule, recovery=_finite(field, value))
-    if field == "NO_DATA":
-        return replace(rule, no_data=_no_data(value, None))  # type: ignore[arg-type]
-    if field == "ENABLED":
-        if value.lower() in ("false", "0", "no", "off"):
-            return _DISABLED  # type: ignore[no-any-return]
-        if value.lower() in ("true", "1", "yes", "on"):
-            return rule
-        raise _Invalid(field, "must be true or false")
-    if field == "WINDOW":
-        if not isinstance(rule.expr, (RateExpr, RatioExpr)):
-            raise _Invalid(field, "only rate and ratio rules have a window")
-        window = parse_duration(value)
-        if window <= 0:  # as in files: a zero window never holds an increase
-            raise _Invalid(field, "must be positive")
-        return replace(rule, expr=replace(rule.expr, window=window))
-    if field == "MIN_DENOMINATOR":
-        if not isinstance(rule.expr, RatioExpr):
-            raise _Invalid(field, "only ratio rules have min_denominator")
-        minimum = _finite(field, value)
-        if minimum < 0:
-            raise _Invalid(field, "must be non-negative")
-        return replace(rule, expr=replace(rule.expr, min_denominator=minimum))
-    raise _Invalid(field, "unknown field")
+# Each override field's setter: the rule with the (stripped) value applied, or None for
+# a rule the value disables.
+
+
+def _set_above(rule: Rule, value: str) -> Rule:
+    return _set_ladder(rule, "above", value)
+
+
+def _set_below(rule: Rule, value: str) -> Rule:
+    return _set_ladder(rule, "below", value)
+
+
+def _set_ladder(rule: Rule, direction: Direction, value: str) -> Rule:
+    """``medium:0.6,high:0.4``, checked as a file's ladder is."""
+    ladder: dict[str, float] = {}
+    for part in value.split(","):
+        name, sep, number = part.partition(":")
+        if not sep:
+            raise _Refused("expected severity:number pairs, e.g. medium:0.6,high:0.4")
+        if name.strip() in ladder:
+            raise _Refused(f"{name.strip()} is given twice")
+        try:
+            ladder[name.strip()] = float(number)
+        except ValueError:
+            raise _Refused(f"{number.strip()!r} is not a number") from None
+    return replace(rule, direction=direction, thresholds=parse_ladder(direction, ladder))
+
+
+def _set_for(rule: Rule, value: str) -> Rule:
+    return replace(rule, for_=parse_duration(value))
+
+
+def _set_keep_firing_for(rule: Rule, value: str) -> Rule:
+    return replace(rule, keep_firing_for=parse_duration(value))
+
+
+def _set_recovery(rule: Rule, value: str) -> Rule:
+    if value.lower() in ("", "none"):
+        return replace(rule, recovery=None)
+    return replace(rule, recovery=_finite(value))
+
+
+def _set_no_data(rule: Rule, value: str) -> Rule:
+    return replace(rule, no_data=_no_data(value, None))  # type: ignore[arg-type]
+
+
+def _set_enabled(rule: Rule, value: str) -> Rule | None:
+    enabled = parse_bool(value)
+    if enabled is None:
+        raise _Refused("must be true or false")
+    return rule if enabled else None
+
+
+def _set_window(rule: Rule, value: str) -> Rule:
+    if not isinstance(rule.expr, (RateExpr, RatioExpr)):
+        raise _Refused("only rate and ratio rules have a window")
+    window = parse_duration(value)
+    if window <= 0:  # as in files: a zero window never holds an increase
+        raise _Refused("must be positive")
+    return replace(rule, expr=replace(rule.expr, window=window))
+
+
+def _set_min_denominator(rule: Rule, value: str) -> Rule:
+    if not isinstance(rule.expr, RatioExpr):
+        raise _Refused("only ratio rules have min_denominator")
+    minimum = _finite(value)
+    if minimum < 0:
+        raise _Refused("must be non-negative")
+    return replace(rule, expr=replace(rule.expr, min_denominator=minimum))
+
+
+#: the override fields by variable suffix; KEEP_FIRING_FOR comes before FOR, which
+#: ends it, so that the longer suffix is tried first
+_SETTERS: Mapping[str, Callable[[Rule, str], Rule | None]] = {
+    "KEEP_FIRING_FOR": _set_keep_firing_for,
+    "MIN_DENOMINATOR": _set_min_denominator,
+    "ENABLED": _set_enabled,
+    "ABOVE": _set_above,
+    "BELOW": _set_below,
+    "FOR": _set_for,
+    "RECOVERY": _set_recovery,
+    "WINDOW": _set_window,
+    "NO_DATA": _set_no_data,
+}
+RULE_OVERRIDE_FIELDS = tuple(_SETTERS)

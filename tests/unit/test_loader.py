@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from otel_alerting.rules import RuleError, load_rule_set, load_rules_file
-from otel_alerting.rules.loader import apply_overrides, override_key, parse_rules
+from otel_alerting.rules.loader import RulesFile, apply_overrides, override_key, parse_rules
 from otel_alerting.rules.model import AbsentExpr, RateExpr, RatioExpr, Rule, Selector, Severity, ValueExpr
 
 ISSUE_EXAMPLE = """\
@@ -124,6 +125,14 @@ def test_json_syntax_error_names_file_and_line(tmp_path: Path) -> None:
         ("rate: {metric: c}\n  window: 90", RateExpr(Selector("c"), 90.0)),
         ("rate: {metric: c}\n  window: 1m\n  by: queue", RateExpr(Selector("c"), 60.0, ("queue",))),
         ("absent: {metric: g}\n  by: [a, b]", AbsentExpr(Selector("g"), ("a", "b"))),
+        ("value: {metric: m, match: {ok: false}}", ValueExpr(Selector("m", {"ok": ("false",)}))),
+        ("value: {metric: h, quantile: 0}", ValueExpr(Selector("h", field="quantile", quantile=0.0))),
+        ("value: {metric: h, quantile: 1}", ValueExpr(Selector("h", field="quantile", quantile=1.0))),
+        ("rate: {metric: c}\n  window: 1s", RateExpr(Selector("c"), 1.0)),
+        (
+            "ratio: {numerator: {metric: a}, denominator: {metric: b}}\n  window: 1m",
+            RatioExpr(Selector("a"), Selector("b"), 60.0, 0.0),
+        ),
     ],
 )
 def test_expression_forms(snippet: str, expected: object) -> None:
@@ -133,6 +142,127 @@ def test_expression_forms(snippet: str, expected: object) -> None:
     loaded = parse_rules(yaml.safe_load(text), "t")
     assert loaded.errors == ()
     assert loaded.rules[0].expr == expected
+
+
+def test_what_a_rule_may_set_beside_its_expression_and_ladder() -> None:
+    loaded = parse_rules(
+        {
+            "rules": [
+                {
+                    "alert": "A",
+                    "expr": {"value": {"metric": "m"}},
+                    "above": {"medium": 100, "high": 200},
+                    "recovery": 100,  # at the lowest threshold: allowed
+                    "keep_firing_for": "5m",
+                    "no_data": "keep",
+                    "labels": {"team": None, "tier": 1},
+                },
+                {
+                    "alert": "B",
+                    "expr": {"value": {"metric": "m"}},
+                    "below": {"medium": 0.5},
+                    "recovery": 0.5,
+                    "no_data": "resolve",
+                    "enabled": True,
+                },
+            ]
+        },
+        "rules.yaml",
+    )
+    assert loaded.errors == ()
+    a, b = loaded.rules
+    assert (a.recovery, a.keep_firing_for, a.no_data, dict(a.labels)) == (
+        100.0,
+        300.0,
+        "keep",
+        {"team": "", "tier": "1"},
+    )
+    assert (b.recovery, b.keep_firing_for, b.no_data) == (0.5, 0.0, "resolve")
+    # read from a dict, not a file: the source has no line
+    assert (a.source, b.source) == ("rules.yaml", "rules.yaml")
+
+
+def test_documents_without_rules() -> None:
+    assert parse_rules(None, "r.yaml") == RulesFile((), frozenset(), {}, ())
+    assert parse_rules({"route": {"receiver": "log"}}, "r.yaml") == RulesFile(
+        (), frozenset(), {"route": {"receiver": "log"}}, ()
+    )
+    assert parse_rules(["alert"], "r.yaml") == RulesFile(
+        (), frozenset(), {}, (RuleError("r.yaml", "the top level must be a mapping with a 'rules' list"),)
+    )
+    assert load_rules_file("/nonexistent/r.yaml") == RulesFile(
+        (), frozenset(), {}, (RuleError("/nonexistent/r.yaml", "cannot read: No such file or directory"),)
+    )
+    # a document given in code is named <rules> in errors
+    assert [str(e) for e in parse_rules([]).errors] == ["<rules>: the top level must be a mapping with a 'rules' list"]
+
+
+def test_the_line_of_each_section_beside_the_rules(tmp_path: Path) -> None:
+    path = write(tmp_path, "rules: []\nroute:\n  receiver: log\ninhibit_rules: []\n")
+    loaded = load_rules_file(path)
+    assert loaded.errors == ()
+    assert dict(loaded.extra_lines) == {"route": 2, "inhibit_rules": 4}
+    assert parse_rules({"rules": [], "route": {}}).extra_lines == {}
+
+
+def test_rules_after_a_bare_disable_and_after_a_duplicate_still_load(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "rules:\n  - {alert: Elsewhere, enabled: false}\n"
+        + _simple("A", "m", 1)
+        + _simple("A", "m", 2)
+        + _simple("B", "m", 3)
+        + "  - alert: C\n    enabled: false\n    expr: {value: {metric: m}}\n    above: 1\n"
+        + _simple("D", "m", 4),
+    )
+    loaded = load_rules_file(path)
+    assert [str(e) for e in loaded.errors] == [f"{path}:6: rules[2] (A).alert: duplicate alert name (first at rule #2)"]
+    assert [r.alert for r in loaded.rules] == ["A", "B", "D"]
+    assert loaded.disabled == frozenset({"Elsewhere", "C"})
+
+
+def test_a_file_that_is_not_utf8_is_an_error_on_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_bytes(b"\nrules:\n  - alert: A\n    annotations: {summary: caf\xe9}\n")
+    assert load_rules_file(path) == RulesFile(
+        (), frozenset(), {}, (RuleError(str(path), "not valid UTF-8: invalid continuation byte", 4),)
+    )
+
+
+def test_a_control_character_is_a_yaml_error_without_a_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "rules: []\n# bell: \x07\n")
+    assert [str(e) for e in load_rules_file(path).errors] == [
+        f"{path}: not valid YAML/JSON: unacceptable character #x0007: special characters are not allowed\n"
+        '  in "<unicode string>", position 18'
+    ]
+
+
+def test_a_rules_file_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import otel_alerting
+
+    path = write(tmp_path, "rules:\n" + _simple("A", "m", 1) + "    annotations: {summary: 'température ≥ 5 °C'}\n")
+    script = (
+        "import locale, sys\n"
+        "from otel_alerting.rules import load_rules_file\n"
+        "loaded = load_rules_file(sys.argv[1])\n"
+        "print(locale.getpreferredencoding(False), ascii(loaded.rules[0].annotations['summary']))\n"
+    )
+    # the C locale without UTF-8 mode or locale coercion: the locale's encoding is ASCII
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LC_ALL": "C",
+        "PYTHONCOERCECLOCALE": "0",
+        "PYTHONUTF8": "0",
+        "PYTHONPATH": str(Path(otel_alerting.__file__).parent.parent),
+    }
+    env.update({k: v for k, v in os.environ.items() if k == "MUTANT_UNDER_TEST"})  # mutation runs
+    out = subprocess.run(
+        [sys.executable, "-X", "utf8=0", "-c", script, str(path)], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split(" ", 1) == ["ANSI_X3.4-1968", "'temp\\xe9rature \\u2265 5 \\xb0C'\n"]
 
 
 def test_bare_threshold_means_one_high_level_and_ladders_sort_by_severity() -> None:
@@ -711,6 +841,273 @@ BAD_FILES = {
         "rules[0] (A).expr.by",
         r"list of attribute names",
     ),
+    # The cases below put the field on a line of its own, apart from the line of the
+    # rule or mapping around it: the error names the field's line, not its parent's.
+    "rules_not_a_list_after_route": (
+        """\
+        route: {receiver: log}
+        rules: {alert: A}  #<
+        """,
+        "rules",
+        r"must be a list",
+    ),
+    "duplicate_name_not_first": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+          - expr: {value: {metric: n}}
+            alert: A  #<
+            above: 2
+        """,
+        "rules[1] (A).alert",
+        r"duplicate alert name",
+    ),
+    "bad_alert_name_not_first": (
+        """\
+        rules:
+          - expr: {value: {metric: m}}
+            alert: 1st  #<
+            above: 1
+        """,
+        "rules[0] (1st).alert",
+        r"letters, digits and underscores",
+    ),
+    "expr_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr: cpu  #<
+            above: 1
+        """,
+        "rules[0] (A).expr",
+        r"required: a mapping",
+    ),
+    "value_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              by: [queue]
+              value: depth  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.value.metric",
+        r"required: the metric name",
+    ),
+    "absent_without_metric": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              by: [queue]
+              absent:
+                match: {queue: ingest}  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.absent.metric",
+        r"required: the metric name",
+    ),
+    "window_on_absent": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              absent: {metric: m}
+              window: 5m  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.window",
+        r"not used by absent",
+    ),
+    "ratio_not_a_mapping_not_first": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              window: 1m
+              ratio: [a, b]  #<
+            below: 0.5
+        """,
+        "rules[0] (A).expr.ratio",
+        r"must have numerator and denominator",
+    ),
+    "ratio_part_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              ratio:
+                denominator: {metric: b}
+                numerator: a  #<
+              window: 1m
+            below: 0.5
+        """,
+        "rules[0] (A).expr.ratio.numerator.metric",
+        r"required: the metric name",
+    ),
+    "min_denominator_not_finite": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              ratio:
+                numerator: {metric: a}
+                denominator: {metric: b}
+                min_denominator: .inf  #<
+              window: 1m
+            below: 0.5
+        """,
+        "rules[0] (A).expr.ratio.min_denominator",
+        r"finite",
+    ),
+    "quantile_true": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              value:
+                metric: h
+                quantile: true  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.value.quantile",
+        r"between 0 and 1",
+    ),
+    "quantile_above_one": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              value:
+                metric: h
+                quantile: 1.5  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.value.quantile",
+        r"between 0 and 1",
+    ),
+    "bare_threshold_not_finite": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: .nan  #<
+        """,
+        "rules[0] (A).above",
+        r"finite",
+    ),
+    "threshold_not_finite_not_first": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above:
+              medium: 1
+              high: .inf  #<
+        """,
+        "rules[0] (A).above.high",
+        r"finite",
+    ),
+    "unknown_severity_not_first": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above:
+              medium: 1
+              urgent: 5  #<
+        """,
+        "rules[0] (A).above.urgent",
+        r"unknown severity 'urgent'",
+    ),
+    "severity_given_twice": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above:
+              high: 1
+              HIGH: 2  #<
+        """,
+        "rules[0] (A).above.HIGH",
+        r"given twice",
+    ),
+    "nested_label_not_first": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            labels:
+              team: x
+              owner: {name: y}  #<
+        """,
+        "rules[0] (A).labels.owner",
+        r"must be a string",
+    ),
+    "annotations_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            annotations: [summary]  #<
+        """,
+        "rules[0] (A).annotations",
+        r"mapping of names to strings",
+    ),
+    "nested_annotation_not_first": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            annotations:
+              summary: x
+              description: [y]  #<
+        """,
+        "rules[0] (A).annotations.description",
+        r"must be a string",
+    ),
+    "rate_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              window: 1m
+              rate: requests  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.rate.metric",
+        r"required: the metric name",
+    ),
+    "absent_not_a_mapping": (
+        """\
+        rules:
+          - alert: A
+            expr:
+              by: [queue]
+              absent: heartbeat  #<
+            above: 1
+        """,
+        "rules[0] (A).expr.absent.metric",
+        r"required: the metric name",
+    ),
+    "template_error_not_first": (
+        """\
+        rules:
+          - alert: A
+            expr: {value: {metric: m}}
+            above: 1
+            annotations:
+              summary: x
+              description: "{nope}"  #<
+        """,
+        "rules[0] (A).annotations.description",
+        r"unknown template field 'nope'",
+    ),
 }
 
 
@@ -734,7 +1131,9 @@ def test_every_error_names_source_line_and_field(tmp_path: Path, case: str) -> N
     if field:
         assert f" {field}:" in shown
     # and a rule with an error is never loaded half-understood (only the good one of two is)
-    assert len(loaded.rules) == (1 if case in ("duplicate_name", "rule_not_a_mapping") else 0)
+    assert len(loaded.rules) == (
+        1 if case in ("duplicate_name", "duplicate_name_not_first", "rule_not_a_mapping") else 0
+    )
 
 
 #: each message of BAD_FILES word for word: a user reads them, and they are all of the fix
@@ -790,6 +1189,31 @@ FULL_MESSAGES = {
     "unknown_severity": "unknown severity 'urgent' (expected one of low, medium, high, critical)",
     "window_on_value": "not used by value",
     "zero_window": "must be positive",
+    "rules_not_a_list_after_route": "must be a list",
+    "duplicate_name_not_first": "duplicate alert name (first at rule #1)",
+    "bad_alert_name_not_first": "required: a name of letters, digits and underscores",
+    "expr_not_a_mapping": "required: a mapping with exactly one of value, rate, ratio, absent",
+    "value_not_a_mapping": "required: the metric name",
+    "rate_not_a_mapping": "required: the metric name",
+    "absent_not_a_mapping": "required: the metric name",
+    "absent_without_metric": "required: the metric name",
+    "window_on_absent": "not used by absent",
+    "ratio_not_a_mapping_not_first": "must have numerator and denominator",
+    "ratio_part_not_a_mapping": "required: the metric name",
+    "min_denominator_not_finite": "must be a finite number",
+    "quantile_true": "must be a number between 0 and 1",
+    "quantile_above_one": "must be a number between 0 and 1",
+    "bare_threshold_not_finite": "must be a finite number",
+    "threshold_not_finite_not_first": "must be a finite number",
+    "unknown_severity_not_first": "unknown severity 'urgent' (expected one of low, medium, high, critical)",
+    "severity_given_twice": "high is given twice",
+    "nested_label_not_first": "must be a string",
+    "annotations_not_a_mapping": "must be a mapping of names to strings",
+    "nested_annotation_not_first": "must be a string",
+    "template_error_not_first": (
+        "unknown template field 'nope' "
+        "(allowed: alert, expr, for, labels, last_firing_value, severity, state, threshold, value, window)"
+    ),
 }
 
 
@@ -952,13 +1376,19 @@ def _rules() -> list[Rule]:
 
 
 def _override(variable: str, value: str) -> tuple[dict[str, Rule], list[RuleError]]:
-    rules, errors = apply_overrides(_rules(), {variable: value, "UNRELATED": "x"})
+    # variables of other names, sorted before and after the prefix, are left alone
+    rules, errors = apply_overrides(_rules(), {variable: value, "ALERT_UNRELATED": "x", "UNRELATED": "x"})
     return {r.alert: r for r in rules}, errors
 
 
 @pytest.mark.parametrize(
     ("alert", "key"),
-    [("CacheHitRateLow", "CACHEHITRATELOW"), ("queue_backlog", "QUEUE_BACKLOG"), ("Err2", "ERR2")],
+    [
+        ("CacheHitRateLow", "CACHEHITRATELOW"),
+        ("queue_backlog", "QUEUE_BACKLOG"),
+        ("Err2", "ERR2"),
+        ("disk.free-space", "DISK_FREE_SPACE"),  # a rule built in code, not checked as a file's name
+    ],
 )
 def test_override_key(alert: str, key: str) -> None:
     assert override_key(alert) == key
@@ -1013,6 +1443,37 @@ def test_override_above_ladder_replaces_all_levels() -> None:
         ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_ENABLED", "false", lambda r: "ErrorRate" not in r and len(r) == 2),
         ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_ENABLED", "off", lambda r: "ErrorRate" not in r),
         ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_ENABLED", "true", lambda r: "ErrorRate" in r and len(r) == 3),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY", "", lambda r: r["queue_backlog"].recovery is None),
+        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY", " None ", lambda r: r["queue_backlog"].recovery is None),
+        ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_WINDOW", "1", lambda r: r["ErrorRate"].expr.window == 1.0),
+        ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_WINDOW", "0.5", lambda r: r["ErrorRate"].expr.window == 0.5),
+        (
+            "OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_MIN_DENOMINATOR",
+            "0",
+            lambda r: r["CacheHitRateLow"].expr.min_denominator == 0.0,
+        ),
+        (
+            "OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_MIN_DENOMINATOR",
+            "0.5",
+            lambda r: r["CacheHitRateLow"].expr.min_denominator == 0.5,
+        ),
+        (
+            "OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_ABOVE",
+            "medium:1",
+            lambda r: (
+                r["CacheHitRateLow"].direction == "above"
+                and r["CacheHitRateLow"].thresholds == ((Severity.MEDIUM, 1.0),)
+            ),
+        ),
+        # an above rule turned into a below one (its recovery, 80, is above the lowest level)
+        (
+            "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_BELOW",
+            "medium:10,high:5",
+            lambda r: (
+                r["queue_backlog"].direction == "below"
+                and r["queue_backlog"].thresholds == ((Severity.MEDIUM, 10.0), (Severity.HIGH, 5.0))
+            ),
+        ),
     ],
 )
 def test_override_each_field(variable: str, value: str, check: object) -> None:
@@ -1021,41 +1482,133 @@ def test_override_each_field(variable: str, value: str, check: object) -> None:
     assert check(rules)  # type: ignore[operator]
 
 
-@pytest.mark.parametrize(
-    ("variable", "value", "message"),
-    [
-        ("OTEL_PYTHON_ALERTING_RULE_NOSUCHRULE_FOR", "1m", r"no loaded rule is named 'NOSUCHRULE'"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_TRESHOLD", "1", r"unknown field"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "high:500,critical:100", r"must be above"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "500", r"severity:number pairs"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "high:lots", r"'lots' is not a number"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "urgent:5", r"unknown severity"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE", "high:nan", r"finite"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_FOR", "forever", r"invalid duration 'forever'"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_KEEP_FIRING_FOR", "-1s", r"invalid duration"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY", "high", r"'high'"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY", "150", r"at or below the lowest threshold \(100\)"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY", "-inf", r"finite"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_NO_DATA", "drop", r"'keep' or 'resolve'"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ENABLED", "maybe", r"true or false"),
-        ("OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_WINDOW", "5m", r"only rate and ratio rules have a window"),
-        ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_WINDOW", "0", r"positive"),
-        ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_WINDOW", "soon", r"invalid duration 'soon'"),
-        ("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_MIN_DENOMINATOR", "5", r"only ratio rules have min_denominator"),
-        ("OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_MIN_DENOMINATOR", "many", r"'many'"),
-        ("OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_MIN_DENOMINATOR", "nan", r"finite"),
-        ("OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_MIN_DENOMINATOR", "-1", r"non-negative|at least 0"),
-    ],
-)
-def test_override_errors_name_the_variable_and_keep_the_rule(variable: str, value: str, message: str) -> None:
+_NAMES = "(names: CACHEHITRATELOW, ERRORRATE, QUEUE_BACKLOG)"
+_SUFFIXES = "KEEP_FIRING_FOR, MIN_DENOMINATOR, ENABLED, ABOVE, BELOW, FOR, RECOVERY, WINDOW, NO_DATA"
+_HINT = "(expected e.g. 30s, 5m, 1h or seconds)"
+_PREFIX = "OTEL_PYTHON_ALERTING_RULE_"
+
+#: (variable without its prefix, value, the error's message word for word: the refused
+#: value follows it, unless the message already shows it)
+OVERRIDE_ERRORS = [
+    ("NOSUCHRULE_FOR", "1m", f"no loaded rule is named 'NOSUCHRULE' {_NAMES}"),
+    ("QUEUE_BACKLOG_TRESHOLD", "1", f"unknown field (expected a suffix of {_SUFFIXES})"),
+    (
+        "QUEUE_BACKLOG_ABOVE",
+        "high:500,critical:100",
+        "critical (100) must be above high (500) (value 'high:500,critical:100')",
+    ),
+    ("QUEUE_BACKLOG_ABOVE", "500", "expected severity:number pairs, e.g. medium:0.6,high:0.4 (value '500')"),
+    ("QUEUE_BACKLOG_ABOVE", "high:lots", "'lots' is not a number (value 'high:lots')"),
+    ("QUEUE_BACKLOG_ABOVE", "high:1:2", "'1:2' is not a number (value 'high:1:2')"),
+    (
+        "QUEUE_BACKLOG_ABOVE",
+        "urgent:5",
+        "unknown severity 'urgent' (expected one of low, medium, high, critical) (value 'urgent:5')",
+    ),
+    ("QUEUE_BACKLOG_ABOVE", "high:nan", "must be a finite number (value 'high:nan')"),
+    ("QUEUE_BACKLOG_ABOVE", "high:1,high:2", "high is given twice (value 'high:1,high:2')"),
+    ("QUEUE_BACKLOG_ABOVE", "high:1,HIGH:2", "high is given twice (value 'high:1,HIGH:2')"),
+    ("QUEUE_BACKLOG_FOR", "forever", f"invalid duration 'forever' {_HINT}"),
+    ("QUEUE_BACKLOG_KEEP_FIRING_FOR", "-1s", f"invalid duration '-1s' {_HINT}"),
+    ("QUEUE_BACKLOG_RECOVERY", "high", "'high' is not a number (value 'high')"),
+    (
+        "QUEUE_BACKLOG_RECOVERY",
+        "150",
+        f"must be at or below the lowest threshold (100) (values {_PREFIX}QUEUE_BACKLOG_RECOVERY='150')",
+    ),
+    ("QUEUE_BACKLOG_RECOVERY", "-inf", "must be a finite number (value '-inf')"),
+    ("QUEUE_BACKLOG_NO_DATA", "drop", "must be 'keep' or 'resolve', not 'drop' (value 'drop')"),
+    ("QUEUE_BACKLOG_ENABLED", "maybe", "must be true or false (value 'maybe')"),
+    ("QUEUE_BACKLOG_WINDOW", "5m", "only rate and ratio rules have a window (value '5m')"),
+    ("ERRORRATE_WINDOW", "0", "must be positive (value '0')"),
+    ("ERRORRATE_WINDOW", "soon", f"invalid duration 'soon' {_HINT}"),
+    ("ERRORRATE_MIN_DENOMINATOR", "5", "only ratio rules have min_denominator (value '5')"),
+    ("CACHEHITRATELOW_MIN_DENOMINATOR", "many", "'many' is not a number (value 'many')"),
+    ("CACHEHITRATELOW_MIN_DENOMINATOR", "nan", "must be a finite number (value 'nan')"),
+    ("CACHEHITRATELOW_MIN_DENOMINATOR", "-1", "must be non-negative (value '-1')"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "message"), OVERRIDE_ERRORS)
+def test_override_errors_name_the_variable_and_keep_the_rule(name: str, value: str, message: str) -> None:
+    variable = _PREFIX + name
     rules, errors = _override(variable, value)
     error = only(errors)
     assert error.source == variable
-    assert re.search(message, error.message), error.message
-    assert str(error).startswith(variable + ":")
+    assert str(error) == f"{variable}: {message}"
     # the rule stays as the file defined it
     original = {r.alert: r for r in _rules()}
     assert rules == original
+
+
+@pytest.mark.parametrize(
+    ("value", "enabled"),
+    [
+        *[(v, False) for v in ("false", "0", "no", "off", "FALSE", " Off ")],
+        *[(v, True) for v in ("true", "1", "yes", "on", "TRUE", " Yes ")],
+    ],
+)
+def test_override_enabled_spellings(value: str, enabled: bool) -> None:
+    rules, errors = _override("OTEL_PYTHON_ALERTING_RULE_ERRORRATE_ENABLED", value)
+    assert errors == []
+    assert ("ErrorRate" in rules) is enabled
+    assert len(rules) == (3 if enabled else 2)
+
+
+def test_an_override_when_no_rule_is_loaded() -> None:
+    rules, errors = apply_overrides([], {"OTEL_PYTHON_ALERTING_RULE_A_FOR": "1m"})
+    assert rules == []
+    assert [str(e) for e in errors] == ["OTEL_PYTHON_ALERTING_RULE_A_FOR: no loaded rule is named 'A' (names: none)"]
+
+
+def test_a_bad_override_leaves_the_next_variables_applied() -> None:
+    rules, errors = apply_overrides(
+        _rules(),
+        {
+            "OTEL_PYTHON_ALERTING_RULE_ERRORRATE_FOR": "soon",
+            "OTEL_PYTHON_ALERTING_RULE_ERRORRATE_KEEP_FIRING_FOR": "-1",
+            "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_FOR": "1m",
+            "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_NO_DATA": "resolve",
+        },
+    )
+    assert [e.source for e in errors] == [
+        "OTEL_PYTHON_ALERTING_RULE_ERRORRATE_FOR",
+        "OTEL_PYTHON_ALERTING_RULE_ERRORRATE_KEEP_FIRING_FOR",
+    ]
+    backlog = next(r for r in rules if r.alert == "queue_backlog")
+    assert (backlog.for_, backlog.no_data) == (60.0, "resolve")
+
+
+def test_a_direction_change_clashing_with_file_recovery_is_reverted_with_its_direction() -> None:
+    # queue_backlog: above {medium: 100, high: 500}, recovery 80; below 100, 80 is on the wrong side
+    rules, errors = apply_overrides(_rules(), {"OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_BELOW": "medium:100,high:90"})
+    assert [str(e) for e in errors] == [
+        "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_BELOW: must be at or above the lowest threshold (100) "
+        "(values OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_BELOW='medium:100,high:90')"
+    ]
+    backlog = next(r for r in rules if r.alert == "queue_backlog")
+    assert (backlog.direction, backlog.thresholds, backlog.recovery) == (
+        "above",
+        ((Severity.MEDIUM, 100.0), (Severity.HIGH, 500.0)),
+        80.0,
+    )
+
+
+def test_ladder_and_recovery_overrides_that_clash_are_named_together() -> None:
+    rules, errors = apply_overrides(
+        _rules(),
+        {
+            "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE": "medium:50",
+            "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY": "60",
+        },
+    )
+    assert [str(e) for e in errors] == [
+        "OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE and OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY: "
+        "must be at or below the lowest threshold (50) (values OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_ABOVE="
+        "'medium:50', OTEL_PYTHON_ALERTING_RULE_QUEUE_BACKLOG_RECOVERY='60')"
+    ]
+    backlog = next(r for r in rules if r.alert == "queue_backlog")
+    assert (backlog.thresholds, backlog.recovery) == (((Severity.MEDIUM, 100.0), (Severity.HIGH, 500.0)), 80.0)
 
 
 def test_unknown_rule_error_lists_the_loaded_names() -> None:

@@ -8,7 +8,17 @@ from typing import Any
 import pytest
 
 from otel_alerting.notify.matchers import Matcher
-from otel_alerting.notify.routing import ALL_LABELS, DEFAULT_TIMERS, Route, Timers, parse_route, routing_labels
+from otel_alerting.notify.routing import (
+    ALL_LABELS,
+    CRITICAL_TIMERS,
+    DEFAULT_TIMERS,
+    NO_WAIT,
+    Route,
+    Timers,
+    default_route,
+    parse_route,
+    routing_labels,
+)
 from otel_alerting.rules.loader import load_yaml
 from otel_alerting.rules.model import Severity
 
@@ -214,3 +224,37 @@ def test_routing_labels_add_the_severity_in_lower_case() -> None:
     labels = {"queue": "ingest"}
     assert routing_labels(labels, Severity.CRITICAL) == {"queue": "ingest", "severity": "critical"}
     assert labels == {"queue": "ingest"}
+
+
+# --- the default tree (no `route:` in the rules file) ----------------------------------
+
+
+def test_the_default_tree_one_pair_of_routes_per_severity_from_critical_down() -> None:
+    route, errors = default_route(("console", "slack"), {})
+    assert errors == []
+
+    def pair(severity: str, immediate: tuple[str, ...], grouped: tuple[str, ...], timers: Timers) -> list[Route]:
+        matchers = (Matcher("severity", "=", severity),)
+        # one path for every severity: an alert that escalates stays in its group of each channel
+        return [
+            Route(receivers=immediate, matchers=matchers, timers=NO_WAIT, continue_=True, path="0.severity"),
+            Route(receivers=grouped, matchers=matchers, timers=timers, path="0.severity"),
+        ]
+
+    assert route == Route(
+        receivers=(),
+        path="0",
+        routes=(
+            *pair("critical", ("console",), ("slack",), CRITICAL_TIMERS),
+            *pair("high", ("console",), ("slack",), DEFAULT_TIMERS),
+            *pair("medium", ("console",), ("slack",), DEFAULT_TIMERS),
+            *pair("low", ("console",), (), DEFAULT_TIMERS),
+        ),
+    )
+
+
+def test_a_severity_route_naming_channels_that_are_not_configured() -> None:
+    _, errors = default_route((), {"OTEL_PYTHON_ALERTING_ROUTE_HIGH": "sms, pager"})
+    assert [str(e) for e in errors] == [
+        "OTEL_PYTHON_ALERTING_ROUTE_HIGH: channel(s) sms, pager not configured (configured: none)"
+    ]
