@@ -282,6 +282,12 @@ class Settings:
     queue_size: int = 10_000
     delivery_deadline_s: float = 120.0
     shutdown_timeout_s: float = 5.0
+    #: the standalone HTTP server's port (None: no server) and address
+    http_port: int | None = None
+    http_host: str = "127.0.0.1"
+    http_token: Secret | None = None
+    #: what /health answers when the report says ``failing``
+    http_failing_status: int = 503
     errors: tuple[ConfigError, ...] = field(default=(), compare=False)
 
     def describe(self) -> dict[str, object]:
@@ -304,6 +310,10 @@ class Settings:
             ev.OTEL_PYTHON_ALERTING_QUEUE_SIZE: self.queue_size,
             ev.OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE: f"{self.delivery_deadline_s:g}s",
             ev.OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT: f"{self.shutdown_timeout_s:g}s",
+            ev.OTEL_PYTHON_ALERTING_HTTP_PORT: self.http_port if self.http_port is not None else "(none: no server)",
+            ev.OTEL_PYTHON_ALERTING_HTTP_HOST: self.http_host,
+            ev.OTEL_PYTHON_ALERTING_HTTP_TOKEN: "(set)" if self.http_token is not None else "(none)",
+            ev.OTEL_PYTHON_ALERTING_HTTP_HEALTH_FAILING_STATUS: self.http_failing_status,
         }
 
 
@@ -330,6 +340,17 @@ def _channels(r: EnvReader) -> tuple[str, ...]:
     return tuple(c for c in channels if c in KNOWN_CHANNELS)
 
 
+def _http_status(r: EnvReader, name: str, default: int) -> int:
+    """An HTTP status code from 200 to 599."""
+    value, variable = r.lookup(name)
+    if value is None:
+        return default
+    if not value.isdigit() or not 200 <= int(value) <= 599:
+        r.invalid(variable, value, "an HTTP status from 200 to 599")
+        return default
+    return int(value)
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read every ``OTEL_PYTHON_ALERTING_*`` setting; never raises."""
     r = EnvReader(environ)
@@ -351,6 +372,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         queue_size=int(r.number(ev.OTEL_PYTHON_ALERTING_QUEUE_SIZE, Settings.queue_size, 1, True)),
         delivery_deadline_s=r.duration(ev.OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE, Settings.delivery_deadline_s, True),
         shutdown_timeout_s=r.duration(ev.OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT, Settings.shutdown_timeout_s, True),
+        http_port=r.port(ev.OTEL_PYTHON_ALERTING_HTTP_PORT),
+        http_host=r.text(ev.OTEL_PYTHON_ALERTING_HTTP_HOST) or Settings.http_host,
+        http_token=r.secret(ev.OTEL_PYTHON_ALERTING_HTTP_TOKEN),
+        http_failing_status=_http_status(r, ev.OTEL_PYTHON_ALERTING_HTTP_HEALTH_FAILING_STATUS, 503),
     )
     return Settings(**{**settings.__dict__, "errors": tuple(r.errors)})
 

@@ -580,6 +580,41 @@ each attribute is one SDK ``set_attribute``, 1.2 to 1.5 µs inside a real GET, m
 the whole hot-path budget of the counting itself (see docs/performance.md). Default: ``false``.
 """
 
+# --- the HTTP endpoint (/health) ----------------------------------------------------------
+
+OTEL_PYTHON_ALERTING_HTTP_PORT = "OTEL_PYTHON_ALERTING_HTTP_PORT"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_HTTP_PORT
+
+A port: the plugin serves ``/health`` on it from a thread of its own. Unset (the
+default): no server; the ASGI and WSGI apps of ``otel_alerting.http`` can still be
+mounted in the service's own framework.
+"""
+
+OTEL_PYTHON_ALERTING_HTTP_HOST = "OTEL_PYTHON_ALERTING_HTTP_HOST"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_HTTP_HOST
+
+The address the server of :envvar:`OTEL_PYTHON_ALERTING_HTTP_PORT` binds to
+(``0.0.0.0`` for every interface). Default: ``127.0.0.1``.
+"""
+
+OTEL_PYTHON_ALERTING_HTTP_TOKEN = "OTEL_PYTHON_ALERTING_HTTP_TOKEN"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_HTTP_TOKEN
+
+A secret: requests that change state must carry ``Authorization: Bearer <token>``.
+Reads of ``/health`` never need it.
+"""
+
+OTEL_PYTHON_ALERTING_HTTP_HEALTH_FAILING_STATUS = "OTEL_PYTHON_ALERTING_HTTP_HEALTH_FAILING_STATUS"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_HTTP_HEALTH_FAILING_STATUS
+
+The HTTP status of ``/health`` when the report says ``failing`` (200 for probes
+that read only the body). Default: ``503``.
+"""
+
 # --- per channel: resolved notifications ------------------------------------------------
 
 OTEL_PYTHON_ALERTING_LOG_SEND_RESOLVED = "OTEL_PYTHON_ALERTING_LOG_SEND_RESOLVED"

@@ -26,6 +26,7 @@ import math
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,7 @@ from .own_work import OWN_WORK
 from .telemetry import SelfTelemetry
 
 if TYPE_CHECKING:
+    from .http import HealthServer
     from .system import AlertingSystem
 
 __all__ = ["AlertingMetricReader"]
@@ -130,9 +132,13 @@ class AlertingMetricReader(MetricReader):
         self._forwarder: Forwarder | None = None
         #: the thread that collects in our own context (see ``_collect_once``), if any
         self._suppressed_in: int | None = None
+        #: the standalone /health server, when OTEL_PYTHON_ALERTING_HTTP_PORT is set
+        self._http: HealthServer | None = None
         if not settings.enabled:
             return
         self._configuration = self._start_up(settings, env, channels)
+        if self._configuration is not None and settings.http_port is not None:
+            self._http = self._start_http()
         if forward_to:
             delta = AggregationTemporality.DELTA in self._instrument_class_temporality.values()
             self._forwarder = Forwarder(forward_to, env, every_collection=delta, on_drop=self._forward_dropped)
@@ -143,6 +149,22 @@ class AlertingMetricReader(MetricReader):
         if self._thread is not None or self._configuration is not None:
             after_fork_in_child(self._after_fork_in_child)
             around_fork(self._before_fork, self._after_fork_in_parent)
+
+    def _start_http(self) -> HealthServer | None:
+        # held weakly: the server's thread must not keep a dropped reader alive
+        system = weakref.WeakMethod(self._ensure_system)
+
+        def current() -> AlertingSystem | None:
+            ensure = system()
+            return ensure() if ensure is not None else None
+
+        try:
+            from .http import start_server
+
+            return start_server(self.settings, current)
+        except Exception:
+            _logger.exception("otel-alerting: cannot start the HTTP server")
+            return None
 
     def _has_work(self) -> bool:
         return self._configuration is not None or self._forwarder is not None
@@ -220,6 +242,8 @@ class AlertingMetricReader(MetricReader):
             self._forwarder.shutdown(max(deadline - time.monotonic(), 0.0))
         if self._system is not None:
             self._system.shutdown(max(deadline - time.monotonic(), 0.0))
+        if self._http is not None:
+            self._http.close(max(deadline - time.monotonic(), 0.1))
 
     # --- the alerting system, assembled on first need ---------------------------------
 
@@ -251,6 +275,7 @@ class AlertingMetricReader(MetricReader):
                     clock=self._clock if self._clock is not None else time.time,
                     start=self._start,
                     start_ns=self._start_ns,
+                    configuration_problems=config.problems,
                 )
             except Exception:
                 _logger.exception("otel-alerting: failed to start; alerting disabled")

@@ -54,9 +54,11 @@ class AlertingSystem:
         clock: Clock = time.time,
         start: float | None = None,
         start_ns: int | None = None,
+        configuration_problems: Sequence[str] = (),
     ) -> None:
         """``start`` and ``start_ns`` (the clock's time and the Unix time in ns when
-        alerting started) default to now."""
+        alerting started) default to now; ``configuration_problems`` are the configuration problems
+        found before (kept for the health report, already logged)."""
         self.settings = settings
         self.rule_set = rule_set
         self._clock = clock
@@ -75,6 +77,8 @@ class AlertingSystem:
             )
             problems.extend(notify.errors)
         report_problems(problems)
+        #: every configuration problem, as logged (for the health report)
+        self.problems: tuple[str, ...] = (*configuration_problems, *map(str, problems))
         self.silences = SilenceStore()
         self.pipeline = NotificationPipeline(
             notify.route,
@@ -92,6 +96,8 @@ class AlertingSystem:
         self._subscribers: list[Callable[[list[Notification]], None]] = []
         self._warned_overflow: set[str] = set()
         self.last_evaluation: float | None = None
+        #: seconds the last evaluation took (rules and lifecycles, before delivery)
+        self.last_evaluation_duration: float | None = None
         # The timer thread and a force_flush or shutdown on another thread may both
         # deliver a collection; the evaluator's windows must see them one at a time.
         self._evaluate_lock = threading.Lock()
@@ -127,6 +133,7 @@ class AlertingSystem:
             started = time.perf_counter()
             results = self.evaluator.evaluate(data, now)
             notifications = self.manager.process(results, now)
+            self.last_evaluation_duration = time.perf_counter() - started
         for callback in self._subscribers:
             try:
                 callback(notifications)

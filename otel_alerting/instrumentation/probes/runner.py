@@ -203,7 +203,9 @@ class ProbeRunner:
             message = target.scrub(str(error))[:_MAX_MESSAGE] or error_type
         transition = None
         try:
-            transition = self.board.record(key, error is None, at=at, error_type=error_type, message=message)
+            transition = self.board.record(
+                key, error is None, at=at, error_type=error_type, message=message, latency=duration
+            )
             span.set_attributes(extra)
             if error_type is not None:
                 span.set_attribute(ERROR_TYPE, error_type)

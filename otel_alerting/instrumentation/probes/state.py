@@ -67,6 +67,8 @@ class HealthSnapshot:
     checks: int
     last_checked: float
     last_error_type: str | None
+    latency: float | None = None
+    """Seconds the last check took, when its writer measured it."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class _Health:
     checks: int
     last_checked: float
     last_error_type: str | None
+    latency: float | None = None
 
 
 class HealthBoard:
@@ -113,6 +116,7 @@ class HealthBoard:
         at: float | None = None,
         error_type: str | None = None,
         message: str | None = None,
+        latency: float | None = None,
     ) -> Transition | None:
         """Record one check (or one real operation) of ``key``; never raises.
 
@@ -138,6 +142,7 @@ class HealthBoard:
             health.checks += 1
             health.last_checked = now
             health.last_error_type = None if ok else (error_type or "error")
+            health.latency = latency
         if transition is not None:
             _log_transition(transition, error_type, message)
         return transition
@@ -155,6 +160,7 @@ class HealthBoard:
                     h.checks,
                     h.last_checked,
                     h.last_error_type,
+                    h.latency,
                 )
                 for key, h in items
             ]
