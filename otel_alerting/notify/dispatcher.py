@@ -22,6 +22,7 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach,
 
 from ..forking import after_fork_in_child
 from .channel import Channel, DeliveryResult
+from .event_loop import new_event_loop
 from .model import Batch
 
 __all__ = ["DeliveryOutcome", "Dispatcher"]
@@ -102,7 +103,9 @@ class Dispatcher:
 
     def _run(self) -> None:
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
-        loop = asyncio.new_event_loop()
+        # its blocking calls (name resolution, the SMTP client's) must still run during
+        # the atexit hooks, where the final evaluation's notifications are delivered
+        loop = new_event_loop()
         self._loop = loop
         try:
             loop.run_until_complete(self._main())
