@@ -22,6 +22,7 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach,
 
 from ..forking import after_fork_in_child
 from .channel import Channel, DeliveryResult
+from .event_loop import new_event_loop
 from .model import Batch
 
 __all__ = ["DeliveryOutcome", "Dispatcher"]
@@ -55,6 +56,8 @@ class _Lane:
         self.last_error: str | None = None
         self.wake: asyncio.Event | None = None
         self.busy = False
+        #: notifications of the batch being delivered
+        self.in_flight = 0
 
 
 class Dispatcher:
@@ -102,7 +105,9 @@ class Dispatcher:
 
     def _run(self) -> None:
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
-        loop = asyncio.new_event_loop()
+        # its blocking calls (name resolution, the SMTP client's) must still run during
+        # the atexit hooks, where the final evaluation's notifications are delivered
+        loop = new_event_loop()
         self._loop = loop
         try:
             loop.run_until_complete(self._main())
@@ -219,6 +224,7 @@ class Dispatcher:
                 with self._lock:
                     batch = _next(lane.queue)
                     lane.busy = batch is not None
+                    lane.in_flight = len(batch.notifications) if batch is not None else 0
                 if batch is None:
                     break
                 try:
@@ -226,6 +232,7 @@ class Dispatcher:
                 finally:
                     with self._lock:
                         lane.busy = False
+                        lane.in_flight = 0
             if self._stop.is_set():
                 return
 
@@ -306,10 +313,23 @@ class Dispatcher:
         with self._lock:
             self._closed = True
             leftovers = [(lane, sum(len(b.notifications) for b in lane.queue)) for lane in self._lanes if lane.queue]
+            # a delivery still running is cancelled below, and counted as dropped when it is
+            undelivered = {lane.channel.name: lane.in_flight for lane in self._lanes if lane.in_flight}
             for lane in self._lanes:
                 lane.queue.clear()
         for lane, count in leftovers:
             self._record(lane, DROPPED, count, None, "shut down")
+            undelivered[lane.channel.name] = undelivered.get(lane.channel.name, 0) + count
+        if undelivered:
+            # one line for the whole loss: a storm cut short at exit must not vanish unseen,
+            # nor flood the log while the host is exiting
+            _logger.warning(
+                "otel-alerting: shutdown timeout (%.3gs) reached with %d notification(s) undelivered, "
+                "counted as dropped: %s",
+                timeout,
+                sum(undelivered.values()),
+                ", ".join(f"{name} {count}" for name, count in sorted(undelivered.items())),
+            )
         loop = self._loop
         if loop is not None and not loop.is_closed():
             try:
