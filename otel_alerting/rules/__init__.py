@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .defaults import default_rules
-from .loader import RuleError, apply_overrides, load_rules_file, parse_rules
+from .loader import RuleError, load_rules_file, parse_rules
 from .model import AbsentExpr, RateExpr, RatioExpr, Rule, Selector, Severity, ValueExpr
+from .overrides import apply_overrides
 
 __all__ = [
     "AbsentExpr",

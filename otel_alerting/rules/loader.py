@@ -1,4 +1,4 @@
-"""Load rules from YAML or JSON and apply environment overrides.
+"""Load rules from YAML or JSON (environment overrides: ``overrides``).
 
 Every error names the file, the line and the field, so a user can fix it in one go:
 loading collects all errors instead of stopping at the first.
@@ -11,19 +11,16 @@ import itertools
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import environment_variables as ev
-from ..config import parse_bool
 from ..durations import parse_duration
 from ..errors import ConfigError
 from .located import line_of
 from .model import (
     AbsentExpr,
-    Direction,
     Expr,
     RateExpr,
     RatioExpr,
@@ -35,15 +32,17 @@ from .model import (
 from .template import TemplateError, validate
 
 __all__ = [
-    "RULE_OVERRIDE_FIELDS",
+    "Invalid",
+    "Refused",
     "RuleError",
     "RulesFile",
-    "apply_overrides",
+    "check_recovery",
     "load_rules_file",
+    "parse_ladder",
+    "parse_no_data",
     "parse_rules",
 ]
 
-RULE_OVERRIDE_PREFIX = ev.RULE_OVERRIDE_PREFIX
 _ALERT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RULE_KEYS = {
     "alert",
@@ -212,12 +211,12 @@ def _line(node: Any, key: str | None = None) -> int | None:
     return line_of(node, key)
 
 
-class _Refused(ValueError):
+class Refused(ValueError):
     """A value refused; ``str()`` says why. An override raises it bare: its variable
     names the rule and the field."""
 
 
-class _Invalid(_Refused):
+class Invalid(Refused):
     """A value a rules file cannot hold, with the field and the line to name."""
 
     def __init__(self, field: str, message: str, node: Any = None, key: str | None = None):
@@ -247,13 +246,13 @@ def _parse_rule(
 
     errors_before = len(errors)
 
-    def fail(exc: _Invalid) -> None:
+    def fail(exc: Invalid) -> None:
         errors.append(RuleError(source, str(exc), exc.line, f"{prefix}.{exc.field}"))
 
     for key in raw:
         if key not in _RULE_KEYS:
             fail(
-                _Invalid(
+                Invalid(
                     key,
                     f"unknown field (expected one of {', '.join(sorted(_RULE_KEYS))})",
                     raw,
@@ -269,16 +268,16 @@ def _parse_rule(
         ("recovery", lambda v, n: None if v is None else _number("recovery", v, n)),
         ("labels", lambda v, n: _string_map("labels", v, n)),
         ("annotations", _annotations),
-        ("no_data", _no_data),
+        ("no_data", parse_no_data),
         ("enabled", _enabled),
     ):
         try:
             checks[key] = parser(raw.get(key), raw)
-        except _Invalid as exc:
+        except Invalid as exc:
             fail(exc)
     try:
         direction, thresholds = _thresholds(raw)
-    except _Invalid as exc:
+    except Invalid as exc:
         fail(exc)
         return None
     # Any error leaves the rule out, an unknown field included: a typo such as
@@ -299,8 +298,8 @@ def _parse_rule(
         source=f"{source}:{_line(raw)}" if _line(raw) else source,
     )
     try:
-        _check_recovery(rule, raw)
-    except _Invalid as exc:
+        check_recovery(rule, raw)
+    except Invalid as exc:
         fail(exc)
         return None
     return rule
@@ -308,14 +307,14 @@ def _parse_rule(
 
 def _alert_name(value: Any, node: Any) -> str:
     if not isinstance(value, str) or not _ALERT_NAME.match(value):
-        raise _Invalid("alert", "required: a name of letters, digits and underscores", node, "alert")
+        raise Invalid("alert", "required: a name of letters, digits and underscores", node, "alert")
     return value
 
 
 def _enabled(value: Any, node: Any) -> None:
     """Checked only: ``parse_rules`` reads ``enabled: false`` (a rule that is not loaded)."""
     if value is not None and not isinstance(value, bool):
-        raise _Invalid("enabled", "must be true or false", node, "enabled")
+        raise Invalid("enabled", "must be true or false", node, "enabled")
 
 
 def _duration(name: str, value: Any, node: Any, key: str | None = None) -> float:
@@ -324,16 +323,16 @@ def _duration(name: str, value: Any, node: Any, key: str | None = None) -> float
     try:
         return parse_duration(value)
     except ValueError as exc:
-        raise _Invalid(name, str(exc), node, key or name) from None
+        raise Invalid(name, str(exc), node, key or name) from None
 
 
 def _number(name: str, value: Any, node: Any) -> float:
     """The number at field ``name`` (``above.high``), whose last part is its key in ``node``."""
     key = name.rpartition(".")[2]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _Invalid(name, f"must be a number, not {value!r}", node, key)
+        raise Invalid(name, f"must be a number, not {value!r}", node, key)
     if not math.isfinite(value):
-        raise _Invalid(name, "must be a finite number", node, key)
+        raise Invalid(name, "must be a finite number", node, key)
     return float(value)
 
 
@@ -341,11 +340,11 @@ def _string_map(name: str, value: Any, node: Any) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise _Invalid(name, "must be a mapping of names to strings", node, name)
+        raise Invalid(name, "must be a mapping of names to strings", node, name)
     out = {}
     for key, item in value.items():
         if isinstance(item, (Mapping, list)):
-            raise _Invalid(f"{name}.{key}", "must be a string", value, key)
+            raise Invalid(f"{name}.{key}", "must be a string", value, key)
         out[str(key)] = "" if item is None else str(item)
     return out
 
@@ -356,22 +355,22 @@ def _annotations(value: Any, node: Any) -> dict[str, str]:
         try:
             validate(template)
         except TemplateError as exc:
-            raise _Invalid(f"annotations.{key}", str(exc), value, key) from None
+            raise Invalid(f"annotations.{key}", str(exc), value, key) from None
     return annotations
 
 
-def _no_data(value: Any, node: Any) -> str:
+def parse_no_data(value: Any, node: Any) -> str:
     if value is None:
         return "keep"
     if value not in ("keep", "resolve"):
-        raise _Invalid("no_data", f"must be 'keep' or 'resolve', not {value!r}", node, "no_data")
+        raise Invalid("no_data", f"must be 'keep' or 'resolve', not {value!r}", node, "no_data")
     return str(value)
 
 
 def _thresholds(raw: Mapping[str, Any]) -> tuple[str, tuple[tuple[Severity, float], ...]]:
     present = [key for key in ("above", "below") if raw.get(key) is not None]
     if len(present) != 1:
-        raise _Invalid("above", "exactly one of 'above' or 'below' is required", raw)
+        raise Invalid("above", "exactly one of 'above' or 'below' is required", raw)
     direction = present[0]
     return direction, parse_ladder(direction, raw[direction], raw)
 
@@ -382,7 +381,7 @@ def parse_ladder(direction: str, value: Any, node: Any = None) -> tuple[tuple[Se
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return ((Severity.HIGH, _number(direction, value, node)),)
     if not isinstance(value, Mapping) or not value:
-        raise _Invalid(
+        raise Invalid(
             direction,
             "must map severities (low, medium, high, critical) to numbers",
             node,
@@ -393,9 +392,9 @@ def parse_ladder(direction: str, value: Any, node: Any = None) -> tuple[tuple[Se
         try:
             severity = Severity.parse(str(key))
         except ValueError as exc:
-            raise _Invalid(f"{direction}.{key}", str(exc), value, key) from None
+            raise Invalid(f"{direction}.{key}", str(exc), value, key) from None
         if any(severity is known for known, _ in levels):
-            raise _Invalid(f"{direction}.{key}", f"{severity.name.lower()} is given twice", value, key)
+            raise Invalid(f"{direction}.{key}", f"{severity.name.lower()} is given twice", value, key)
         levels.append((severity, _number(f"{direction}.{key}", threshold, value)))
     levels.sort()  # by severity: each is there once
     # Strictly: a level whose threshold equals the one below it would start and stop
@@ -404,7 +403,7 @@ def parse_ladder(direction: str, value: Any, node: Any = None) -> tuple[tuple[Se
         ordered = high > low if direction == "above" else high < low
         if not ordered:
             relation = "above" if direction == "above" else "below"
-            raise _Invalid(
+            raise Invalid(
                 direction,
                 f"{high_sev.name.lower()} ({high:g}) must be {relation} {low_sev.name.lower()} ({low:g})",
                 node,
@@ -413,19 +412,19 @@ def parse_ladder(direction: str, value: Any, node: Any = None) -> tuple[tuple[Se
     return tuple(levels)
 
 
-def _check_recovery(rule: Rule, raw: Any) -> None:
+def check_recovery(rule: Rule, raw: Any) -> None:
     if rule.recovery is None:
         return
     lowest = rule.thresholds[0][1]
     ok = rule.recovery <= lowest if rule.direction == "above" else rule.recovery >= lowest
     if not ok:
         side = "at or below" if rule.direction == "above" else "at or above"
-        raise _Invalid("recovery", f"must be {side} the lowest threshold ({lowest:g})", raw, "recovery")
+        raise Invalid("recovery", f"must be {side} the lowest threshold ({lowest:g})", raw, "recovery")
 
 
 def _expr(value: Any, node: Any) -> Expr:
     if not isinstance(value, Mapping):
-        raise _Invalid(
+        raise Invalid(
             "expr",
             f"required: a mapping with exactly one of {', '.join(_EXPR_KINDS)}",
             node,
@@ -436,7 +435,7 @@ def _expr(value: Any, node: Any) -> Expr:
     body = value[kind]
     if kind in ("value", "absent"):
         if value.get("window") is not None:
-            raise _Invalid("expr.window", f"not used by {kind}", value, "window")
+            raise Invalid("expr.window", f"not used by {kind}", value, "window")
         if kind == "value":
             return _value_expr(body, by, value)
         return AbsentExpr(_selector("expr.absent", body, node=value), by)
@@ -450,11 +449,11 @@ def _expr_kind(value: Mapping[str, Any]) -> str:
     """The one kind of expression ``value`` holds, checked to hold nothing unknown beside."""
     kinds = [kind for kind in _EXPR_KINDS if kind in value]
     if len(kinds) != 1:
-        raise _Invalid("expr", f"needs exactly one of {', '.join(_EXPR_KINDS)}, found {len(kinds)}", value)
+        raise Invalid("expr", f"needs exactly one of {', '.join(_EXPR_KINDS)}, found {len(kinds)}", value)
     kind = kinds[0]
     for key in value:
         if key not in (kind, "by", "window"):
-            raise _Invalid(f"expr.{key}", f"unknown field (expected {kind}, by, window)", value, key)
+            raise Invalid(f"expr.{key}", f"unknown field (expected {kind}, by, window)", value, key)
     return kind
 
 
@@ -462,29 +461,29 @@ def _window(kind: str, value: Mapping[str, Any]) -> float:
     """The window of a rate or a ratio: required, positive."""
     window_raw = value.get("window")
     if window_raw is None:
-        raise _Invalid("expr.window", f"required for {kind}", value)
+        raise Invalid("expr.window", f"required for {kind}", value)
     window = _duration("expr.window", window_raw, value, "window")
     if window <= 0:
-        raise _Invalid("expr.window", "must be positive", value, "window")
+        raise Invalid("expr.window", "must be positive", value, "window")
     return window
 
 
 def _value_expr(body: Any, by: tuple[str, ...], node: Any) -> ValueExpr:
     reduce = body.get("reduce") if isinstance(body, Mapping) else None
     if reduce is not None and reduce not in _REDUCERS:
-        raise _Invalid("expr.value.reduce", f"must be one of {', '.join(_REDUCERS)}", body, "reduce")
+        raise Invalid("expr.value.reduce", f"must be one of {', '.join(_REDUCERS)}", body, "reduce")
     return ValueExpr(_selector("expr.value", body, extra=("reduce",), node=node), reduce, by)
 
 
 def _ratio_expr(value: Mapping[str, Any], body: Any, window: float, by: tuple[str, ...]) -> RatioExpr:
     if not isinstance(body, Mapping):
-        raise _Invalid("expr.ratio", "must have numerator and denominator", value, "ratio")
+        raise Invalid("expr.ratio", "must have numerator and denominator", value, "ratio")
     for key in body:
         if key not in ("numerator", "denominator", "min_denominator"):
-            raise _Invalid(f"expr.ratio.{key}", "unknown field", body, key)
+            raise Invalid(f"expr.ratio.{key}", "unknown field", body, key)
     min_den = _number("expr.ratio.min_denominator", body.get("min_denominator", 0), body)
     if min_den < 0:
-        raise _Invalid("expr.ratio.min_denominator", "must be non-negative", body, "min_denominator")
+        raise Invalid("expr.ratio.min_denominator", "must be non-negative", body, "min_denominator")
     numerator, denominator = (_ratio_part(body, role) for role in ("numerator", "denominator"))
     return RatioExpr(numerator, denominator, window, min_den, by)
 
@@ -493,7 +492,7 @@ def _ratio_part(body: Mapping[str, Any], role: str) -> Selector:
     selector = _selector(f"expr.ratio.{role}", body.get(role), node=body)
     # A ratio divides increases of numbers; a quantile only failed at evaluation.
     if selector.field == "quantile":
-        raise _Invalid(
+        raise Invalid(
             f"expr.ratio.{role}.quantile",
             "a ratio reads numbers (field value, count or sum), not a quantile",
             body.get(role),
@@ -508,22 +507,22 @@ def _by(value: Any, node: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _Invalid("expr.by", "must be a list of attribute names", node, "by")
+        raise Invalid("expr.by", "must be a list of attribute names", node, "by")
     return tuple(value)
 
 
 def _selector(name: str, body: Any, extra: Iterable[str] = (), node: Any = None) -> Selector:
     if not isinstance(body, Mapping):  # `value: m`: the line of its key in ``node``
-        raise _Invalid(f"{name}.metric", "required: the metric name", node, name.rpartition(".")[2])
+        raise Invalid(f"{name}.metric", "required: the metric name", node, name.rpartition(".")[2])
     if not isinstance(body.get("metric"), str):
-        raise _Invalid(f"{name}.metric", "required: the metric name", body)
+        raise Invalid(f"{name}.metric", "required: the metric name", body)
     allowed = {"metric", "match", "field", "quantile", *extra}
     for key in body:
         if key not in allowed:
-            raise _Invalid(f"{name}.{key}", f"unknown field (expected {', '.join(sorted(allowed))})", body, key)
+            raise Invalid(f"{name}.{key}", f"unknown field (expected {', '.join(sorted(allowed))})", body, key)
     match_raw = body.get("match") or {}
     if not isinstance(match_raw, Mapping):
-        raise _Invalid(
+        raise Invalid(
             f"{name}.match",
             "must map attribute names to a value or a list of values",
             body,
@@ -536,13 +535,13 @@ def _selector(name: str, body: Any, extra: Iterable[str] = (), node: Any = None)
     quantile = body.get("quantile")
     field = body.get("field", "quantile" if quantile is not None else "value")
     if field not in ("value", "count", "sum", "quantile"):
-        raise _Invalid(f"{name}.field", "must be value, count, sum or quantile", body, "field")
+        raise Invalid(f"{name}.field", "must be value, count, sum or quantile", body, "field")
     if field == "quantile":
         if isinstance(quantile, bool) or not isinstance(quantile, (int, float)) or not 0 <= quantile <= 1:
-            raise _Invalid(f"{name}.quantile", "must be a number between 0 and 1", body, "quantile")
+            raise Invalid(f"{name}.quantile", "must be a number between 0 and 1", body, "quantile")
         quantile = float(quantile)
     elif quantile is not None:
-        raise _Invalid(f"{name}.quantile", "only with field: quantile", body, "quantile")
+        raise Invalid(f"{name}.quantile", "only with field: quantile", body, "quantile")
     return Selector(body["metric"], match, field, quantile)
 
 
@@ -550,189 +549,3 @@ def _attr_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-# --- environment overrides ---------------------------------------------------
-
-
-def override_key(alert: str) -> str:
-    """``CacheHitRateLow`` -> ``CACHEHITRATELOW``; ``queue_backlog`` -> ``QUEUE_BACKLOG``;
-    a name given in code with other characters (``disk.free``) -> ``DISK_FREE``."""
-    return re.sub(r"[^A-Z0-9_]", "_", alert.upper())
-
-
-def apply_overrides(rules: Sequence[Rule], environ: Mapping[str, str]) -> tuple[list[Rule], list[RuleError]]:
-    """Apply ``OTEL_PYTHON_ALERTING_RULE_<ALERT>_<FIELD>`` variables.
-
-    A variable that names no loaded rule is an error, so a typo is never silent.
-    """
-    by_key: dict[str, list[Rule]] = {}
-    for rule in rules:
-        by_key.setdefault(override_key(rule.alert), []).append(rule)
-    changed: dict[str, Rule] = {}
-    disabled: set[str] = set()
-    errors: list[RuleError] = []
-    ladder_variables: dict[str, list[str]] = {}
-    for variable in sorted(environ):
-        if not variable.startswith(RULE_OVERRIDE_PREFIX):
-            continue
-        try:
-            base, field = _target(variable, by_key)
-            overridden = _SETTERS[field](changed.get(base.alert, base), environ[variable].strip())
-        except _Refused as exc:
-            errors.append(RuleError(variable, f"{exc} (value {environ[variable]!r})"))
-            continue
-        except ValueError as exc:  # _Unknown, or a duration parse_duration refused
-            errors.append(RuleError(variable, str(exc)))
-            continue
-        if overridden is None:
-            disabled.add(base.alert)
-        else:
-            changed[base.alert] = overridden
-            if field in ("ABOVE", "BELOW", "RECOVERY"):
-                ladder_variables.setdefault(base.alert, []).append(variable)
-    errors.extend(_check_ladders(rules, changed, ladder_variables, environ))
-    result = [changed.get(rule.alert, rule) for rule in rules if rule.alert not in disabled]
-    return result, errors
-
-
-class _Unknown(ValueError):
-    """An override variable that names no field, or no single loaded rule."""
-
-
-def _target(variable: str, by_key: Mapping[str, list[Rule]]) -> tuple[Rule, str]:
-    """The rule and the field ``variable`` names."""
-    rest = variable[len(RULE_OVERRIDE_PREFIX) :]
-    field = next((f for f in RULE_OVERRIDE_FIELDS if rest.endswith("_" + f)), None)
-    if field is None:
-        raise _Unknown(f"unknown field (expected a suffix of {', '.join(RULE_OVERRIDE_FIELDS)})")
-    key = rest[: -len(field) - 1]
-    named = by_key.get(key)
-    if not named:
-        raise _Unknown(f"no loaded rule is named {key!r} (names: {', '.join(sorted(by_key)) or 'none'})")
-    if len(named) > 1:
-        alerts = " and ".join(sorted(rule.alert for rule in named))
-        raise _Unknown(f"ambiguous: rules {alerts} share this override name; rename one")
-    return named[0], field
-
-
-def _check_ladders(
-    rules: Sequence[Rule],
-    changed: dict[str, Rule],
-    ladder_variables: Mapping[str, list[str]],
-    environ: Mapping[str, str],
-) -> list[RuleError]:
-    """Thresholds and recovery are checked together once every override of a rule is in:
-    checking after each variable made a valid pair (ABOVE=medium:50 with RECOVERY=40 on a
-    rule whose file says recovery: 80) fail or pass depending on the alphabetical order of
-    the variable names. A rule that fails keeps the ladder and recovery of its file."""
-    errors: list[RuleError] = []
-    originals = {rule.alert: rule for rule in rules}
-    for alert, names in ladder_variables.items():
-        rule = changed[alert]
-        try:
-            _check_recovery(rule, None)
-        except _Invalid as exc:
-            shown = ", ".join(f"{name}={environ[name]!r}" for name in names)
-            errors.append(RuleError(" and ".join(names), f"{exc} (values {shown})"))
-            base = originals[alert]
-            changed[alert] = replace(rule, direction=base.direction, thresholds=base.thresholds, recovery=base.recovery)
-    return errors
-
-
-def _finite(text: str) -> float:
-    """A number as the file loader accepts one: NaN and infinities are refused."""
-    try:
-        number = float(text)
-    except ValueError:
-        raise _Refused(f"{text!r} is not a number") from None
-    if not math.isfinite(number):
-        raise _Refused("must be a finite number")
-    return number
-
-
-# Each override field's setter: the rule with the (stripped) value applied, or None for
-# a rule the value disables.
-
-
-def _set_above(rule: Rule, value: str) -> Rule:
-    return _set_ladder(rule, "above", value)
-
-
-def _set_below(rule: Rule, value: str) -> Rule:
-    return _set_ladder(rule, "below", value)
-
-
-def _set_ladder(rule: Rule, direction: Direction, value: str) -> Rule:
-    """``medium:0.6,high:0.4``, checked as a file's ladder is."""
-    ladder: dict[str, float] = {}
-    for part in value.split(","):
-        name, sep, number = part.partition(":")
-        if not sep:
-            raise _Refused("expected severity:number pairs, e.g. medium:0.6,high:0.4")
-        if name.strip() in ladder:
-            raise _Refused(f"{name.strip()} is given twice")
-        try:
-            ladder[name.strip()] = float(number)
-        except ValueError:
-            raise _Refused(f"{number.strip()!r} is not a number") from None
-    return replace(rule, direction=direction, thresholds=parse_ladder(direction, ladder))
-
-
-def _set_for(rule: Rule, value: str) -> Rule:
-    return replace(rule, for_=parse_duration(value))
-
-
-def _set_keep_firing_for(rule: Rule, value: str) -> Rule:
-    return replace(rule, keep_firing_for=parse_duration(value))
-
-
-def _set_recovery(rule: Rule, value: str) -> Rule:
-    if value.lower() in ("", "none"):
-        return replace(rule, recovery=None)
-    return replace(rule, recovery=_finite(value))
-
-
-def _set_no_data(rule: Rule, value: str) -> Rule:
-    return replace(rule, no_data=_no_data(value, None))  # type: ignore[arg-type]
-
-
-def _set_enabled(rule: Rule, value: str) -> Rule | None:
-    enabled = parse_bool(value)
-    if enabled is None:
-        raise _Refused("must be true or false")
-    return rule if enabled else None
-
-
-def _set_window(rule: Rule, value: str) -> Rule:
-    if not isinstance(rule.expr, (RateExpr, RatioExpr)):
-        raise _Refused("only rate and ratio rules have a window")
-    window = parse_duration(value)
-    if window <= 0:  # as in files: a zero window never holds an increase
-        raise _Refused("must be positive")
-    return replace(rule, expr=replace(rule.expr, window=window))
-
-
-def _set_min_denominator(rule: Rule, value: str) -> Rule:
-    if not isinstance(rule.expr, RatioExpr):
-        raise _Refused("only ratio rules have min_denominator")
-    minimum = _finite(value)
-    if minimum < 0:
-        raise _Refused("must be non-negative")
-    return replace(rule, expr=replace(rule.expr, min_denominator=minimum))
-
-
-#: the override fields by variable suffix; KEEP_FIRING_FOR comes before FOR, which
-#: ends it, so that the longer suffix is tried first
-_SETTERS: Mapping[str, Callable[[Rule, str], Rule | None]] = {
-    "KEEP_FIRING_FOR": _set_keep_firing_for,
-    "MIN_DENOMINATOR": _set_min_denominator,
-    "ENABLED": _set_enabled,
-    "ABOVE": _set_above,
-    "BELOW": _set_below,
-    "FOR": _set_for,
-    "RECOVERY": _set_recovery,
-    "WINDOW": _set_window,
-    "NO_DATA": _set_no_data,
-}
-RULE_OVERRIDE_FIELDS = tuple(_SETTERS)

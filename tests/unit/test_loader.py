@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from otel_alerting.rules import RuleError, load_rule_set, load_rules_file
-from otel_alerting.rules.loader import RulesFile, apply_overrides, override_key, parse_rules
+from otel_alerting.rules.loader import RulesFile, parse_rules
 from otel_alerting.rules.model import AbsentExpr, RateExpr, RatioExpr, Rule, Selector, Severity, ValueExpr
+from otel_alerting.rules.overrides import apply_overrides, override_key
 
 ISSUE_EXAMPLE = """\
 rules:
