@@ -3,8 +3,8 @@ a ``Response`` out. The standalone server, the ASGI app and the WSGI app only
 translate their protocol to this call, as prometheus_client's ``exposition`` and
 ``asgi`` share one ``generate_latest``.
 
-Every answer is JSON, errors too, and none carries a stack trace. ``authorized``
-holds the token check for requests that change state.
+Every answer is JSON, errors too, and none carries a stack trace. ``may_write``
+decides whether a request may change state (the token, or where it is served).
 """
 
 from __future__ import annotations
@@ -89,8 +89,13 @@ class Renderer:
         *,
         settings: Settings | None = None,
         sources: ReportSources | None = None,
+        allow_writes: bool = False,
     ) -> None:
+        """``allow_writes``: accept requests that change state without a token when
+        none is configured (the standalone server on loopback; a mounted app only
+        when asked). With a token configured, writes always need it."""
         self._system = system
+        self.allow_writes = allow_writes
         self._settings = settings
         self._sources = sources
         self._sampling: AlertingSystem | None = None
@@ -151,18 +156,32 @@ class Renderer:
             return True
         return bearer_token_matches(headers.get("authorization"), token.reveal())
 
-    def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes = b"") -> Response:
+    def may_write(self, headers: Mapping[str, str]) -> bool:
+        """Whether a request that changes state may: with a token configured, only
+        with it; without one, only where ``allow_writes`` says so."""
+        token = self.settings(self._system()).http_token
+        if token is None:
+            return self.allow_writes
+        return bearer_token_matches(headers.get("authorization"), token.reveal())
+
+    def handle(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes = b"", query: str = ""
+    ) -> Response:
         """The answer to one request; never raises. ``path`` is relative to where
-        the app is mounted, without the query string."""
+        the app is mounted; ``query`` is the query string, without its ``?``."""
         try:
-            return self._route(method.upper(), path.rstrip("/") or "/", headers, body)
+            return self._route(method.upper(), path.rstrip("/") or "/", headers, body, query)
         except Exception:
             _logger.exception("otel-alerting: answering %s %s failed", method, path)
             return error_response(500, "internal error")
 
-    def _route(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Response:
+    def _route(self, method: str, path: str, headers: Mapping[str, str], body: bytes, query: str) -> Response:
         if len(body) > MAX_BODY:
             return too_large()
+        if path.startswith("/api/v2/"):
+            from .alertmanager_api import Request, answer_api  # it imports this module
+
+            return answer_api(Request(method, path, query, headers, body), self._system(), self.may_write)
         if path == HEALTH:
             if method not in _READS:
                 return error_response(405, f"{method} is not allowed on {HEALTH}", Allow=", ".join(_READS))
