@@ -22,12 +22,13 @@ from urllib.parse import parse_qs
 import psutil
 import yaml
 
+from .. import environment_variables as ev
 from ..notify.matchers import Matcher
 from ..notify.routing import Route
 from ..version import __version__
 from .alertmanager_alerts import AlertFilter, alert_groups, gettable_alerts
 from .alertmanager_shapes import parse_postable_silence, silence_json, timestamp
-from .renderer import Response, json_response
+from .responses import Response, json_response
 
 if TYPE_CHECKING:
     from ..system import AlertingSystem
@@ -103,7 +104,7 @@ def _allowed(request: Request, methods: tuple[str, ...], may_write: Callable[[Ma
     if method != "GET" and not may_write(request.headers):
         raise _Refused(
             401,
-            "writes need Authorization: Bearer <OTEL_PYTHON_ALERTING_HTTP_TOKEN> "
+            f"writes need Authorization: Bearer <{ev.OTEL_PYTHON_ALERTING_HTTP_TOKEN}> "
             "(without a token: a standalone server on loopback, or an app made with allow_writes=True)",
             **{"WWW-Authenticate": "Bearer"},
         )

@@ -10,16 +10,16 @@ decides whether a request may change state (the token, or where it is served).
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..active import active_system
 from ..config import Settings, load_settings
+from .alertmanager_api import API_PREFIX, Request, answer_api
 from .report import FAILING, ReportSources, build_report
+from .responses import Response, json_response
 
 if TYPE_CHECKING:
     from ..system import AlertingSystem
@@ -41,24 +41,6 @@ _logger = logging.getLogger("otel_alerting")
 MAX_BODY = 64 * 1024
 HEALTH = "/health"
 _READS = ("GET", "HEAD")
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    body: bytes
-    headers: tuple[tuple[str, str], ...]
-
-
-def json_response(status: int, document: object, *, head: bool = False) -> Response:
-    body = json.dumps(document, separators=(",", ":"), default=str).encode("utf-8")
-    headers = (
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(body))),
-        ("Cache-Control", "no-store"),
-        ("X-Content-Type-Options", "nosniff"),
-    )
-    return Response(status, b"" if head else body, headers)
 
 
 def error_response(status: int, message: str, **extra: str) -> Response:
@@ -178,9 +160,7 @@ class Renderer:
     def _route(self, method: str, path: str, headers: Mapping[str, str], body: bytes, query: str) -> Response:
         if len(body) > MAX_BODY:
             return too_large()
-        if path.startswith("/api/v2/"):
-            from .alertmanager_api import Request, answer_api  # it imports this module
-
+        if path.startswith(API_PREFIX):
             return answer_api(Request(method, path, query, headers, body), self._system(), self.may_write)
         if path == HEALTH:
             if method not in _READS:
