@@ -18,7 +18,7 @@ from ..config import Settings
 from .asgi import make_asgi_app
 from .renderer import MAX_BODY, Renderer, Response
 from .report import DEGRADED, FAILING, OK
-from .server import HealthServer
+from .server import HealthServer, is_loopback
 from .wsgi import make_wsgi_app
 
 if TYPE_CHECKING:
@@ -49,5 +49,6 @@ def start_server(settings: Settings, system: Callable[[], AlertingSystem | None]
     when no port is set or the port cannot be bound (logged once)."""
     if settings.http_port is None:
         return None
-    server = HealthServer(Renderer(system, settings=settings), settings.http_host, settings.http_port)
+    renderer = Renderer(system, settings=settings, allow_writes=is_loopback(settings.http_host))
+    server = HealthServer(renderer, settings.http_host, settings.http_port)
     return server if server.start() else None

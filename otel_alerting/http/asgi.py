@@ -19,9 +19,10 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def make_asgi_app(renderer: Renderer | None = None) -> ASGIApp:
-    """An ASGI 3 app answering for the process's alerting system (or ``renderer``'s)."""
-    render = renderer if renderer is not None else Renderer()
+def make_asgi_app(renderer: Renderer | None = None, *, allow_writes: bool = False) -> ASGIApp:
+    """An ASGI 3 app answering for the process's alerting system (or ``renderer``'s).
+    With no token configured, it accepts writes (silences) only with ``allow_writes``."""
+    render = renderer if renderer is not None else Renderer(allow_writes=allow_writes)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -40,7 +41,8 @@ def make_asgi_app(renderer: Renderer | None = None) -> ASGIApp:
                 root = scope.get("root_path", "")
                 if root and path.startswith(root):  # a mount that keeps the full path
                     path = path[len(root) :]
-                response = render.handle(scope["method"], path, headers, body)
+                query = scope.get("query_string", b"").decode("latin-1")
+                response = render.handle(scope["method"], path, headers, body, query)
         await _send(send, response, scope["method"] == "HEAD")
 
     return app

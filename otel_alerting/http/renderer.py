@@ -3,23 +3,23 @@ a ``Response`` out. The standalone server, the ASGI app and the WSGI app only
 translate their protocol to this call, as prometheus_client's ``exposition`` and
 ``asgi`` share one ``generate_latest``.
 
-Every answer is JSON, errors too, and none carries a stack trace. ``authorized``
-holds the token check for requests that change state.
+Every answer is JSON, errors too, and none carries a stack trace. ``may_write``
+decides whether a request may change state (the token, or where it is served).
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..active import active_system
 from ..config import Settings, load_settings
+from .alertmanager_api import API_PREFIX, Request, answer_api
 from .report import FAILING, ReportSources, build_report
+from .responses import Response, json_response
 
 if TYPE_CHECKING:
     from ..system import AlertingSystem
@@ -41,24 +41,6 @@ _logger = logging.getLogger("otel_alerting")
 MAX_BODY = 64 * 1024
 HEALTH = "/health"
 _READS = ("GET", "HEAD")
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    body: bytes
-    headers: tuple[tuple[str, str], ...]
-
-
-def json_response(status: int, document: object, *, head: bool = False) -> Response:
-    body = json.dumps(document, separators=(",", ":"), default=str).encode("utf-8")
-    headers = (
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(body))),
-        ("Cache-Control", "no-store"),
-        ("X-Content-Type-Options", "nosniff"),
-    )
-    return Response(status, b"" if head else body, headers)
 
 
 def error_response(status: int, message: str, **extra: str) -> Response:
@@ -89,8 +71,13 @@ class Renderer:
         *,
         settings: Settings | None = None,
         sources: ReportSources | None = None,
+        allow_writes: bool = False,
     ) -> None:
+        """``allow_writes``: accept requests that change state without a token when
+        none is configured (the standalone server on loopback; a mounted app only
+        when asked). With a token configured, writes always need it."""
         self._system = system
+        self.allow_writes = allow_writes
         self._settings = settings
         self._sources = sources
         self._sampling: AlertingSystem | None = None
@@ -151,18 +138,30 @@ class Renderer:
             return True
         return bearer_token_matches(headers.get("authorization"), token.reveal())
 
-    def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes = b"") -> Response:
+    def may_write(self, headers: Mapping[str, str]) -> bool:
+        """Whether a request that changes state may: with a token configured, only
+        with it; without one, only where ``allow_writes`` says so."""
+        token = self.settings(self._system()).http_token
+        if token is None:
+            return self.allow_writes
+        return bearer_token_matches(headers.get("authorization"), token.reveal())
+
+    def handle(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes = b"", query: str = ""
+    ) -> Response:
         """The answer to one request; never raises. ``path`` is relative to where
-        the app is mounted, without the query string."""
+        the app is mounted; ``query`` is the query string, without its ``?``."""
         try:
-            return self._route(method.upper(), path.rstrip("/") or "/", headers, body)
+            return self._route(method.upper(), path.rstrip("/") or "/", headers, body, query)
         except Exception:
             _logger.exception("otel-alerting: answering %s %s failed", method, path)
             return error_response(500, "internal error")
 
-    def _route(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Response:
+    def _route(self, method: str, path: str, headers: Mapping[str, str], body: bytes, query: str) -> Response:
         if len(body) > MAX_BODY:
             return too_large()
+        if path.startswith(API_PREFIX):
+            return answer_api(Request(method, path, query, headers, body), self._system(), self.may_write)
         if path == HEALTH:
             if method not in _READS:
                 return error_response(405, f"{method} is not allowed on {HEALTH}", Allow=", ".join(_READS))

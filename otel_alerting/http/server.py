@@ -9,6 +9,7 @@ parent holds the port that is the one warning again.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 import threading
@@ -18,12 +19,22 @@ from urllib.parse import urlsplit
 from ..forking import after_fork_in_child
 from .renderer import Renderer, Response, declared_too_large, error_response
 
-__all__ = ["HealthServer"]
+__all__ = ["HealthServer", "is_loopback"]
 
 _logger = logging.getLogger("otel_alerting")
 
 #: seconds a connection may stay silent before the server drops it
 _REQUEST_TIMEOUT_S = 10.0
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) is reachable only from this machine."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class _Server(ThreadingHTTPServer):
@@ -54,7 +65,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         length = int(headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
-        self._send(self.renderer.handle(self.command, urlsplit(self.path).path, headers, body))
+        url = urlsplit(self.path)
+        self._send(self.renderer.handle(self.command, url.path, headers, body, url.query))
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
 

@@ -22,6 +22,8 @@ class Silence:
     ends_at: float
     comment: str
     created_by: str
+    #: when it was last changed (created, updated or expired); None: at ``starts_at``
+    updated_at: float | None = None
 
     def active(self, now: float) -> bool:
         return self.starts_at <= now < self.ends_at
@@ -52,20 +54,34 @@ class SilenceStore:
         ends_at: float,
         comment: str,
         created_by: str,
+        now: float | None = None,
     ) -> Silence:
-        """Create a silence; ``matchers`` as ``Matcher`` or Alertmanager strings
+        """Create a silence (``now``: when, for ``updated_at``); ``matchers`` as ``Matcher`` or Alertmanager strings
         (``alertname="CacheHitRateLow"``). At least one matcher, and a window that ends
         after it starts, are required (a silence of everything is a mistake)."""
-        parsed = tuple(m if isinstance(m, Matcher) else Matcher.parse(m) for m in matchers)
-        if not parsed:
-            raise ValueError("a silence needs at least one matcher")
-        if all(m.matches({}) for m in parsed):
-            raise ValueError("a silence must not match every alert: add a matcher that requires a label value")
-        if ends_at <= starts_at:
-            raise ValueError("a silence must end after it starts")
-        if not comment.strip() or not created_by.strip():
-            raise ValueError("a silence needs a comment and an author")
-        silence = Silence(uuid.uuid4().hex, parsed, starts_at, ends_at, comment, created_by)
+        silence = _checked(uuid.uuid4().hex, matchers, starts_at, ends_at, comment, created_by, now)
+        with self._lock:
+            self._silences[silence.id] = silence
+        return silence
+
+    def update(
+        self,
+        silence_id: str,
+        matchers: Sequence[Matcher | str],
+        *,
+        starts_at: float,
+        ends_at: float,
+        comment: str,
+        created_by: str,
+        now: float,
+    ) -> Silence:
+        """Change a silence in place, keeping its id; one that has expired is left as
+        it was and a new silence is made instead (as Alertmanager does). KeyError if
+        there is no such silence; ValueError as ``add``."""
+        with self._lock:
+            old = self._silences[silence_id]
+        new_id = silence_id if old.state(now) != "expired" else uuid.uuid4().hex
+        silence = _checked(new_id, matchers, starts_at, ends_at, comment, created_by, now)
         with self._lock:
             self._silences[silence.id] = silence
         return silence
@@ -75,7 +91,7 @@ class SilenceStore:
         with self._lock:
             silence = self._silences[silence_id]
             if silence.ends_at > now:
-                silence = replace(silence, ends_at=max(now, silence.starts_at))
+                silence = replace(silence, ends_at=max(now, silence.starts_at), updated_at=now)
                 self._silences[silence_id] = silence
             return silence
 
@@ -96,3 +112,24 @@ class SilenceStore:
                 if silence.mutes(labels, now):
                     return silence
         return None
+
+
+def _checked(
+    silence_id: str,
+    matchers: Sequence[Matcher | str],
+    starts_at: float,
+    ends_at: float,
+    comment: str,
+    created_by: str,
+    now: float | None,
+) -> Silence:
+    parsed = tuple(m if isinstance(m, Matcher) else Matcher.parse(m) for m in matchers)
+    if not parsed:
+        raise ValueError("a silence needs at least one matcher")
+    if all(m.matches({}) for m in parsed):
+        raise ValueError("a silence must not match every alert: add a matcher that requires a label value")
+    if ends_at <= starts_at:
+        raise ValueError("a silence must end after it starts")
+    if not comment.strip() or not created_by.strip():
+        raise ValueError("a silence needs a comment and an author")
+    return Silence(silence_id, parsed, starts_at, ends_at, comment, created_by, now)
