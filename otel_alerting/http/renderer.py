@@ -3,7 +3,8 @@ a ``Response`` out. The standalone server, the ASGI app and the WSGI app only
 translate their protocol to this call, as prometheus_client's ``exposition`` and
 ``asgi`` share one ``generate_latest``.
 
-Every answer is JSON, errors too, and none carries a stack trace. ``authorized``
+Every answer is JSON, errors too, and none carries a stack trace, except the status
+page (``page``), which is HTML. ``authorized``
 holds the token check for requests that change state.
 """
 
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..active import active_system
 from ..config import Settings, load_settings
+from . import page
 from .report import FAILING, ReportSources, build_report
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ __all__ = [
     "bearer_token_matches",
     "declared_too_large",
     "error_response",
+    "html_response",
     "json_response",
     "too_large",
 ]
@@ -59,6 +62,17 @@ def json_response(status: int, document: object, *, head: bool = False) -> Respo
         ("X-Content-Type-Options", "nosniff"),
     )
     return Response(status, b"" if head else body, headers)
+
+
+def html_response(status: int, text: str, extra: tuple[tuple[str, str], ...] = (), *, head: bool = False) -> Response:
+    body = text.encode("utf-8")
+    headers = (
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Content-Length", str(len(body))),
+        ("Cache-Control", "no-store"),
+        ("X-Content-Type-Options", "nosniff"),
+    )
+    return Response(status, b"" if head else body, headers + extra)
 
 
 def error_response(status: int, message: str, **extra: str) -> Response:
@@ -170,6 +184,10 @@ class Renderer:
             report = self._report(system)
             status = self.settings(system).http_failing_status if report["status"] == FAILING else 200
             return json_response(status, report, head=method == "HEAD")
+        if path == page.PAGE:
+            return html_response(*page.serve_page(self, method, headers), head=method == "HEAD")
+        if path.startswith(page.SILENCES):
+            return html_response(*page.serve_silence_form(self, method, path, headers, body))
         return error_response(404, "not found")
 
 

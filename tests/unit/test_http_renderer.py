@@ -59,7 +59,7 @@ def test_head_has_the_status_and_no_body() -> None:
     assert (response.status, response.body) == (503, b"")
 
 
-@pytest.mark.parametrize("path", ["/", "/nope", "/health/x", "/api/v2/alerts"])
+@pytest.mark.parametrize("path", ["/nope", "/health/x", "/api/v2/alerts"])
 def test_unknown_paths_are_404_json(path: str) -> None:
     response = renderer().handle("GET", path, {})
     assert (response.status, json.loads(response.body)) == (404, {"error": "not found"})
