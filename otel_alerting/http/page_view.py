@@ -47,7 +47,8 @@ SECURITY_HEADERS = (
         f"script-src 'sha256-{_SCRIPT_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     ),
     ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
+    # "no-referrer" would make the browser send "Origin: null" with the page's own forms
+    ("Referrer-Policy", "same-origin"),
 )
 
 
