@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -176,3 +176,16 @@ def test_the_page_without_a_system_says_so() -> None:
 )
 def test_split_matchers(text: str, expected: list[str]) -> None:
     assert split_matchers(text) == expected
+
+
+def test_where_writes_are_not_allowed_the_silences_are_read_only(tester: RuleTester) -> None:
+    class Closed(Renderer):
+        def authorized(self, headers: Mapping[str, str]) -> bool:
+            return False
+
+    sources = ReportSources(board=lambda: None, caches=lambda: None, memory=lambda: {}, wall_clock=tester.clock)
+    r = Closed(lambda: tester.system, settings=Settings(), sources=sources)
+    tester.system.silences.add(['alertname="LevelHigh"'], starts_at=0, ends_at=1e12, comment="c", created_by="a")
+    text = page(r)
+    assert "read-only" in text and "<form" not in text and "alertname=&quot;LevelHigh&quot;" in text
+    assert create(r).status == 403
