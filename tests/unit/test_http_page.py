@@ -8,7 +8,7 @@ import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 import pytest
 
@@ -189,3 +189,29 @@ def test_where_writes_are_not_allowed_the_silences_are_read_only(tester: RuleTes
     text = page(r)
     assert "read-only" in text and "<form" not in text and "alertname=&quot;LevelHigh&quot;" in text
     assert create(r).status == 403
+
+
+def test_mounted_under_a_prefix_the_forms_and_redirects_stay_under_it(tester: RuleTester) -> None:
+    from flask import Flask
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from otel_alerting.http import make_wsgi_app
+
+    app = Flask(__name__)
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/alerting": make_wsgi_app(renderer(tester))})  # type: ignore[method-assign]
+    client = app.test_client()
+    text = client.get("/alerting/").get_data(as_text=True)
+    action = re.search(r'id="new-silence" method="post" action="([^"]+)"', text)
+    assert action is not None
+    target = urljoin("http://h/alerting/", action.group(1))
+    assert target == "http://h/alerting/silences"
+    form = {"matchers": 'alertname="LevelHigh"', "duration": "1h", "comment": "c", "author": "a"}
+    response = client.post("/alerting/silences", data=form)
+    assert response.status_code == 303
+    assert urljoin(target, response.headers["Location"]) == "http://h/alerting/"
+    (silence,) = tester.system.silences.list(tester.clock())
+    expired = client.post(f"/alerting/silences/{silence.id}/expire", data={"token": ""})
+    assert expired.status_code == 303
+    assert (
+        urljoin(f"http://h/alerting/silences/{silence.id}/expire", expired.headers["Location"]) == "http://h/alerting/"
+    )
