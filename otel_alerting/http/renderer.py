@@ -3,8 +3,9 @@ a ``Response`` out. The standalone server, the ASGI app and the WSGI app only
 translate their protocol to this call, as prometheus_client's ``exposition`` and
 ``asgi`` share one ``generate_latest``.
 
-Every answer is JSON, errors too, and none carries a stack trace. ``may_write``
-decides whether a request may change state (the token, or where it is served).
+Every answer is JSON, errors too, and none carries a stack trace, except the status
+page (``page``), which is HTML. ``may_write`` decides whether a request may change
+state (the token, or where it is served).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..active import active_system
 from ..config import Settings, load_settings
+from . import page
 from .alertmanager_api import API_PREFIX, Request, answer_api
 from .report import FAILING, ReportSources, build_report
-from .responses import Response, json_response
+from .responses import Response, html_response, json_response
 
 if TYPE_CHECKING:
     from ..system import AlertingSystem
@@ -31,6 +33,7 @@ __all__ = [
     "bearer_token_matches",
     "declared_too_large",
     "error_response",
+    "html_response",
     "json_response",
     "too_large",
 ]
@@ -130,14 +133,6 @@ class Renderer:
 
     # --- requests ------------------------------------------------------------------
 
-    def authorized(self, headers: Mapping[str, str]) -> bool:
-        """Whether a request that changes state may: with a token configured, only
-        with ``Authorization: Bearer <token>``. ``headers`` keys are lower case."""
-        token = self.settings(self._system()).http_token
-        if token is None:
-            return True
-        return bearer_token_matches(headers.get("authorization"), token.reveal())
-
     def may_write(self, headers: Mapping[str, str]) -> bool:
         """Whether a request that changes state may: with a token configured, only
         with it; without one, only where ``allow_writes`` says so."""
@@ -169,6 +164,10 @@ class Renderer:
             report = self._report(system)
             status = self.settings(system).http_failing_status if report["status"] == FAILING else 200
             return json_response(status, report, head=method == "HEAD")
+        if path == page.PAGE:
+            return html_response(*page.serve_page(self, method, headers), head=method == "HEAD")
+        if path.startswith(page.SILENCES):
+            return html_response(*page.serve_silence_form(self, method, path, headers, body))
         return error_response(404, "not found")
 
 
