@@ -103,7 +103,8 @@ class _Writer:
 
 
 def _labels(labels: Mapping[str, str]) -> str:
-    shown = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "alertname")
+    # an empty value is an absent label, as in Prometheus
+    shown = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if v and k != "alertname")
     return f"{{{shown}}}" if shown else ""
 
 
@@ -233,7 +234,8 @@ def _write_plugin(w: _Writer, section: Mapping[str, Any]) -> None:
 def format_report(report: Report, url: str, out: TextIO) -> None:
     """The whole report, one section a paragraph line."""
     w = _Writer(out)
-    w.line(f"{url}: {str(report.get('status', '?')).upper()} at {report.get('time')}")
+    at = f" at {report['time']}" if report.get("time") else ""
+    w.line(f"{url}: {str(report.get('status', '?')).upper()}{at}")
     for reason in report.get("reasons", []):
         w.line(reason, 1)
     _write_alerts(w, report)
