@@ -8,85 +8,20 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from . import cli_status
 from . import environment_variables as ev
+from .cli_check import run_check
+from .cli_environment import instrumented_environ
+from .cli_notify import configured_channels, send_test
 from .config import load_settings
 from .configuration import load_configuration
-from .durations import format_duration
-from .instrumentation.probes.targets import load_probe_settings
-from .notify.routing import Route
+from .rules.model import Severity
 from .rules.prometheus_names import NameOptions
 from .rules.promql import ExportOptions
 from .rules_export import export_text, parse_metric_declarations
 from .version import __version__
 
 __all__ = ["main"]
-
-
-def _check(args: argparse.Namespace) -> int:
-    environ = dict(os.environ)
-    if args.rules:
-        environ[ev.OTEL_PYTHON_ALERTING_RULES] = os.pathsep.join(args.rules)
-    settings = load_settings(environ)
-    config = load_configuration(settings, environ)
-    probes = load_probe_settings(environ)
-    out = sys.stdout
-    out.write("Effective configuration:\n")
-    for name, value in settings.describe().items():
-        out.write(f"  {name}={value}\n")
-    rules = config.rule_set.rules
-    out.write(f"\nRules ({len(rules)}):\n")
-    for rule in rules:
-        ladder = ", ".join(
-            f"{sev.name}{' >=' if rule.direction == 'above' else ' <'} {thr:g}" for sev, thr in rule.thresholds
-        )
-        out.write(f"  {rule.alert}: {rule.expr.describe()} [{ladder}]")
-        if rule.for_:
-            out.write(f" for {format_duration(rule.for_)}")
-        if rule.keep_firing_for:
-            out.write(f" keep_firing_for {format_duration(rule.keep_firing_for)}")
-        if rule.recovery is not None:
-            out.write(f" recovery {rule.recovery:g}")
-        out.write(f" ({rule.source})\n")
-    out.write("\nChannels:\n")
-    for channel in config.channels:
-        out.write(f"  {channel.describe()}\n")
-    out.write("\nRouting:\n")
-    for line in _routes(config.notify.route):
-        out.write(f"  {line}\n")
-    out.write(f"  inhibition rules: {len(config.notify.inhibit_rules)}\n")
-    out.write("\nDependency probes:")
-    if probes.targets:
-        out.write(f" every {format_duration(probes.interval_s)}, timeout {format_duration(probes.timeout_s)}\n")
-        for target in probes.targets:
-            out.write(f"  {target.name}: {target.display}\n")
-    else:
-        out.write(" none configured\n")
-    problems = [*config.problems, *(str(e) for e in probes.errors)]
-    if problems:
-        sys.stderr.write(f"\n{len(problems)} problem(s):\n")
-        for problem in problems:
-            sys.stderr.write(f"  {problem}\n")
-        return 1
-    out.write("\nOK\n")
-    return 0
-
-
-def _routes(route: Route, depth: int = 0) -> list[str]:
-    """One line per route: its matchers, channels and timers (children indented)."""
-    matchers = ", ".join(str(m) for m in route.matchers) or "every alert"
-    timers = route.timers
-    lines = []
-    if route.receivers or not route.routes:
-        lines.append(
-            "  "
-            * depth
-            + f"{matchers} -> {', '.join(route.receivers) or 'nothing'} (group_by {', '.join(route.group_by)}; wait "
-            f"{format_duration(timers.group_wait)}, interval {format_duration(timers.group_interval)}, repeat "
-            f"{format_duration(timers.repeat_interval)}{'; continue' if route.continue_ else ''})"
-        )
-    for child in route.routes:
-        lines.extend(_routes(child, depth + (1 if route.receivers else 0)))
-    return lines
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -145,6 +80,80 @@ def _add_rules_parser(commands: Any) -> None:
     )
 
 
+def _status(args: argparse.Namespace) -> int:
+    url = args.url or cli_status.default_url(os.environ)
+    if url is None:
+        sys.stderr.write(
+            f"otel-alerting {args.command}: no service to ask: pass --url or set {ev.OTEL_PYTHON_ALERTING_HTTP_PORT}\n"
+        )
+        return cli_status.EXIT_UNREACHABLE
+    health = cli_status.health_url(url)
+    try:
+        report = cli_status.fetch_report(health)
+    except cli_status.Unreachable as exc:
+        sys.stderr.write(f"otel-alerting {args.command}: {exc}\n")
+        return cli_status.EXIT_UNREACHABLE
+    if args.json:
+        cli_status.write_json(report, sys.stdout)
+    elif args.command == "alerts":
+        cli_status.format_alerts(report, sys.stdout)
+    else:
+        cli_status.format_report(report, health, sys.stdout)
+    return cli_status.exit_code(report)
+
+
+def _test_notify(args: argparse.Namespace) -> int:
+    environ, _ = instrumented_environ(os.environ)
+    channels, _problems = configured_channels(environ)
+    channel = channels.get(args.channel)
+    if channel is None:
+        names = ", ".join(channels) or "none"
+        sys.stderr.write(
+            f"otel-alerting test-notify: no channel {args.channel!r} is configured (configured: {names})\n"
+        )
+        return 2
+    result = send_test(channel, Severity.parse(args.severity))
+    if result.ok:
+        sys.stdout.write(f"{channel.describe()}: delivered\n")
+        return 0
+    sys.stderr.write(f"{channel.describe()}: failed: {result.error}\n")
+    return 1
+
+
+def _add_status_parsers(commands: Any) -> None:
+    for name, text in (
+        ("status", "the running service's health report (GET URL/health)"),
+        ("alerts", "the running service's firing alerts (from its health report)"),
+    ):
+        parser = commands.add_parser(
+            name,
+            help=text,
+            description=f"{text[0].upper()}{text[1:]}. Exit 0 ok, 1 degraded or failing, 2 cannot reach.",
+        )
+        parser.add_argument(
+            "--url",
+            help=f"the service's base URL (default: from {ev.OTEL_PYTHON_ALERTING_HTTP_HOST} and "
+            f"{ev.OTEL_PYTHON_ALERTING_HTTP_PORT})",
+        )
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _add_test_notify_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "test-notify",
+        help="send one test notification through a configured channel",
+        description="Build the channels from the environment as the plugin does and send one firing test alert "
+        "through one of them. Exit 0 delivered, 1 failed, 2 no such channel configured.",
+    )
+    parser.add_argument("--channel", required=True, help="the channel's name, as `otel-alerting check` lists it")
+    parser.add_argument(
+        "--severity",
+        choices=[s.name.lower() for s in Severity],
+        default=Severity.HIGH.name.lower(),
+        help="the test alert's severity (default: high)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="otel-alerting", description="In-process alerting for services run under opentelemetry-instrument."
@@ -158,11 +167,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     check.add_argument("--rules", action="append", help=f"a rules file (instead of {ev.OTEL_PYTHON_ALERTING_RULES})")
     _add_rules_parser(commands)
+    _add_status_parsers(commands)
+    _add_test_notify_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "check":
-        return _check(args)
+        return run_check(os.environ, args.rules or ())
     if args.command == "rules":
         return _export(args)
+    if args.command in ("status", "alerts"):
+        return _status(args)
+    if args.command == "test-notify":
+        return _test_notify(args)
     parser.print_help()
     return 2
 

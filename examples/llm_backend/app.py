@@ -23,12 +23,15 @@ import random
 import time
 from typing import Any
 
-import chromadb
-import httpx
-import redis
-
+# Logging first: importing chromadb takes about a second, and otel-alerting states its
+# start-up status line at its first evaluation (one interval after start-up); a handler
+# configured after that misses the line.
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-8s %(name)s: %(message)s")
 log = logging.getLogger("llm_backend")
+
+import chromadb  # noqa: E402
+import httpx  # noqa: E402
+import redis  # noqa: E402
 
 STEP = float(os.environ.get("DEMO_STEP_SECONDS", "1"))
 STEPS = int(os.environ.get("DEMO_STEPS", "10"))

@@ -81,3 +81,35 @@ def test_check_shows_channels_routes_and_probes_without_secrets(tmp_path: Path) 
     assert "OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST: required" in done.stderr
     for secret in ("slack-token-123", "redis-password-9", "smtp-password-77"):
         assert secret not in done.stdout + done.stderr
+
+
+def test_check_shows_what_runs_under_opentelemetry_instrument() -> None:
+    done = run("check")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(
+        "Defaults applied as under opentelemetry-instrument (the otel-alerting distro and configurator):\n"
+    )
+    assert "  OTEL_LOGS_EXPORTER=otlp\n" in done.stdout
+    assert "  OTEL_PYTHON_ALERTING_MODE=export\n" in done.stdout
+    assert "\nChannels:\n  log\n  console\n  otel_logs " in done.stdout
+    # what the user set wins, as under opentelemetry-instrument
+    done = run("check", OTEL_LOGS_EXPORTER="none", OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE="delta")
+    assert "OTEL_LOGS_EXPORTER=" not in done.stdout
+    assert "  OTEL_PYTHON_ALERTING_MODE=reader\n" in done.stdout
+    assert "\nChannels:\n  log\n  console\n\n" in done.stdout
+
+
+def test_check_leaves_the_environment_of_its_process_alone() -> None:
+    from otel_alerting.cli_environment import instrumented_environ
+
+    before = dict(os.environ)
+    planned, applied = instrumented_environ({"OTEL_TRACES_EXPORTER": "console"})
+    assert dict(os.environ) == before
+    assert planned["OTEL_TRACES_EXPORTER"] == "console" and "OTEL_TRACES_EXPORTER" not in applied
+    assert applied["OTEL_METRICS_EXPORTER"] == "otel_alerting"
+
+
+def test_check_under_another_distro_applies_nothing_of_this_one() -> None:
+    done = run("check", OTEL_PYTHON_DISTRO="other", OTEL_PYTHON_CONFIGURATOR="other")
+    assert "Defaults applied" not in done.stdout
+    assert "\nChannels:\n  log\n  console\n\n" in done.stdout
