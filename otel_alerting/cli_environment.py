@@ -10,9 +10,7 @@ process's own ``os.environ`` is never changed.
 
 from __future__ import annotations
 
-import types
 from collections.abc import Mapping
-from unittest import mock
 
 from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_CONFIGURATOR, OTEL_PYTHON_DISTRO
 
@@ -27,10 +25,7 @@ def instrumented_environ(environ: Mapping[str, str]) -> tuple[dict[str, str], di
     planned = dict(environ)
     # another distro or configurator named explicitly runs instead of the package's
     if planned.get(OTEL_PYTHON_DISTRO, distro.ENTRY_POINT_NAME) == distro.ENTRY_POINT_NAME:
-        # The distro writes os.environ by design (the SDK reads it next). Its module sees a
-        # stand-in holding the copy while it runs, so the real environment stays as it is.
-        with mock.patch.object(distro, "os", types.SimpleNamespace(environ=planned)):
-            distro.AlertingDistro()._configure()
+        distro.apply_distro_defaults(planned)
     if planned.get(OTEL_PYTHON_CONFIGURATOR) == distro.ENTRY_POINT_NAME:
         distro.plan_metric_exporters(planned)
     changed = {name: value for name, value in planned.items() if environ.get(name) != value}

@@ -33,7 +33,14 @@ from .config import MODES, EnvReader, Settings, load_settings, plugin_enabled
 from .errors import ConfigurationProblems
 from .export_mode import NO_EXPORTER, export_interval_s
 
-__all__ = ["ENTRY_POINT_NAME", "AlertingConfigurator", "AlertingDistro", "default_mode", "plan_metric_exporters"]
+__all__ = [
+    "ENTRY_POINT_NAME",
+    "AlertingConfigurator",
+    "AlertingDistro",
+    "apply_distro_defaults",
+    "default_mode",
+    "plan_metric_exporters",
+]
 
 _logger = logging.getLogger("otel_alerting")
 
@@ -43,18 +50,24 @@ ENTRY_POINT_NAME = "otel_alerting"
 class AlertingDistro(BaseDistro):  # type: ignore[misc]
     def _configure(self, **kwargs: Any) -> None:
         try:
-            os.environ.setdefault(OTEL_TRACES_EXPORTER, "otlp")
-            os.environ.setdefault(OTEL_METRICS_EXPORTER, f"otlp,{ENTRY_POINT_NAME}")
-            os.environ.setdefault(OTEL_LOGS_EXPORTER, "otlp")
-            # the package depends on the OTLP/HTTP exporter, not on gRPC
-            os.environ.setdefault(OTEL_EXPORTER_OTLP_PROTOCOL, "http/protobuf")
-            os.environ.setdefault(OTEL_PYTHON_CONFIGURATOR, ENTRY_POINT_NAME)
-            # Stable HTTP and database conventions: without them the httpx instrumentation does
-            # not record http.client.request.duration with server.address, so no rule can tell
-            # the embeddings service from another host. Read once, at the first instrument().
-            os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http,database")
+            apply_distro_defaults(os.environ)
         except Exception:
             _logger.exception("otel-alerting: distro defaults could not be set")
+
+
+def apply_distro_defaults(environ: MutableMapping[str, str]) -> None:
+    """The defaults the distro sets (``setdefault`` only: what the user set wins);
+    ``otel-alerting check`` applies them to a copy of the environment."""
+    environ.setdefault(OTEL_TRACES_EXPORTER, "otlp")
+    environ.setdefault(OTEL_METRICS_EXPORTER, f"otlp,{ENTRY_POINT_NAME}")
+    environ.setdefault(OTEL_LOGS_EXPORTER, "otlp")
+    # the package depends on the OTLP/HTTP exporter, not on gRPC
+    environ.setdefault(OTEL_EXPORTER_OTLP_PROTOCOL, "http/protobuf")
+    environ.setdefault(OTEL_PYTHON_CONFIGURATOR, ENTRY_POINT_NAME)
+    # Stable HTTP and database conventions: without them the httpx instrumentation does
+    # not record http.client.request.duration with server.address, so no rule can tell
+    # the embeddings service from another host. Read once, at the first instrument().
+    environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http,database")
 
 
 def plan_metric_exporters(environ: MutableMapping[str, str]) -> None:
