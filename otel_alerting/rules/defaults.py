@@ -71,7 +71,7 @@ DEFAULT_RULES: dict[str, Any] = {
             "for": "2m",
             "labels": {"category": "telemetry"},
             "annotations": {
-                "summary": "Metric exports to the collector are failing ({value:.2g} per second over {window})",
+                "summary": "Metric exports to the collector are failing ({value:.3f} per second over {window})",
                 "description": "The OTLP exporter cannot deliver this service's metrics, so dashboards and "
                 "Prometheus rules downstream see nothing new; alerting here keeps working. Check that the "
                 "collector at OTEL_EXPORTER_OTLP_ENDPOINT is up and reachable (and its TLS and auth headers), "
