@@ -288,6 +288,9 @@ class Settings:
     http_token: Secret | None = None
     #: what /health answers when the report says ``failing``
     http_failing_status: int = 503
+    #: the dead man's switch's URL (None: no heartbeat) and the least time between pings
+    heartbeat_url: Secret | None = None
+    heartbeat_interval_s: float = 60.0
     errors: tuple[ConfigError, ...] = field(default=(), compare=False)
 
     def describe(self) -> dict[str, object]:
@@ -314,6 +317,8 @@ class Settings:
             ev.OTEL_PYTHON_ALERTING_HTTP_HOST: self.http_host,
             ev.OTEL_PYTHON_ALERTING_HTTP_TOKEN: "(set)" if self.http_token is not None else "(none)",
             ev.OTEL_PYTHON_ALERTING_HTTP_HEALTH_FAILING_STATUS: self.http_failing_status,
+            ev.OTEL_PYTHON_ALERTING_HEARTBEAT_URL: "(set)" if self.heartbeat_url is not None else "(none)",
+            ev.OTEL_PYTHON_ALERTING_HEARTBEAT_INTERVAL: f"{self.heartbeat_interval_s:g}s",
         }
 
 
@@ -351,6 +356,11 @@ def _http_status(r: EnvReader, name: str, default: int) -> int:
     return int(value)
 
 
+def _secret_url(r: EnvReader, name: str) -> Secret | None:
+    url = r.url(name, secret=True)
+    return Secret(url) if url is not None else None
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read every ``OTEL_PYTHON_ALERTING_*`` setting; never raises."""
     r = EnvReader(environ)
@@ -376,6 +386,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_host=r.text(ev.OTEL_PYTHON_ALERTING_HTTP_HOST) or Settings.http_host,
         http_token=r.secret(ev.OTEL_PYTHON_ALERTING_HTTP_TOKEN),
         http_failing_status=_http_status(r, ev.OTEL_PYTHON_ALERTING_HTTP_HEALTH_FAILING_STATUS, 503),
+        heartbeat_url=_secret_url(r, ev.OTEL_PYTHON_ALERTING_HEARTBEAT_URL),
+        heartbeat_interval_s=r.seconds(
+            ev.OTEL_PYTHON_ALERTING_HEARTBEAT_INTERVAL, Settings.heartbeat_interval_s, "60s, 5m or a number of seconds"
+        ),
     )
     return Settings(**{**settings.__dict__, "errors": tuple(r.errors)})
 

@@ -173,6 +173,26 @@ queued (CRITICAL first); what is left is counted as dropped. It also leaves the 
 the MeterProvider's shutdown budget to the other readers. Default: ``5s``.
 """
 
+OTEL_PYTHON_ALERTING_HEARTBEAT_URL = "OTEL_PYTHON_ALERTING_HEARTBEAT_URL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_HEARTBEAT_URL
+
+A dead man's switch: this ``http(s)`` URL gets an HTTP GET after an evaluation, at most
+once per :envvar:`OTEL_PYTHON_ALERTING_HEARTBEAT_INTERVAL` (the ping URL of
+healthchecks.io, Cronitor, Better Stack or Uptime Kuma's push monitors). When the
+pings stop, the service that receives them alerts: the process died or its evaluation
+stopped. Treated as a secret (it usually carries a token): never logged or reported.
+Default: unset (no heartbeat).
+"""
+
+OTEL_PYTHON_ALERTING_HEARTBEAT_INTERVAL = "OTEL_PYTHON_ALERTING_HEARTBEAT_INTERVAL"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_HEARTBEAT_INTERVAL
+
+The least time between two heartbeat pings (``60s``, ``5m`` or seconds). Set the
+receiving service's period to it and its grace time to a few intervals. Default: ``60s``.
+"""
+
 OTEL_PYTHON_ALERTING_QUEUE_SIZE = "OTEL_PYTHON_ALERTING_QUEUE_SIZE"
 """
 .. envvar:: OTEL_PYTHON_ALERTING_QUEUE_SIZE

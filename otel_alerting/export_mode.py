@@ -23,7 +23,7 @@ from opentelemetry.sdk.environment_variables import (
     OTEL_METRIC_EXPORT_INTERVAL,
     OTEL_METRIC_EXPORT_TIMEOUT,
 )
-from opentelemetry.sdk.metrics.export import MetricExporter, MetricsData
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
 from .config import EnvReader, Settings
 from .forking import after_fork_in_child
@@ -45,7 +45,9 @@ class Forwarder:
     the latest one every ``OTEL_METRIC_EXPORT_INTERVAL``. With delta temporality
     every collection carries data no other does, so each one is exported, oldest
     dropped (logged, and counted through ``on_drop``) if the exporter falls 64
-    batches behind.
+    batches behind. Each export that fails (the exporter returns FAILURE or raises) is
+    counted in ``failures`` and through ``on_failure``, and logged when it starts failing
+    or fails differently, not at every retry of a collector that stays down.
     """
 
     _MAX_BACKLOG = 64
@@ -56,8 +58,13 @@ class Forwarder:
         env: Mapping[str, str],
         every_collection: bool,
         on_drop: Callable[[int], None] | None = None,
+        on_failure: Callable[[], None] | None = None,
     ) -> None:
         self._on_drop = on_drop
+        self._on_failure = on_failure
+        self.failures = 0
+        #: the error last logged (None: the last export succeeded)
+        self._failing: str | None = None
         self._exporters = exporters
         self._every = every_collection
         self._interval = export_interval_s(env)
@@ -119,15 +126,42 @@ class Forwarder:
                     data = self._pending.popleft()
                     self._busy = True
                 for exporter in self._exporters:
-                    try:
-                        exporter.export(data, timeout_millis=self._timeout_ms)
-                    except Exception:
-                        _logger.exception("otel-alerting: exporting metrics failed")
+                    self._export(exporter, data)
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
         finally:
             detach(token)
+
+    def _export(self, exporter: MetricExporter, data: MetricsData) -> None:
+        try:
+            result = exporter.export(data, timeout_millis=self._timeout_ms)
+        except Exception as exc:
+            _logger.debug("otel-alerting: the metric exporter raised", exc_info=True)
+            self._failed(exporter, f"{type(exc).__name__} raised")
+            return
+        if result is MetricExportResult.FAILURE:
+            self._failed(exporter, "FAILURE returned")
+        elif self._failing is not None:
+            self._failing = None
+            _logger.info("otel-alerting: exporting metrics with %s works again", type(exporter).__name__)
+
+    def _failed(self, exporter: MetricExporter, error: str) -> None:
+        self.failures += 1
+        if error != self._failing:
+            self._failing = error
+            # the exporter logs its own details (the endpoint, the HTTP error) on each attempt
+            _logger.warning(
+                "otel-alerting: exporting metrics with %s failed (%s); counted in otel_alerting.export.failures, "
+                "logged again only if the error changes",
+                type(exporter).__name__,
+                error,
+            )
+        if self._on_failure is not None:
+            try:
+                self._on_failure()
+            except Exception:
+                _logger.debug("otel-alerting: counting an export failure failed", exc_info=True)
 
     def flush(self, timeout: float, force_last: bool = False) -> bool:
         """Wait for the queued exports, then flush the exporters; ``force_last``: export

@@ -141,7 +141,9 @@ class AlertingMetricReader(MetricReader):
             self._http = self._start_http()
         if forward_to:
             delta = AggregationTemporality.DELTA in self._instrument_class_temporality.values()
-            self._forwarder = Forwarder(forward_to, env, every_collection=delta, on_drop=self._forward_dropped)
+            self._forwarder = Forwarder(
+                forward_to, env, every_collection=delta, on_drop=self._forward_dropped, on_failure=self._export_failed
+            )
         # In export mode the timer also carries the application's metrics to the
         # exporters: it runs even when the alerting system could not be built.
         if start_timer and settings.interval_ms != math.inf and self._has_work():
@@ -305,6 +307,10 @@ class AlertingMetricReader(MetricReader):
     def _forward_dropped(self, total: int) -> None:
         if self._system is not None:
             self._system.record_forward_drop()
+
+    def _export_failed(self) -> None:
+        if self._system is not None:
+            self._system.record_export_failure()
 
     # --- the timer --------------------------------------------------------------------
 

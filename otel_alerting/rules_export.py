@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import cast, get_args
+from typing import Any, cast, get_args
 
 from .alertmanager_export import alertmanager_config, render_alertmanager
 from .configuration import Configuration
+from .rules.model import Selector
 from .rules.prometheus_names import Kind, MetricInfo
-from .rules.promql import ExportOptions, export_rules, render_rule_file
+from .rules.promql import Export, ExportOptions, export_rules, render_rule_file, series
 
-__all__ = ["export_text", "parse_metric_declarations"]
+__all__ = ["WATCHDOG_ALERT", "export_text", "parse_metric_declarations", "watchdog_group"]
+
+#: the absence rule on the plugin's own metrics (a kube-prometheus style ``...Absent`` alert)
+WATCHDOG_ALERT = "OtelAlertingEvaluationsAbsent"
+#: how long without a new evaluation before Prometheus fires it
+_WATCHDOG_WINDOW = "5m"
 
 
 def export_text(config: Configuration, fmt: str, options: ExportOptions, command: str) -> tuple[str, tuple[str, ...]]:
@@ -19,13 +25,36 @@ def export_text(config: Configuration, fmt: str, options: ExportOptions, command
     rules = config.rule_set.rules
     if fmt == "prometheus":
         exported = export_rules(rules, options)
-        return render_rule_file(exported, header), exported.notes
+        document = {"groups": [*exported.document["groups"], watchdog_group(options)]}
+        return render_rule_file(Export(document, exported.notes), header), exported.notes
     if fmt == "alertmanager":
         data = alertmanager_config(
             config.notify.route, [c.name for c in config.channels], config.notify.inhibit_rules, rules
         )
         return render_alertmanager(data, header), ()
     raise ValueError(f"unknown format {fmt!r} (expected prometheus or alertmanager)")
+
+
+def watchdog_group(options: ExportOptions) -> dict[str, Any]:
+    """Who watches the watcher, from outside: the rules above are evaluated in the process
+    too, but a dead process (or a stopped evaluator) says nothing. Every evaluation records
+    ``otel_alerting.evaluation.duration``; when its count has had no sample over the window
+    for the whole selector, Prometheus fires this alert. It is a group of its own, added
+    here only (it is no rule of the engine's: a process cannot see its own absence)."""
+    count = series(Selector("otel_alerting.evaluation.duration", field="count"), options, "histogram")
+    rule = {
+        "alert": WATCHDOG_ALERT,
+        "expr": f"absent_over_time({count}[{_WATCHDOG_WINDOW}])",
+        "for": "1m",
+        "labels": {"severity": "high", "category": "watchdog"},
+        "annotations": {
+            "summary": f"No otel-alerting evaluation reported for {_WATCHDOG_WINDOW}",
+            "description": "The services' in-process alerting has stopped reporting: the processes died, "
+            "their evaluation stopped, or their metrics no longer reach Prometheus (then "
+            "TelemetryExportFailing fires in the process). Check the services, the collector and the scrape.",
+        },
+    }
+    return {"name": f"{options.group}_watchdog", "rules": [rule]}
 
 
 def parse_metric_declarations(declarations: Iterable[str]) -> Mapping[str, MetricInfo]:

@@ -28,6 +28,7 @@ from .forking import after_fork_in_child
 from .notify.channel import Channel
 from .notify.config import NotifyConfig, load_notify_config
 from .notify.dispatcher import DeliveryOutcome, Dispatcher
+from .notify.heartbeat import Heartbeat
 from .notify.model import Batch, Notification
 from .notify.pipeline import Inhibitor, NotificationPipeline
 from .notify.routing import routing_labels
@@ -92,6 +93,10 @@ class AlertingSystem:
             deadline=settings.delivery_deadline_s,
             listener=self._on_outcome,
         )
+        #: the dead man's switch, when OTEL_PYTHON_ALERTING_HEARTBEAT_URL is set
+        self.heartbeat: Heartbeat | None = None
+        if settings.heartbeat_url is not None:
+            self.heartbeat = Heartbeat(settings.heartbeat_url, settings.heartbeat_interval_s, self.dispatcher.spawn)
         self._telemetry: SelfTelemetry | None = None
         self._subscribers: list[Callable[[list[Notification]], None]] = []
         self._warned_overflow: set[str] = set()
@@ -147,6 +152,9 @@ class AlertingSystem:
             self._warn_overflow()
         if self._telemetry is not None:
             self._telemetry.record_evaluation(time.perf_counter() - started, results)
+        if self.heartbeat is not None:
+            # only an evaluation that ran to its end pings: a stuck or dead evaluator stops the pings
+            self.heartbeat.beat()
         return notifications
 
     def _warn_overflow(self) -> None:
@@ -189,6 +197,10 @@ class AlertingSystem:
         if self._telemetry is not None:
             self._telemetry.record_forward_drop()
 
+    def record_export_failure(self) -> None:
+        if self._telemetry is not None:
+            self._telemetry.record_export_failure()
+
     def status_line(self) -> str:
         s = self.settings
         sources = ", ".join(f"{src}: {n}" for src, n in self.rule_set.sources.items()) or "none"
@@ -213,6 +225,8 @@ class AlertingSystem:
     def shutdown(self, timeout: float = 10.0) -> None:
         """Deliver everything still held by a group wait (a pending CRITICAL is not
         lost at a clean exit), then drain the channels within ``timeout``."""
+        if self.heartbeat is not None:
+            self.heartbeat.close()
         try:
             self.dispatcher.submit(
                 [

@@ -81,6 +81,11 @@ class SelfTelemetry:
             unit="{batch}",
             description="Collections not forwarded in export mode because the exporter fell behind.",
         )
+        self._export_failures = meter.create_counter(
+            "otel_alerting.export.failures",
+            unit="{export}",
+            description="Exports of collected metrics that failed in export mode (FAILURE returned or raised).",
+        )
         self._errors = meter.create_counter(
             "otel_alerting.rule.errors",
             unit="{error}",
@@ -120,6 +125,9 @@ class SelfTelemetry:
 
     def record_forward_drop(self) -> None:
         self._forward_drops.add(1)
+
+    def record_export_failure(self) -> None:
+        self._export_failures.add(1, context=OWN_WORK)
 
     def record_evaluation(self, seconds: float, results: Iterable[RuleResult]) -> None:
         """One evaluation: its duration, and the rules that failed in it."""

@@ -170,7 +170,20 @@ def _plugin(system: AlertingSystem, wall_now: float) -> Section:
         "rules_in_error": manager.rule_errors(),
         "configuration_problems": list(system.problems),
         "channels": [c.name for c in system.dispatcher.channels],
+        "heartbeat": _heartbeat(system),
     }
+
+
+def _heartbeat(system: AlertingSystem) -> Section:
+    """Counts and times of the dead man's switch; never its URL (it carries a token)."""
+    heartbeat = system.heartbeat
+    if heartbeat is None:
+        return {"configured": False}
+    state = heartbeat.state()
+    for key in ("last_success", "last_failure"):
+        value = state[key]
+        state[key] = _iso(value) if isinstance(value, float) else None
+    return state
 
 
 def _status(alerts: Section, dependencies: Section) -> tuple[str, list[str]]:

@@ -15,8 +15,9 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
 
@@ -86,6 +87,8 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._closed = False
+        #: work beside the channels (``spawn``), cancelled when the loop stops
+        self._side_tasks: set[asyncio.Task[None]] = set()
         self._start()
         after_fork_in_child(self._after_fork_in_child)
 
@@ -127,9 +130,9 @@ class Dispatcher:
         await self._stop.wait()
         # shutdown() has waited for the queues until its deadline: a delivery still
         # running now is abandoned (and counted as dropped), not left retrying behind it
-        for worker in workers:
-            worker.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        for task in [*workers, *self._side_tasks]:
+            task.cancel()
+        await asyncio.gather(*workers, *self._side_tasks, return_exceptions=True)
         for lane in self._lanes:
             try:
                 await lane.channel.close()
@@ -143,6 +146,7 @@ class Dispatcher:
             lane.queue.clear()
             lane.busy = False
         self._loop = None
+        self._side_tasks = set()
         if not self._closed:
             self._start()
 
@@ -199,6 +203,20 @@ class Dispatcher:
             self._timer = loop.call_later(max(when - time.time(), 0.0), fire)
 
         self._call_in_loop(schedule)
+
+    def spawn(self, work: Callable[[], Coroutine[Any, Any, None]]) -> bool:
+        """Run ``work()`` as a task on the dispatcher's loop, beside the channels (the
+        heartbeat's pings); never blocks. False when no loop runs (no channel, or shut down)."""
+        if self._closed or self._loop is None:
+            return False
+
+        def start() -> None:
+            task = asyncio.ensure_future(work())
+            self._side_tasks.add(task)
+            task.add_done_callback(self._side_tasks.discard)
+
+        self._call_in_loop(start)
+        return True
 
     def _call_in_loop(self, callback: Callable[[], None]) -> None:
         loop = self._loop

@@ -61,6 +61,23 @@ DEFAULT_RULES: dict[str, Any] = {
                 "has been down for {last_firing_value:.0f}s"
             },
         },
+        {
+            # Export mode only: there the plugin forwards the metrics and sees each export's
+            # result. Alerting goes on in-process while the collector is unreachable, and
+            # this rule is how it says that the fleet's view has gone blind.
+            "alert": "TelemetryExportFailing",
+            "expr": {"rate": {"metric": "otel_alerting.export.failures"}, "window": "5m"},
+            "above": {"high": 0.001},  # one failed export in the window is 1/300 per second
+            "for": "2m",
+            "labels": {"category": "telemetry"},
+            "annotations": {
+                "summary": "Metric exports to the collector are failing ({value:.3f} per second over {window})",
+                "description": "The OTLP exporter cannot deliver this service's metrics, so dashboards and "
+                "Prometheus rules downstream see nothing new; alerting here keeps working. Check that the "
+                "collector at OTEL_EXPORTER_OTLP_ENDPOINT is up and reachable (and its TLS and auth headers), "
+                "and read the exporter's own log lines for the error.",
+            },
+        },
     ]
 }
 

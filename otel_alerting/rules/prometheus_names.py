@@ -97,6 +97,7 @@ KNOWN_METRICS: Mapping[str, MetricInfo] = {
     "otel_alerting.rule.errors": MetricInfo("counter", "{error}"),
     "otel_alerting.cardinality.overflow": MetricInfo("gauge", "1"),
     "otel_alerting.export.dropped": MetricInfo("counter", "{batch}"),
+    "otel_alerting.export.failures": MetricInfo("counter", "{export}"),
     "otel_alerting.cache.requests": MetricInfo("counter", "{request}"),
     "otel_alerting.dependency.up": MetricInfo("gauge", "1"),
     "otel_alerting.dependency.downtime": MetricInfo("gauge", "s"),

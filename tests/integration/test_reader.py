@@ -174,6 +174,7 @@ def test_built_with_no_arguments_from_the_environment(rules_file: Path, monkeypa
             "CacheHitRateLow",
             "MemoryPressure",
             "DependencyDown",
+            "TelemetryExportFailing",
             "LevelHigh",
         ]
         assert reader.settings.interval_ms == 60_000

@@ -21,6 +21,7 @@ def test_the_pack_holds_the_three_rules_with_their_ladders() -> None:
         "CacheHitRateLow": ("below", ((Severity.MEDIUM, 0.5), (Severity.HIGH, 0.3), (Severity.CRITICAL, 0.1))),
         "MemoryPressure": ("above", ((Severity.MEDIUM, 0.75), (Severity.HIGH, 0.85), (Severity.CRITICAL, 0.95))),
         "DependencyDown": ("above", ((Severity.MEDIUM, 60), (Severity.HIGH, 300), (Severity.CRITICAL, 900))),
+        "TelemetryExportFailing": ("above", ((Severity.HIGH, 0.001),)),
     }
 
 
@@ -97,7 +98,11 @@ def test_thresholds_are_overridable_and_rules_can_be_turned_off() -> None:
         "OTEL_PYTHON_ALERTING_RULE_MEMORYPRESSURE_ENABLED": "false",
     }
     with RuleTester(builtin=True, environ=environ) as tester:
-        assert [r.alert for r in tester.system.rule_set.rules] == ["CacheHitRateLow", "DependencyDown"]
+        assert [r.alert for r in tester.system.rule_set.rules] == [
+            "CacheHitRateLow",
+            "DependencyDown",
+            "TelemetryExportFailing",
+        ]
         tester.gauge("otel_alerting.dependency.downtime", 2.5, **{"otel_alerting.dependency.name": "chroma"})
         tester.step()
         tester.assert_firing("DependencyDown", "high", **{"otel_alerting.dependency.name": "chroma"})
