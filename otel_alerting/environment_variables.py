@@ -511,9 +511,11 @@ OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY = "OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING
 """
 .. envvar:: OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY
 
-HMAC key; when set, each request carries ``X-Otel-Alerting-Timestamp`` (Unix seconds)
-and ``X-Otel-Alerting-Signature: sha256=<hex HMAC-SHA256 of timestamp + "." + body>``.
-A secret.
+HMAC key, ``whsec_<base64>`` (the Standard Webhooks form) or any other string; when set,
+each request carries the Standard Webhooks headers (``webhook-id``, ``webhook-timestamp``,
+``webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>``) and
+``X-Otel-Alerting-Timestamp`` with ``X-Otel-Alerting-Signature: sha256=<hex HMAC-SHA256
+of timestamp + "." + body>``. A secret.
 """
 
 OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT = "OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT"

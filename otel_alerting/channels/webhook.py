@@ -1,22 +1,34 @@
 """Batches as JSON in Alertmanager's webhook format (version 4), optionally signed.
 
 Every receiver written for Alertmanager's ``webhook_config`` works unchanged. With a
-signing key, each request carries::
+signing key, each request carries the Standard Webhooks headers, which the
+``standardwebhooks`` libraries verify::
+
+    webhook-id: msg_<32 hex digits>            (the same on every retry of one batch)
+    webhook-timestamp: <Unix seconds>
+    webhook-signature: v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + body)>
+
+and, for receivers written against this package's first scheme, the same timestamp in::
 
     X-Otel-Alerting-Timestamp: <Unix seconds>
     X-Otel-Alerting-Signature: sha256=<hex HMAC-SHA256(key, timestamp + "." + body)>
 
-A receiver recomputes the HMAC over the raw body bytes, compares it in constant
-time and rejects timestamps older than a few minutes (a replayed request).
+A key written ``whsec_<base64>`` (as Standard Webhooks writes secrets) signs the
+``webhook-signature`` with the decoded bytes; any other key signs with its UTF-8 bytes.
+The ``X-Otel-Alerting-Signature`` always uses the key's UTF-8 bytes, as it always has.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import logging
 import time
+import uuid
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,11 +46,16 @@ from ._http_delivery import HttpSender, WebhookWording, header_secrets, http_url
 
 __all__ = [
     "SIGNATURE_HEADER",
+    "STANDARD_ID_HEADER",
+    "STANDARD_SIGNATURE_HEADER",
+    "STANDARD_TIMESTAMP_HEADER",
     "TIMESTAMP_HEADER",
     "WebhookChannel",
     "WebhookConfig",
     "load_webhook_config",
     "sign",
+    "sign_standard",
+    "standard_key",
     "webhook_payload",
 ]
 
@@ -46,6 +63,10 @@ _logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Otel-Alerting-Signature"
 TIMESTAMP_HEADER = "X-Otel-Alerting-Timestamp"
+STANDARD_ID_HEADER = "webhook-id"
+STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
+_WHSEC_PREFIX = "whsec_"
 DEFAULT_TIMEOUT = 5.0
 
 
@@ -84,6 +105,12 @@ def load_webhook_config(environ: Mapping[str, str] | None = None) -> tuple[Webho
         env.fail(url_var, f"invalid URL {redact_url(url)}: expected http(s)://host/...")
     headers = read_headers(env, ev.OTEL_PYTHON_ALERTING_WEBHOOK_HEADERS)
     key = env.secret(ev.OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY)
+    if key and standard_key(key.reveal()) is None:
+        env.fail(
+            env.source(ev.OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY),
+            "invalid value (not shown: it is a secret): a key starting with whsec_ must continue "
+            "with base64 (the Standard Webhooks form)",
+        )
     timeout = env.seconds(ev.OTEL_PYTHON_ALERTING_WEBHOOK_TIMEOUT, DEFAULT_TIMEOUT, "10s")
     max_alerts = env.count(ev.OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS)
     if env.errors:
@@ -125,6 +152,44 @@ def sign(key: str | bytes, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
+def standard_key(key: str) -> bytes | None:
+    """The HMAC key of the Standard Webhooks signature: ``whsec_<base64>`` decoded, any
+    other key as its UTF-8 bytes; None for a ``whsec_`` key that is not base64."""
+    if not key.startswith(_WHSEC_PREFIX):
+        return key.encode()
+    encoded = key[len(_WHSEC_PREFIX) :].strip()
+    try:  # the spec's secrets are often written without padding
+        decoded = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return decoded or None
+
+
+def sign_standard(key: bytes, message_id: str, timestamp: str, body: bytes) -> str:
+    """The ``webhook-signature`` value: ``v1,`` + base64 HMAC of ``id.timestamp.body``."""
+    digest = hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+class _MessageIds:
+    """One ``webhook-id`` per batch object: the dispatcher retries with the same object,
+    so a retry keeps its id and a receiver can drop the duplicate; a repeat after
+    ``repeat_interval`` is a new batch, and a new message, even with the same alerts."""
+
+    def __init__(self) -> None:
+        self._ids: dict[int, tuple[weakref.ref[Batch], str]] = {}
+
+    def __call__(self, batch: Batch) -> str:
+        key = id(batch)
+        known = self._ids.get(key)
+        if known is not None and known[0]() is batch:
+            return known[1]
+        message_id = "msg_" + uuid.uuid4().hex
+        ids = self._ids  # the entry leaves with its batch, before its id() can be reused
+        ids[key] = (weakref.ref(batch, lambda _ref: ids.pop(key, None)), message_id)
+        return message_id
+
+
 class WebhookChannel(Channel):
     """POSTs each batch to one URL; never raises, never logs a secret."""
 
@@ -140,6 +205,9 @@ class WebhookChannel(Channel):
         self._config = config
         self._clock = clock
         self._target = redact_url(config.url)
+        key = config.signing_key.reveal() if config.signing_key else ""
+        self._standard_key = standard_key(key) if key else None
+        self._message_ids = _MessageIds()
         secrets = [*url_secrets(config.url), config.signing_key, *header_secrets(config.headers)]
         self._sender = HttpSender(config.timeout, secrets, WebhookWording(), transport=transport)
 
@@ -154,10 +222,14 @@ class WebhookChannel(Channel):
     def __repr__(self) -> str:
         return f"WebhookChannel({self.describe()!r})"
 
-    def _headers(self, body: bytes) -> dict[str, str]:
+    def _headers(self, batch: Batch, body: bytes) -> dict[str, str]:
         headers = {name: value.reveal() for name, value in self._config.headers}
-        if self._config.signing_key:
+        if self._config.signing_key and self._standard_key is not None:
             timestamp = str(int(self._clock()))
+            message_id = self._message_ids(batch)
+            headers[STANDARD_ID_HEADER] = message_id
+            headers[STANDARD_TIMESTAMP_HEADER] = timestamp
+            headers[STANDARD_SIGNATURE_HEADER] = sign_standard(self._standard_key, message_id, timestamp, body)
             headers[TIMESTAMP_HEADER] = timestamp
             headers[SIGNATURE_HEADER] = sign(self._config.signing_key.reveal(), timestamp, body)
         return headers
@@ -165,10 +237,13 @@ class WebhookChannel(Channel):
     async def send(self, batch: Batch) -> DeliveryResult:
         if not batch.notifications:
             return DeliveryResult.delivered()
+        if self._config.signing_key and self._standard_key is None:  # a config built in code: the loader rejects it
+            error = "webhook: the signing key starts with whsec_ but is not base64"
+            return DeliveryResult.failed(error, retryable=False)
         try:
             payload = webhook_payload(batch, self.name, self._config.max_alerts)
             body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-            headers = self._headers(body)
+            headers = self._headers(batch, body)
         except Exception as exc:  # a rendering bug must not reach the dispatcher
             result = self._sender.failure(exc, self._target)
         else:

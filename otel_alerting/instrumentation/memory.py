@@ -7,13 +7,18 @@ working set (usage minus inactive page cache, as the kubelet counts it). Without
 cgroup limit the effective limit is the machine's memory and usage is what the
 system uses. Every figure is read from a few small files at collection time: the
 application pays nothing between collections.
+
+``process.memory.usage`` and ``system.memory.utilization`` are also emitted by
+``opentelemetry-instrumentation-system-metrics``; while it is instrumented in this
+process and configured to emit one of them, ours stays silent, so each is exported once.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Collection, Iterable
+import sys
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,13 +30,16 @@ from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, g
 from ..config import plugin_enabled
 from ..version import __version__
 
-__all__ = ["CgroupMemory", "MemoryInstrumentor", "MemoryReading", "read_memory"]
+__all__ = ["CgroupMemory", "MemoryInstrumentor", "MemoryReading", "read_memory", "system_metrics_emits"]
 
 _logger = logging.getLogger(__name__)
 
 #: cgroup v1 writes "no limit" as a page-aligned LONG_MAX
 _V1_UNLIMITED = 1 << 60
 LIMIT_SOURCE = "otel_alerting.memory.limit.source"
+PROCESS_MEMORY_USAGE = "process.memory.usage"
+SYSTEM_MEMORY_UTILIZATION = "system.memory.utilization"
+_SYSTEM_METRICS_MODULE = "opentelemetry.instrumentation.system_metrics"
 
 
 @dataclass(frozen=True)
@@ -159,9 +167,32 @@ def read_memory(cgroup: CgroupMemory | None) -> MemoryReading:
     return MemoryReading(float(memory.total - memory.available), float(memory.total), "system")
 
 
+def system_metrics_emits(metric: str) -> bool:
+    """Whether ``opentelemetry-instrumentation-system-metrics`` is instrumented in this
+    process and its configuration includes ``metric``.
+
+    Asked at each collection, not at ``instrument()``: ``opentelemetry-instrument``
+    loads instrumentors in entry-point order, which is not ours to choose, and an
+    application may instrument it itself later. Its module is never imported here: not
+    imported means not instrumented.
+    """
+    module = sys.modules.get(_SYSTEM_METRICS_MODULE)
+    if module is None:
+        return False
+    # BaseInstrumentor keeps its one instance on the class; calling the class would run
+    # __init__ again and reset the live instrumentor's configuration
+    instrumentor = getattr(getattr(module, "SystemMetricsInstrumentor", None), "_instance", None)
+    if instrumentor is None or not getattr(instrumentor, "is_instrumented_by_opentelemetry", False):
+        return False
+    config = getattr(instrumentor, "_config", None)
+    # an unknown configuration shape: its defaults include both metrics
+    return metric in config if isinstance(config, Mapping) else True
+
+
 class MemoryInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Registers ``process.memory.usage``, ``system.memory.utilization`` and
-    ``otel_alerting.memory.utilization`` (with ``otel_alerting.memory.limit``)."""
+    ``otel_alerting.memory.utilization`` (with ``otel_alerting.memory.limit``); the
+    first two report nothing while the system-metrics instrumentation emits them."""
 
     _cgroup: CgroupMemory | None = None
     _process: psutil.Process | None = None
@@ -179,13 +210,13 @@ class MemoryInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             meter = get_meter(__name__, __version__, meter_provider=provider)
             self._process = psutil.Process(os.getpid())
             meter.create_observable_up_down_counter(
-                "process.memory.usage",
+                PROCESS_MEMORY_USAGE,
                 callbacks=[self._guard(self._observe_process)],
                 unit="By",
                 description="The amount of physical memory in use (resident set size).",
             )
             meter.create_observable_gauge(
-                "system.memory.utilization",
+                SYSTEM_MEMORY_UTILIZATION,
                 callbacks=[self._guard(self._observe_system)],
                 unit="1",
                 description="Share of the machine's memory in use.",
@@ -230,12 +261,16 @@ class MemoryInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return callback
 
     def _observe_process(self) -> Iterable[Observation]:
+        if system_metrics_emits(PROCESS_MEMORY_USAGE):
+            return
         process = self._process
         if process is None or os.getpid() != process.pid:  # forked: measure the child, not the parent
             process = self._process = psutil.Process(os.getpid())
         yield Observation(process.memory_info().rss)
 
     def _observe_system(self) -> Iterable[Observation]:
+        if system_metrics_emits(SYSTEM_MEMORY_UTILIZATION):
+            return
         yield Observation(psutil.virtual_memory().percent / 100.0, {"system.memory.state": "used"})
 
     def _observe_effective(self) -> Iterable[Observation]:

@@ -15,10 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from otel_alerting.channels.log import LogChannel
 from otel_alerting.channels.webhook import (
     SIGNATURE_HEADER,
+    STANDARD_ID_HEADER,
+    STANDARD_SIGNATURE_HEADER,
+    STANDARD_TIMESTAMP_HEADER,
     TIMESTAMP_HEADER,
     WebhookChannel,
     WebhookConfig,
@@ -191,6 +195,73 @@ def test_unsigned_requests_carry_no_signature_headers(receiver: HttpReceiver) ->
     assert send(channel_for(receiver.url), Batch("webhook", (high(),))).ok
     (request,) = receiver.wait_for(1)
     assert SIGNATURE_HEADER.lower() not in request.headers and TIMESTAMP_HEADER.lower() not in request.headers
+    assert not {STANDARD_ID_HEADER, STANDARD_TIMESTAMP_HEADER, STANDARD_SIGNATURE_HEADER} & set(request.headers)
+
+
+# The Standard Webhooks library's own verifier, as a receiver runs it: ``Webhook(secret)``
+# takes a ``whsec_<base64>`` string, or the raw key as bytes.
+WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the spec's example secret
+
+
+@pytest.mark.parametrize(
+    ("key", "verifier_secret"),
+    [
+        pytest.param(WHSEC, WHSEC, id="whsec"),
+        pytest.param(WHSEC.rstrip("="), WHSEC, id="whsec-unpadded"),
+        pytest.param("s3cr3t-signing-key", b"s3cr3t-signing-key", id="raw"),
+    ],
+)
+def test_standard_webhooks_verifier_accepts_the_delivery_and_rejects_a_changed_body(
+    receiver: HttpReceiver, key: str, verifier_secret: str | bytes
+) -> None:
+    assert send(channel_for(receiver.url, **{KEY: key}), Batch("webhook", (high(),))).ok
+    (request,) = receiver.wait_for(1)
+    verifier = Webhook(verifier_secret)
+    document = verifier.verify(request.body, request.headers)
+    assert document["alerts"][0]["labels"]["alertname"] == "QueueBacklog"
+    assert request.headers[STANDARD_ID_HEADER].startswith("msg_")
+    assert request.headers[STANDARD_TIMESTAMP_HEADER] == request.headers[TIMESTAMP_HEADER.lower()]
+    assert request.headers[STANDARD_SIGNATURE_HEADER].startswith("v1,")
+    with pytest.raises(WebhookVerificationError):
+        verifier.verify(request.body.replace(b"QueueBacklog", b"QueueBackl0g"), request.headers)
+    with pytest.raises(WebhookVerificationError):
+        verifier.verify(request.body, {**request.headers, STANDARD_ID_HEADER: "msg_other"})
+    with pytest.raises(WebhookVerificationError):
+        Webhook(b"another key").verify(request.body, request.headers)
+    # the first scheme's headers ride along, signed with the key's UTF-8 bytes
+    assert verify(key.encode(), request.headers, request.body, time.time())
+
+
+def test_a_retry_keeps_its_webhook_id_and_another_batch_gets_a_new_one(receiver: HttpReceiver) -> None:
+    channel = channel_for(receiver.url, **{KEY: WHSEC})
+    batch = Batch("webhook", (high(),))
+
+    async def go() -> None:
+        try:
+            for each in (batch, batch, Batch("webhook", (high(),), repeat=True)):
+                assert (await channel.send(each)).ok
+        finally:
+            await channel.close()
+
+    asyncio.run(go())
+    first, retry, repeat = (r.headers[STANDARD_ID_HEADER] for r in receiver.wait_for(3))
+    assert first == retry != repeat
+
+
+def test_a_whsec_key_that_is_not_base64_is_an_error_that_does_not_show_it() -> None:
+    bad = "whsec_not*base64!"
+    config, errors = load_webhook_config({URL: "https://hooks.example.test/x", KEY: bad})
+    assert config is None and [e.variable for e in errors] == [KEY]
+    assert "not shown" in str(errors[0]) and bad not in str(errors[0]) and "not*base64" not in repr(errors[0])
+
+
+def test_a_bad_whsec_key_built_in_code_fails_the_send_without_showing_it(receiver: HttpReceiver) -> None:
+    bad = "whsec_not*base64!"
+    channel = WebhookChannel(WebhookConfig(Secret(receiver.url), signing_key=Secret(bad)))
+    result = send(channel, Batch("webhook", (high(),)))
+    assert not result.ok and not result.retryable
+    assert "not base64" in (result.error or "") and bad not in (result.error or "")
+    assert receiver.requests == []
 
 
 def test_custom_headers_are_sent(receiver: HttpReceiver) -> None:
