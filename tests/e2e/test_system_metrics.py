@@ -4,7 +4,7 @@ when it is active and by this package's memory instrumentation when it is not.""
 
 from __future__ import annotations
 
-import pytest
+import importlib
 
 from otel_alerting.testing import OtlpReceiver
 
@@ -15,13 +15,16 @@ THEIRS = "opentelemetry.instrumentation.system_metrics"
 SHARED = ("process.memory.usage", "system.memory.utilization")
 ONLY_OURS = ("otel_alerting.memory.utilization", "otel_alerting.memory.limit")
 
-pytest.importorskip(THEIRS, reason="the test extra installs opentelemetry-instrumentation-system-metrics")
+# the test extra installs it: without it these tests fail here, they never skip
+importlib.import_module(THEIRS)
 
 
 def scopes_by_metric(receiver: OtlpReceiver) -> dict[str, set[str]]:
-    """Which instrumentation scopes exported each metric, over every export."""
+    """Which instrumentation scopes exported each metric, over every export but the first:
+    an export made while opentelemetry-instrument still loads the instrumentors may carry
+    our copy once (docs/instrumentation.md)."""
     found: dict[str, set[str]] = {}
-    for request in receiver.requests["/v1/metrics"]:
+    for request in receiver.requests["/v1/metrics"][1:]:
         for rm in request.resource_metrics:
             for sm in rm.scope_metrics:
                 for metric in sm.metrics:
@@ -38,7 +41,7 @@ def run_level_app(receiver: OtlpReceiver, **env: str) -> str:
     env = {"OTEL_METRIC_EXPORT_INTERVAL": "1000", "PHASES": "1:2.5", **env}
     run = run_instrumented(APPS / "level_app.py", instrumented_env(receiver, **env))
     assert run.returncode == 0, run.stderr
-    assert receiver.requests["/v1/metrics"], "no metrics export reached the receiver"
+    assert len(receiver.requests["/v1/metrics"]) >= 2, "fewer than two metrics exports reached the receiver"
     return run.stderr
 
 
