@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from opentelemetry.instrumentation import system_metrics  # the test extra installs it: never skipped
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from otel_alerting.instrumentation.memory import MemoryInstrumentor, system_metrics_emits
-
-system_metrics = pytest.importorskip("opentelemetry.instrumentation.system_metrics")
 
 OURS = "otel_alerting.instrumentation.memory"
 THEIRS = "opentelemetry.instrumentation.system_metrics"
