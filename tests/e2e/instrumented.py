@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from otel_alerting.testing import OtlpReceiver
+
+from ..support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps"
@@ -48,3 +52,49 @@ def run_instrumented(script: Path, env: dict[str, str], timeout: float = 60) -> 
             f"{script.name} did not finish within {timeout}s\nstdout:\n{exc.stdout}\nstderr:\n{exc.stderr}"
         ) from None
     return Run(done.returncode, done.stdout, done.stderr)
+
+
+@dataclass
+class HealthApp:
+    """``apps/health_app.py`` under opentelemetry-instrument, serving the plugin's HTTP
+    surface on ``port``; ``level`` is the file it reads ``app.level`` from. Once it has
+    stopped, ``stderr`` holds what it wrote there."""
+
+    port: int
+    level: Path
+    process: subprocess.Popen[str]
+    #: the environment it runs with
+    env: dict[str, str]
+    stderr: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def health_app(receiver: OtlpReceiver, tmp_path: Path, rules: str, level: str, **extra: str) -> Iterator[HealthApp]:
+    """Run the health app with ``rules`` alone (no built-in pack) and ``app.level`` at
+    ``level``; stops it cleanly (its stop file) when the block ends."""
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(rules)
+    level_file, stop = tmp_path / "level", tmp_path / "stop"
+    level_file.write_text(level)
+    port = free_port()
+    env = instrumented_env(
+        receiver,
+        OTEL_PYTHON_ALERTING_RULES=str(rules_file),
+        OTEL_PYTHON_ALERTING_DEFAULT_RULES="false",
+        OTEL_PYTHON_ALERTING_HTTP_PORT=str(port),
+        LEVEL_FILE=str(level_file),
+        STOP_FILE=str(stop),
+        **extra,
+    )
+    command = [str(BIN / "opentelemetry-instrument"), sys.executable, str(APPS / "health_app.py")]
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    app = HealthApp(port, level_file, process, env)
+    try:
+        yield app
+    finally:
+        stop.write_text("")
+        app.stderr = process.communicate(timeout=30)[1]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -23,9 +22,8 @@ from otel_alerting.testing import OtlpReceiver
 
 from ..channels.alertmanager_server import alertmanager_with_webhook
 from ..support.http import HttpReceiver
-from ..support.ports import free_port
 from ..support.waiting import wait_until
-from .instrumented import APPS, BIN, ROOT, instrumented_env
+from .instrumented import health_app
 
 RULES = """
 rules:
@@ -69,32 +67,19 @@ def get(base: str, path: str) -> Any:
 @contextmanager
 def service(tmp_path: Path, otlp: OtlpReceiver, hook: HttpReceiver) -> Iterator[tuple[int, Path]]:
     """The service running, its alert firing; yields (its API port, its level file)."""
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES)
-    level, stop = tmp_path / "level", tmp_path / "stop"
-    level.write_text("1000")
-    port = free_port()
-    env = instrumented_env(
+    with health_app(
         otlp,
-        OTEL_PYTHON_ALERTING_RULES=str(rules),
-        OTEL_PYTHON_ALERTING_DEFAULT_RULES="false",
-        OTEL_PYTHON_ALERTING_HTTP_PORT=str(port),
+        tmp_path,
+        RULES,
+        "1000",
         OTEL_PYTHON_ALERTING_WEBHOOK_URL=f"{hook.url}/hook",
         OTEL_PYTHON_ALERTING_GROUP_WAIT="0s",
         OTEL_PYTHON_ALERTING_GROUP_INTERVAL="1s",
         OTEL_PYTHON_ALERTING_REPEAT_INTERVAL="1s",
-        LEVEL_FILE=str(level),
-        STOP_FILE=str(stop),
-    )
-    command = [str(BIN / "opentelemetry-instrument"), sys.executable, str(APPS / "health_app.py")]
-    app = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    ) as app:
         hook.wait_for(1, timeout=30)
-        yield port, level
-    finally:
-        stop.write_text("")
-        _, err = app.communicate(timeout=30)
-    assert app.returncode == 0, err[-3000:]
+        yield app.port, app.level
+    assert app.process.returncode == 0, app.stderr[-3000:]
 
 
 def firing_count(hook: HttpReceiver) -> int:

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from otel_alerting.testing import OtlpReceiver
 
-from ..support.ports import free_port
 from ..support.waiting import wait_until
-from .instrumented import APPS, BIN, ROOT, instrumented_env
+from .instrumented import BIN, health_app
 
 CLI = str(BIN / "otel-alerting")
 RULES = """
@@ -31,23 +29,8 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 def test_status_and_alerts_follow_the_running_service(receiver: OtlpReceiver, tmp_path: Path) -> None:
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES)
-    level, stop = tmp_path / "level", tmp_path / "stop"
-    level.write_text("0")
-    port = free_port()
-    env = instrumented_env(
-        receiver,
-        OTEL_PYTHON_ALERTING_RULES=str(rules),
-        OTEL_PYTHON_ALERTING_DEFAULT_RULES="false",
-        OTEL_PYTHON_ALERTING_HTTP_PORT=str(port),
-        LEVEL_FILE=str(level),
-        STOP_FILE=str(stop),
-    )
-    url = f"http://127.0.0.1:{port}"
-    command = [str(BIN / "opentelemetry-instrument"), sys.executable, str(APPS / "health_app.py")]
-    app = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with health_app(receiver, tmp_path, RULES, "0") as app:
+        env, url, level = app.env, app.url, app.level
         # the URL comes from OTEL_PYTHON_ALERTING_HTTP_PORT, as the service's does
         wait_until(lambda: cli("status", env=env).returncode == 0, "status to say ok", 30)
         ok = cli("status", env=env)
@@ -75,10 +58,7 @@ def test_status_and_alerts_follow_the_running_service(receiver: OtlpReceiver, tm
         assert report.returncode == 1
         body = json.loads(report.stdout)
         assert body["status"] == "failing" and body["alerts"]["active"]["CRITICAL"] == 1
-    finally:
-        stop.write_text("")
-        _, err = app.communicate(timeout=30)
-    assert app.returncode == 0, err[-3000:]
+    assert app.process.returncode == 0, app.stderr[-3000:]
 
     gone = cli("status", "--url", url)
     assert gone.returncode == 2

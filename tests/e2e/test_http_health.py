@@ -15,7 +15,7 @@ from otel_alerting.testing import OtlpReceiver
 
 from ..support.ports import free_port
 from ..support.waiting import wait_until
-from .instrumented import APPS, BIN, ROOT, instrumented_env
+from .instrumented import APPS, BIN, ROOT, health_app, instrumented_env
 
 RULES = """
 rules:
@@ -37,38 +37,21 @@ def health(port: int) -> tuple[int, dict[str, Any]] | None:
 
 
 def test_health_fails_while_a_critical_alert_fires_and_recovers(receiver: OtlpReceiver, tmp_path: Path) -> None:
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES)
-    level, stop = tmp_path / "level", tmp_path / "stop"
-    level.write_text("0")
-    port = free_port()
-    env = instrumented_env(
-        receiver,
-        OTEL_PYTHON_ALERTING_RULES=str(rules),
-        OTEL_PYTHON_ALERTING_DEFAULT_RULES="false",
-        OTEL_PYTHON_ALERTING_HTTP_PORT=str(port),
-        LEVEL_FILE=str(level),
-        STOP_FILE=str(stop),
-    )
-    command = [str(BIN / "opentelemetry-instrument"), sys.executable, str(APPS / "health_app.py")]
-    app = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with health_app(receiver, tmp_path, RULES, "0") as app:
+        port = app.port
         wait_until(lambda: (health(port) or (0, {}))[0] == 200, "/health to answer 200", 30, seen=lambda: health(port))
-        level.write_text("1000")
+        app.level.write_text("1000")
         wait_until(lambda: (health(port) or (0, {}))[0] == 503, "/health to fail", 15, seen=lambda: health(port))
         seen = health(port)
         assert seen is not None
         assert seen[1]["status"] == "failing"
         assert seen[1]["reasons"] == ["alert LevelHigh is firing at CRITICAL"]
         assert seen[1]["alerts"]["active"]["CRITICAL"] == 1
-        level.write_text("0")
+        app.level.write_text("0")
         wait_until(lambda: (health(port) or (0, {}))[0] == 200, "/health to recover", 15, seen=lambda: health(port))
         seen = health(port)
         assert seen is not None and seen[1]["status"] == "ok" and seen[1]["alerts"]["resolved"] == 1
-    finally:
-        stop.write_text("")
-        _, err = app.communicate(timeout=30)
-    assert app.returncode == 0, err[-3000:]
+    assert app.process.returncode == 0, app.stderr[-3000:]
     assert health(port) is None  # closed at shutdown
 
 

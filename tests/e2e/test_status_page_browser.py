@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -26,9 +24,8 @@ import pytest
 
 from otel_alerting.testing import OtlpReceiver
 
-from ..support.ports import free_port
 from ..support.waiting import wait_until
-from .instrumented import APPS, BIN, ROOT, instrumented_env
+from .instrumented import ROOT, health_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -74,30 +71,13 @@ def alerts(port: int) -> dict[str, Any]:
 def service(receiver: OtlpReceiver, tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """The health app under opentelemetry-instrument, serving on a free port; yields
     (port, the file holding app.level)."""
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES)
-    level, stop = tmp_path / "level", tmp_path / "stop"
-    level.write_text("600")
-    port = free_port()
-    env = instrumented_env(
-        receiver,
-        OTEL_PYTHON_ALERTING_RULES=str(rules),
-        OTEL_PYTHON_ALERTING_DEFAULT_RULES="false",
-        OTEL_PYTHON_ALERTING_HTTP_PORT=str(port),
-        LEVEL_FILE=str(level),
-        STOP_FILE=str(stop),
-    )
-    command = [str(BIN / "opentelemetry-instrument"), sys.executable, str(APPS / "health_app.py")]
-    app = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with health_app(receiver, tmp_path, RULES, "600") as app:
+        port = app.port
         wait_until(
             lambda: alerts(port).get("active", {}).get("HIGH") == 1, "LevelHigh to fire", 30, seen=lambda: health(port)
         )
-        yield port, level
-    finally:
-        stop.write_text("")
-        _, err = app.communicate(timeout=30)
-    assert app.returncode == 0, err[-3000:]
+        yield port, app.level
+    assert app.process.returncode == 0, app.stderr[-3000:]
 
 
 def _playwright() -> Any:
