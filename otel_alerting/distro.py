@@ -5,6 +5,8 @@ wins. The configurator is the SDK's, plus the plan of the metric readers: the
 alerting reader is on the MeterProvider unless ``OTEL_PYTHON_ALERTING_ENABLED=false``,
 and, the mode unset, it is the one reader that forwards to the push exporters
 (``export`` mode) wherever that leaves what the collector receives unchanged.
+Under ``OTEL_CONFIG_FILE`` the file names the readers (``declarative``): the plan is
+left out, and a file without the alerting reader is a warning.
 Neither raises: one exception here would silently turn off all telemetry of the process.
 """
 
@@ -24,6 +26,7 @@ from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr
 from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_CONFIGURATOR
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 from opentelemetry.sdk.environment_variables import (
+    OTEL_CONFIG_FILE,
     OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
     OTEL_EXPORTER_OTLP_PROTOCOL,
 )
@@ -153,15 +156,37 @@ def _is_push_exporter(name: str) -> bool:
 
 class AlertingConfigurator(_OTelSDKConfigurator):
     def _configure(self, **kwargs: Any) -> None:
+        from_file = bool(os.environ.get(OTEL_CONFIG_FILE))
+        if not from_file:
+            # Under a configuration file the file names the readers: the plan would only
+            # set variables that make the file's alerting reader forward a second time.
+            try:
+                plan_metric_exporters(os.environ)
+            except Exception:
+                _logger.exception("otel-alerting: cannot plan the metric exporters; using them as set")
         try:
-            plan_metric_exporters(os.environ)
-        except Exception:
-            _logger.exception("otel-alerting: cannot plan the metric exporters; using them as set")
-        try:
-            super()._configure(**kwargs)  # type: ignore[no-untyped-call]
+            # the file is the SDK's only source then: the SDK warns about any argument
+            super()._configure(**({} if from_file else kwargs))  # type: ignore[no-untyped-call]
         except ConfigurationProblems:
             raise
         except Exception:
             # The SDK's own errors (a bad OTLP protocol, a missing exporter) would end
             # all telemetry silently; say so once, loudly.
             _logger.exception("otel-alerting: the OpenTelemetry SDK could not be configured")
+            return
+        if from_file:
+            _warn_if_file_has_no_reader()
+
+
+def _warn_if_file_has_no_reader() -> None:
+    try:
+        from .declarative import built_readers
+
+        if built_readers() == 0 and plugin_enabled(os.environ):
+            _logger.warning(
+                "otel-alerting: %s names no otel_alerting reader, so no alert is evaluated; add "
+                "'pull: {exporter: {otel_alerting: {}}}' to meter_provider.readers (docs/configuration.md)",
+                OTEL_CONFIG_FILE,
+            )
+    except Exception:
+        _logger.exception("otel-alerting: cannot check the configuration file's readers")
