@@ -52,8 +52,7 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StateError(f"cannot open {self._path}: {exc}") from None
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
+            # the schema is checked first: another program's file is not switched to WAL
             _check_schema(connection, self._path)
         except sqlite3.Error as exc:
             connection.close()
@@ -110,6 +109,11 @@ class SqliteStore:
 
 def _check_schema(connection: sqlite3.Connection, path: str) -> None:
     tables = _tables(connection)
+    if tables:
+        _check_meta(connection, tables, path)
+    # WAL: readers and one writer at a time, across the processes of the host
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
     if not tables:
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -125,8 +129,11 @@ def _check_schema(connection: sqlite3.Connection, path: str) -> None:
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
-        if not tables:
-            return
+        if tables:
+            _check_meta(connection, tables, path)
+
+
+def _check_meta(connection: sqlite3.Connection, tables: set[str], path: str) -> None:
     meta: dict[str, str] = {}
     if "otel_alerting_meta" in tables:
         meta = dict(connection.execute("SELECT key, value FROM otel_alerting_meta"))
