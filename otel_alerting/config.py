@@ -291,6 +291,8 @@ class Settings:
     #: the dead man's switch's URL (None: no heartbeat) and the least time between pings
     heartbeat_url: Secret | None = None
     heartbeat_interval_s: float = 60.0
+    #: the SQLite file of the alert state (None: memory only)
+    state_path: str | None = None
     errors: tuple[ConfigError, ...] = field(default=(), compare=False)
 
     def describe(self) -> dict[str, object]:
@@ -319,6 +321,7 @@ class Settings:
             ev.OTEL_PYTHON_ALERTING_HTTP_HEALTH_FAILING_STATUS: self.http_failing_status,
             ev.OTEL_PYTHON_ALERTING_HEARTBEAT_URL: "(set)" if self.heartbeat_url is not None else "(none)",
             ev.OTEL_PYTHON_ALERTING_HEARTBEAT_INTERVAL: f"{self.heartbeat_interval_s:g}s",
+            ev.OTEL_PYTHON_ALERTING_STATE: self.state_path or "(none: state in memory)",
         }
 
 
@@ -390,6 +393,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         heartbeat_interval_s=r.seconds(
             ev.OTEL_PYTHON_ALERTING_HEARTBEAT_INTERVAL, Settings.heartbeat_interval_s, "60s, 5m or a number of seconds"
         ),
+        state_path=r.text(ev.OTEL_PYTHON_ALERTING_STATE),
     )
     return Settings(**{**settings.__dict__, "errors": tuple(r.errors)})
 

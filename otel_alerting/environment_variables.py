@@ -193,6 +193,18 @@ The least time between two heartbeat pings (``60s``, ``5m`` or seconds). Set the
 receiving service's period to it and its grace time to a few intervals. Default: ``60s``.
 """
 
+OTEL_PYTHON_ALERTING_STATE = "OTEL_PYTHON_ALERTING_STATE"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_STATE
+
+A path to an SQLite file that keeps the alert state across restarts and deploys: each
+alert's lifecycle (start, ``for`` progress, severity, what receivers were told), the
+silences and a notification log. Created if missing (with WAL mode, so the processes of
+one host can share it). A file that cannot be used (corrupt, another program's database,
+a directory that does not exist) is one configuration problem: alerting goes on with the
+state in memory. Default: unset (state in memory, lost at exit).
+"""
+
 OTEL_PYTHON_ALERTING_QUEUE_SIZE = "OTEL_PYTHON_ALERTING_QUEUE_SIZE"
 """
 .. envvar:: OTEL_PYTHON_ALERTING_QUEUE_SIZE

@@ -34,6 +34,7 @@ from .notify.pipeline import Inhibitor, NotificationPipeline
 from .notify.routing import routing_labels
 from .notify.silences import SilenceStore
 from .rules import RuleSet
+from .state import MemoryStore, SavedState, StateError, StateKeeper, open_store
 from .telemetry import SelfTelemetry
 
 __all__ = ["AlertingSystem", "Configuration", "load_configuration"]
@@ -77,6 +78,8 @@ class AlertingSystem:
                 rule_set.extra, [c.name for c in channels], env, include_defaults=settings.default_rules
             )
             problems.extend(notify.errors)
+        #: the alert state kept across restarts (memory when none is configured or usable)
+        self.state, saved = _open_state(settings.state_path, problems)
         report_problems(problems)
         #: every configuration problem, as logged (for the health report)
         self.problems: tuple[str, ...] = (*configuration_problems, *map(str, problems))
@@ -86,6 +89,7 @@ class AlertingSystem:
             inhibitor=Inhibitor(notify.inhibit_rules, self._firing_labels),
             silences=self.silences,
         )
+        self._restore(saved, now)
         self._channels = {c.name: c for c in channels}
         self.dispatcher = Dispatcher(
             channels,
@@ -112,6 +116,40 @@ class AlertingSystem:
         # A lock held by a parent's thread at fork() stays held forever in the child.
         self._evaluate_lock = threading.Lock()
         self.manager.reset_lock_after_fork()
+        self.state.store.after_fork()
+
+    def _restore(self, saved: SavedState, now: float) -> None:
+        """Give the manager, the silences and the notification groups what they had
+        before a restart; what no longer fits the rules is left out, with a warning."""
+        if not (saved.alerts or saved.silences):
+            return
+        # the first collections after a start may not hold every series yet
+        grace = max(5 * self.settings.interval_ms / 1000, 10.0)
+        skipped = self.manager.restore_state(saved.alerts, now, grace)
+        skipped += self.silences.restore(saved.silences)
+        told = self.state.notified()
+        for notification in self.manager.told_firing(now):
+            self.pipeline.restore(notification, told.get(notification.fingerprint, {}), now)
+        if skipped:
+            _logger.warning(
+                "otel-alerting: %d saved item(s) of %s left out (the rules changed):\n  %s",
+                len(skipped),
+                self.state.store.description,
+                "\n  ".join(skipped),
+            )
+        _logger.info(
+            "otel-alerting: %d alert(s) and %d silence(s) restored from %s",
+            len(saved.alerts) - sum(s.startswith("alert ") for s in skipped),
+            len(saved.silences) - sum(s.startswith("silence ") for s in skipped),
+            self.state.store.description,
+        )
+
+    def _save(self, now: float) -> None:
+        """One transaction: the lifecycles, the silences and what was sent since the last."""
+        try:
+            self.state.write(self.manager.export_state(), self.silences.export(now), now)
+        except Exception:
+            _logger.exception("otel-alerting: saving the alert state failed")
 
     def attach_telemetry(self, provider: MeterProvider) -> None:
         self.use_telemetry(SelfTelemetry(provider))
@@ -147,6 +185,7 @@ class AlertingSystem:
         batches = self.pipeline.process(notifications, now)
         if batches or not self.pipeline.idle():
             self._deliver(batches)
+        self._save(now)
         self.last_evaluation = now
         if self.evaluator.overflowed and len(self.evaluator.overflowed) > len(self._warned_overflow):
             self._warn_overflow()
@@ -177,10 +216,24 @@ class AlertingSystem:
         ]
 
     def _deliver(self, batches: list[Batch]) -> None:
-        self.dispatcher.submit([b for b in map(self._without_unwanted_resolutions, batches) if b is not None])
+        self._submit(batches)
         wake = self.pipeline.next_wake()
         if wake is not None:
             self.dispatcher.call_at(wake, self._flush_due)
+
+    def _submit(self, batches: list[Batch]) -> None:
+        """Hand batches to the channels, and note what each receiver is sent (the
+        notification log, saved with the next evaluation)."""
+        wanted = [b for b in map(self._without_unwanted_resolutions, batches) if b is not None]
+        self.state.sent(
+            (
+                (n.fingerprint, batch.channel, n.status.value, int(n.severity))
+                for batch in wanted
+                for n in batch.notifications
+            ),
+            self._clock(),
+        )
+        self.dispatcher.submit(wanted)
 
     def _without_unwanted_resolutions(self, batch: Batch) -> Batch | None:
         channel = self._channels.get(batch.channel)
@@ -213,13 +266,7 @@ class AlertingSystem:
 
     def flush(self, timeout: float) -> bool:
         """Deliver what group waits still hold and wait for the channels (force_flush)."""
-        self.dispatcher.submit(
-            [
-                b
-                for b in map(self._without_unwanted_resolutions, self.pipeline.flush_due(self._clock(), force=True))
-                if b is not None
-            ]
-        )
+        self._submit(self.pipeline.flush_due(self._clock(), force=True))
         return self.dispatcher.flush(timeout)
 
     def shutdown(self, timeout: float = 10.0) -> None:
@@ -228,13 +275,25 @@ class AlertingSystem:
         if self.heartbeat is not None:
             self.heartbeat.close()
         try:
-            self.dispatcher.submit(
-                [
-                    b
-                    for b in map(self._without_unwanted_resolutions, self.pipeline.flush_due(self._clock(), force=True))
-                    if b is not None
-                ]
-            )
+            self._submit(self.pipeline.flush_due(self._clock(), force=True))
         except Exception:
             _logger.exception("otel-alerting: final notification flush failed")
+        # the state of the final evaluation, with what its flush sent: a restart goes on from here
+        self._save(self._clock())
+        self.state.close()
         self.dispatcher.shutdown(timeout)
+
+
+def _open_state(location: str | None, problems: list[ConfigError]) -> tuple[StateKeeper, SavedState]:
+    """The keeper of the configured store and what it holds; memory (and one problem
+    saying why) when the store cannot be opened or read."""
+    store, problem = open_store(location)
+    if problem is None:
+        keeper = StateKeeper(store)
+        try:
+            return keeper, keeper.load()
+        except StateError as exc:
+            problem = f"{exc}; alert state is kept in memory only (lost at exit)"
+            keeper.close()
+    problems.append(ConfigError(ev.OTEL_PYTHON_ALERTING_STATE, problem))
+    return StateKeeper(MemoryStore()), SavedState()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..rules.model import Rule, Severity
 
@@ -67,6 +68,44 @@ class Alert:
         #: first evaluation at which a firing level's condition was false (keep_firing_for)
         self._cleared: dict[Severity, float] = {}
         self._firing: set[Severity] = set()
+
+    def export(self) -> dict[str, Any]:
+        """The state a restart must keep, as plain values (JSON-ready): the ``for``
+        progress of each level, what fires and since when. The latest value is left out
+        (it changes at every evaluation; the next one brings it back)."""
+        return {
+            "created_at": self.created_at,
+            "state": self.state.value,
+            "severity": None if self.severity is None else int(self.severity),
+            "active_since": self.active_since,
+            "fired_at": self.fired_at,
+            "since": [[int(s), t] for s, t in self._since.items()],
+            "cleared": [[int(s), t] for s, t in self._cleared.items()],
+            "firing": sorted(int(s) for s in self._firing),
+        }
+
+    @classmethod
+    def restore(cls, rule: Rule, labels: Mapping[str, str], saved: Mapping[str, Any]) -> Alert:
+        """An alert in the state ``export`` gave; ValueError (or KeyError, TypeError) if
+        ``saved`` does not fit ``rule`` (a level it no longer has)."""
+        levels = {int(s): s for s, _ in rule.thresholds}
+
+        def level(value: object) -> Severity:
+            if not isinstance(value, int) or value not in levels:
+                raise ValueError(f"no level {value!r} in rule {rule.alert}")
+            return levels[value]
+
+        alert = cls(rule, labels, float(saved["created_at"]))
+        alert.state = AlertState(saved["state"])
+        alert.severity = None if saved["severity"] is None else level(saved["severity"])
+        alert.active_since = _time(saved["active_since"])
+        alert.fired_at = _time(saved["fired_at"])
+        alert._since = {level(s): float(t) for s, t in saved["since"]}
+        alert._cleared = {level(s): float(t) for s, t in saved["cleared"]}
+        alert._firing = {level(s) for s in saved["firing"]}
+        if (alert.severity is None) != (alert.state is not AlertState.FIRING):
+            raise ValueError(f"state {alert.state.value} with severity {alert.severity}")
+        return alert
 
     @property
     def threshold(self) -> float | None:
@@ -180,6 +219,14 @@ class Alert:
         if rule.recovery is not None:
             return f"value {value:g} back {side} recovery level {rule.recovery:g}"
         return f"value {value:g} back {side} threshold {rule.thresholds[0][1]:g}"
+
+
+def _time(value: object) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, int | float):
+        raise TypeError(f"not a time: {value!r}")
+    return float(value)
 
 
 def _pending_change(previous: AlertState, state: AlertState) -> TransitionKind | None:

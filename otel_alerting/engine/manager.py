@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..durations import format_duration
 from ..notify.model import Change, Notification, Status, fingerprint
@@ -75,6 +76,9 @@ class _Tracked:
     sent_at: dict[tuple[Severity, Change], float] = field(default_factory=dict)
     held: bool = False
     last_resolution: Transition | None = None
+    #: restored from a saved state: no data before this time is the restart's gap, not
+    #: the alert's (the first collections may not hold its series yet)
+    restored_until: float | None = None
 
 
 class AlertManager:
@@ -107,7 +111,7 @@ class AlertManager:
                     continue  # a rule whose metric has no series (yet): nothing to step
                 if alerts:
                     for key, tracked in list(alerts.items()):
-                        self._step(tracked, values.get(key), now)
+                        self._step_restored(tracked, values.get(key), now)
                 # groups that reach the rule's lowest threshold start an alert
                 for key in crossing(values, rule.thresholds[0][1], rule.direction == "above"):
                     if alerts is None or key not in alerts:
@@ -151,6 +155,14 @@ class AlertManager:
             elif kind is TransitionKind.DEESCALATED:
                 self._stats.deescalated += 1
 
+    def _step_restored(self, tracked: _Tracked, value: float | None, now: float) -> None:
+        until = tracked.restored_until
+        if until is not None:
+            if value is None and now < until:
+                return
+            tracked.restored_until = None
+        self._step(tracked, value, now)
+
     def _rule_failed(self, rule: Rule, error: str) -> None:
         if self._rule_errors.get(rule.alert) != error:
             _logger.error("rule %s (%s) cannot be evaluated: %s", rule.alert, rule.source, error)
@@ -167,6 +179,7 @@ class AlertManager:
             previous = tracked.notified
             assert previous is not None
             tracked.notified = None
+            self._stats.notifications += 1
             return self._notification(tracked, Status.RESOLVED, Change.RESOLVED, previous, None, now)
         previous = tracked.notified
         change = Change.FIRED if previous is None else Change.ESCALATED if desired > previous else Change.DEESCALATED
@@ -185,6 +198,7 @@ class AlertManager:
             tracked.notified_starts_at = alert.fired_at if alert.fired_at is not None else now
         tracked.notified = desired
         tracked.sent_at[(desired, change)] = now
+        self._stats.notifications += 1
         return self._notification(tracked, Status.FIRING, change, desired, previous, now)
 
     def _notification(
@@ -197,7 +211,6 @@ class AlertManager:
         now: float,
     ) -> Notification:
         alert, rule = tracked.alert, tracked.alert.rule
-        self._stats.notifications += 1
         resolution = tracked.last_resolution if status is Status.RESOLVED else None
         value = resolution.value if resolution is not None else alert.value
         threshold = rule.threshold_of(severity)
@@ -249,6 +262,69 @@ class AlertManager:
     def reset_lock_after_fork(self) -> None:
         """In a forked child: the parent's threads are gone, so is any hold on the lock."""
         self._lock = threading.RLock()
+
+    # --- saved state (see otel_alerting.state) ------------------------------------
+
+    def export_state(self) -> dict[str, dict[str, Any]]:
+        """Each tracked alert's lifecycle and what receivers were told, by fingerprint,
+        as plain values."""
+        with self._lock:
+            return {
+                t.fingerprint: {
+                    "alert": t.alert.rule.alert,
+                    "group": dict(t.alert.labels),
+                    "lifecycle": t.alert.export(),
+                    "notified": None if t.notified is None else int(t.notified),
+                    "notified_starts_at": t.notified_starts_at,
+                    "sent_at": [[int(s), c.value, at] for (s, c), at in t.sent_at.items()],
+                }
+                for t in self._all()
+            }
+
+    def restore_state(self, saved: Mapping[str, Mapping[str, Any]], now: float, grace: float) -> list[str]:
+        """Take back what ``export_state`` gave (before the first evaluation). A record
+        that no longer fits the rules (a rule removed or changed) is left out; returns
+        why, one line per record left out. Until ``now + grace`` a restored alert is not
+        stepped without data."""
+        skipped: list[str] = []
+        with self._lock:
+            for fp, record in saved.items():
+                try:
+                    self._restore_one(record, now + grace)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    skipped.append(f"alert {fp}: {type(exc).__name__}: {exc}")
+        return skipped
+
+    def _restore_one(self, record: Mapping[str, Any], until: float) -> None:
+        rule = self._rules[record["alert"]]
+        group = {str(k): str(v) for k, v in record["group"].items()}
+        if set(group) != set(rule.by):
+            raise ValueError(f"rule {rule.alert} groups by {list(rule.by)} now")
+        key = tuple(group[name] for name in rule.by)
+        labels = {"alertname": rule.alert, **rule.labels, **group}
+        alert = Alert.restore(rule, group, record["lifecycle"])
+        levels = {int(s): s for s, _ in rule.thresholds}
+        notified = record["notified"]
+        tracked = _Tracked(
+            alert,
+            labels,
+            fingerprint(labels),
+            notified=None if notified is None else levels[notified],
+            notified_starts_at=float(record["notified_starts_at"]),
+            sent_at={(levels[s], Change(c)): float(at) for s, c, at in record["sent_at"]},
+            restored_until=until,
+        )
+        self._alerts.setdefault(rule.alert, {})[key] = tracked
+
+    def told_firing(self, now: float) -> list[Notification]:
+        """A FIRING notification for each alert receivers were told fires (to restore
+        what the notification groups hold after a restart); not counted as sent."""
+        with self._lock:
+            return [
+                self._notification(t, Status.FIRING, Change.FIRED, t.notified, None, now)
+                for t in self._all()
+                if t.notified is not None
+            ]
 
     # --- reading ------------------------------------------------------------
 

@@ -76,6 +76,20 @@ class NotificationPipeline:
         with self._lock:
             return self._flush(now, force)
 
+    def restore(self, notification: Notification, told: Mapping[str, float], now: float) -> None:
+        """After a restart: firing ``notification`` was delivered to the channels in
+        ``told`` (channel -> when). Their groups hold it as told, so that a repeat or its
+        resolution follows as if the process had not stopped; a channel not in ``told``
+        is told as usual."""
+        with self._lock:
+            self._route(notification, now)
+            for key in self._holders.get(notification.fingerprint, ()):
+                group = self._groups[key]
+                at = told.get(group.channel)
+                if at is not None:
+                    group.told[notification.fingerprint] = (notification.status, notification.severity)
+                    group.flushed = group.repeated = max(at, group.flushed or at)
+
     def idle(self) -> bool:
         """No group holds an alert: nothing is due later (read without the lock: a
         stale answer only defers a wake-up to the next evaluation)."""

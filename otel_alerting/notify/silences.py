@@ -8,6 +8,7 @@ import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .matchers import Matcher
 
@@ -45,6 +46,8 @@ class SilenceStore:
         self._silences: dict[str, Silence] = {}
         self._retention = retention
         self._lock = threading.Lock()
+        #: grows with every change: a saved copy is stale while it is behind
+        self.revision = 0
 
     def add(
         self,
@@ -62,6 +65,7 @@ class SilenceStore:
         silence = _checked(uuid.uuid4().hex, matchers, starts_at, ends_at, comment, created_by, now)
         with self._lock:
             self._silences[silence.id] = silence
+            self.revision += 1
         return silence
 
     def update(
@@ -84,6 +88,7 @@ class SilenceStore:
         silence = _checked(new_id, matchers, starts_at, ends_at, comment, created_by, now)
         with self._lock:
             self._silences[silence.id] = silence
+            self.revision += 1
         return silence
 
     def expire(self, silence_id: str, now: float) -> Silence:
@@ -93,6 +98,7 @@ class SilenceStore:
             if silence.ends_at > now:
                 silence = replace(silence, ends_at=max(now, silence.starts_at), updated_at=now)
                 self._silences[silence_id] = silence
+                self.revision += 1
             return silence
 
     def get(self, silence_id: str) -> Silence | None:
@@ -105,6 +111,44 @@ class SilenceStore:
             for key in [k for k, s in self._silences.items() if s.ends_at < horizon]:
                 del self._silences[key]
             return sorted(self._silences.values(), key=lambda s: s.starts_at)
+
+    def export(self, now: float) -> dict[str, dict[str, Any]]:
+        """The silences not yet forgotten at ``now``, by id, as plain values."""
+        return {
+            s.id: {
+                "matchers": [str(m) for m in s.matchers],
+                "starts_at": s.starts_at,
+                "ends_at": s.ends_at,
+                "comment": s.comment,
+                "created_by": s.created_by,
+                "updated_at": s.updated_at,
+            }
+            for s in self.list(now)
+        }
+
+    def restore(self, saved: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
+        """Take back what ``export`` gave; returns why, one line per silence left out."""
+        skipped: tuple[str, ...] = ()
+        for silence_id, record in saved.items():
+            try:
+                updated = record["updated_at"]
+                # as saved, not checked as a new one is: a silence expired before it
+                # started ends when it starts
+                silence = Silence(
+                    str(silence_id),
+                    tuple(Matcher.parse(str(m)) for m in record["matchers"]),
+                    float(record["starts_at"]),
+                    float(record["ends_at"]),
+                    str(record["comment"]),
+                    str(record["created_by"]),
+                    None if updated is None else float(updated),
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                skipped += (f"silence {silence_id}: {type(exc).__name__}: {exc}",)
+                continue
+            with self._lock:
+                self._silences[silence.id] = silence
+        return skipped
 
     def muting(self, labels: Mapping[str, str], now: float) -> Silence | None:
         with self._lock:

@@ -1,0 +1,147 @@
+"""Writes what each evaluation changed to a ``StateStore``, and keeps it bounded.
+
+The keeper remembers what it last wrote, so a write holds only the alerts whose record
+changed (most evaluations change none). A write that fails is logged once (and again
+only when the error changes) and retried with the next evaluation: what it held is
+still different from what was written. The notification log keeps one entry per alert
+and receiver; entries of resolved or forgotten alerts go after ``nflog_retention``, and
+the oldest past ``nflog_limit``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+
+from .model import Changes, NotificationLogKey, Record, SavedState
+from .store import StateError, StateStore
+
+__all__ = ["SentEntry", "StateKeeper"]
+
+_logger = logging.getLogger(__name__)
+
+#: (fingerprint, receiver, status, severity): one notification handed to a receiver
+SentEntry = tuple[str, str, str, int]
+
+#: writes between two sweeps of the notification log
+_SWEEP_EVERY = 60
+
+
+class StateKeeper:
+    def __init__(self, store: StateStore, *, nflog_retention: float = 24 * 3600.0, nflog_limit: int = 10_000) -> None:
+        self.store = store
+        self._retention = nflog_retention
+        self._limit = nflog_limit
+        self._alerts: dict[str, Record] = {}
+        self._silences: Mapping[str, Record] = {}
+        self._nflog: dict[NotificationLogKey, Record] = {}
+        self._sent: dict[NotificationLogKey, Record] = {}
+        self._writes = 0
+        self._error: str | None = None
+        self._lock = threading.Lock()
+
+    def load(self) -> SavedState:
+        """What the store holds (StateError if it cannot be read); taken as written."""
+        saved = self.store.load()
+        with self._lock:
+            self._alerts = dict(saved.alerts)
+            self._silences = dict(saved.silences)
+            self._nflog = dict(saved.nflog)
+        return saved
+
+    def sent(self, entries: Iterable[SentEntry], now: float) -> None:
+        """Notifications handed to receivers; written with the next ``write``."""
+        with self._lock:
+            for fingerprint, receiver, status, severity in entries:
+                self._sent[(fingerprint, receiver)] = {"status": status, "severity": severity, "at": now}
+
+    def write(self, alerts: Mapping[str, Record], silences: Mapping[str, Record], now: float) -> bool:
+        """Write what differs from the last write, in one transaction; False if the
+        store failed (logged, not raised)."""
+        with self._lock:
+            changes = self._changes(alerts, silences, now)
+            if not changes:
+                return True
+            try:
+                self.store.save(changes)
+            except StateError as exc:
+                self._failed(str(exc))
+                return False
+            except Exception as exc:  # a store must not take the evaluation down
+                self._failed(f"{type(exc).__name__}: {exc}")
+                return False
+            self._written(changes)
+        return True
+
+    def _changes(self, alerts: Mapping[str, Record], silences: Mapping[str, Record], now: float) -> Changes:
+        upserts = {fp: record for fp, record in alerts.items() if self._alerts.get(fp) != record}
+        removed = frozenset(fp for fp in self._alerts if fp not in alerts)
+        nflog = {key: record for key, record in self._sent.items() if self._nflog.get(key) != record}
+        swept: frozenset[NotificationLogKey] = frozenset()
+        self._writes += 1
+        if self._writes % _SWEEP_EVERY == 1:
+            swept = self._sweep({**self._nflog, **nflog}, alerts, now)
+            nflog = {key: record for key, record in nflog.items() if key not in swept}
+        return Changes(
+            upserts,
+            removed,
+            None if silences == self._silences else dict(silences),
+            nflog,
+            frozenset(key for key in swept if key in self._nflog),
+        )
+
+    def _sweep(
+        self, nflog: Mapping[NotificationLogKey, Record], alerts: Mapping[str, Record], now: float
+    ) -> frozenset[NotificationLogKey]:
+        horizon = now - self._retention
+        gone = {
+            key
+            for key, record in nflog.items()
+            if record["at"] < horizon and (record["status"] != "FIRING" or key[0] not in alerts)
+        }
+        kept = len(nflog) - len(gone)
+        if kept > self._limit:
+            oldest = sorted((record["at"], key) for key, record in nflog.items() if key not in gone)
+            gone.update(key for _, key in oldest[: kept - self._limit])
+        return frozenset(gone)
+
+    def _written(self, changes: Changes) -> None:
+        self._alerts.update(changes.alerts)
+        for fp in changes.removed_alerts:
+            del self._alerts[fp]
+        if changes.silences is not None:
+            self._silences = changes.silences
+        self._nflog.update(changes.nflog)
+        for key in changes.removed_nflog:
+            del self._nflog[key]
+        self._sent.clear()
+        if self._error is not None:
+            _logger.warning("otel-alerting: alert state is written to %s again", self.store.description)
+            self._error = None
+
+    def _failed(self, error: str) -> None:
+        if error != self._error:
+            _logger.error("otel-alerting: alert state not saved (%s); retried with the next evaluation", error)
+            self._error = error
+
+    @property
+    def error(self) -> str | None:
+        """The last write's error, while writes fail."""
+        return self._error
+
+    def notified(self) -> dict[str, dict[str, float]]:
+        """By fingerprint: the receivers last sent it FIRING, and when."""
+        with self._lock:
+            told: dict[str, dict[str, float]] = {}
+            for (fp, receiver), record in {**self._nflog, **self._sent}.items():
+                if record["status"] == "FIRING":
+                    told.setdefault(fp, {})[receiver] = float(record["at"])
+            return told
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self.store.close()
+            except Exception:
+                _logger.debug("otel-alerting: closing the state store failed", exc_info=True)

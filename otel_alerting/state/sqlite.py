@@ -1,0 +1,189 @@
+"""The state in an SQLite file (the standard library's ``sqlite3``): WAL mode and a busy
+timeout, so that the processes of one host can share it, and one transaction per write.
+
+A file that is not SQLite (corrupt) or another program's database (foreign: no
+``otel_alerting_meta`` table naming this schema) is refused with a ``StateError``; it is
+never changed. An empty or new file gets the schema.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from typing import Any
+
+from .model import Changes, NotificationLogKey, Record, SavedState
+from .store import StateError
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "SqliteStore"]
+
+#: the name in the meta table that marks a file as ours, and the layout's version
+SCHEMA = "otel-alerting-state"
+SCHEMA_VERSION = 1
+
+_TABLES = (
+    "CREATE TABLE otel_alerting_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE alerts (fingerprint TEXT PRIMARY KEY, record TEXT NOT NULL)",
+    "CREATE TABLE silences (id TEXT PRIMARY KEY, record TEXT NOT NULL)",
+    "CREATE TABLE nflog (fingerprint TEXT NOT NULL, receiver TEXT NOT NULL, record TEXT NOT NULL,"
+    " PRIMARY KEY (fingerprint, receiver))",
+)
+
+
+class SqliteStore:
+    def __init__(self, path: str, busy_timeout: float = 2.0) -> None:
+        """Open (or create) the file at ``path``; StateError if it cannot be used."""
+        self.description = path
+        self._path = path
+        self._busy_timeout = busy_timeout
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is not None:
+            return self._connection
+        try:
+            # autocommit: each write opens its own transaction (BEGIN IMMEDIATE)
+            connection = sqlite3.connect(
+                self._path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot open {self._path}: {exc}") from None
+        try:
+            # the schema is checked first: another program's file is not switched to WAL
+            _check_schema(connection, self._path)
+        except sqlite3.Error as exc:
+            connection.close()
+            raise StateError(f"{self._path} is not a usable SQLite file: {exc}") from None
+        except StateError:
+            connection.close()
+            raise
+        self._connection = connection
+        return connection
+
+    def load(self) -> SavedState:
+        with self._lock:
+            try:
+                connection = self._connect()
+                rows = connection.execute("SELECT fingerprint, record FROM alerts")
+                alerts = {fp: _record(text) for fp, text in rows}
+                silences = {i: _record(text) for i, text in connection.execute("SELECT id, record FROM silences")}
+                nflog = {
+                    (fp, receiver): _record(text)
+                    for fp, receiver, text in connection.execute("SELECT fingerprint, receiver, record FROM nflog")
+                }
+            except (sqlite3.Error, ValueError) as exc:
+                raise StateError(f"cannot read {self._path}: {exc}") from None
+        return SavedState(alerts, silences, nflog)
+
+    def save(self, changes: Changes) -> None:
+        if not changes:
+            return
+        with self._lock:
+            connection = self._connect()
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    _write(connection, changes)
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+                connection.execute("COMMIT")
+            except (sqlite3.Error, TypeError, ValueError) as exc:
+                raise StateError(f"cannot write {self._path}: {exc}") from None
+
+    def after_fork(self) -> None:
+        # a connection must not be used across fork(): the child opens its own (the
+        # parent's is left to the parent, not closed here)
+        self._lock = threading.Lock()
+        self._connection = None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+
+def _check_schema(connection: sqlite3.Connection, path: str) -> None:
+    tables = _tables(connection)
+    if tables:
+        _check_meta(connection, tables, path)
+    # WAL: readers and one writer at a time, across the processes of the host
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    if not tables:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            tables = _tables(connection)  # another process may have created them meanwhile
+            if not tables:
+                for statement in _TABLES:
+                    connection.execute(statement)
+                connection.executemany(
+                    "INSERT INTO otel_alerting_meta (key, value) VALUES (?, ?)",
+                    [("schema", SCHEMA), ("version", str(SCHEMA_VERSION))],
+                )
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+        if tables:
+            _check_meta(connection, tables, path)
+
+
+def _check_meta(connection: sqlite3.Connection, tables: set[str], path: str) -> None:
+    meta: dict[str, str] = {}
+    if "otel_alerting_meta" in tables:
+        meta = dict(connection.execute("SELECT key, value FROM otel_alerting_meta"))
+    if meta.get("schema") != SCHEMA:
+        raise StateError(f"{path} is an SQLite database of another program (no otel-alerting state): left as it is")
+    if meta.get("version") != str(SCHEMA_VERSION):
+        raise StateError(
+            f"{path} holds otel-alerting state of version {meta.get('version')!r}; this version reads {SCHEMA_VERSION}"
+        )
+
+
+def _tables(connection: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _write(connection: sqlite3.Connection, changes: Changes) -> None:
+    # serialised row by row inside the transaction: a value that cannot be written
+    # undoes the rows before it too
+    if changes.alerts:
+        connection.executemany(
+            "INSERT OR REPLACE INTO alerts (fingerprint, record) VALUES (?, ?)",
+            ((fp, _text(record)) for fp, record in changes.alerts.items()),
+        )
+    if changes.removed_alerts:
+        connection.executemany("DELETE FROM alerts WHERE fingerprint = ?", ((fp,) for fp in changes.removed_alerts))
+    if changes.silences is not None:
+        connection.execute("DELETE FROM silences")
+        connection.executemany(
+            "INSERT INTO silences (id, record) VALUES (?, ?)",
+            ((i, _text(record)) for i, record in changes.silences.items()),
+        )
+    if changes.nflog:
+        connection.executemany(
+            "INSERT OR REPLACE INTO nflog (fingerprint, receiver, record) VALUES (?, ?, ?)",
+            ((fp, receiver, _text(record)) for (fp, receiver), record in changes.nflog.items()),
+        )
+    if changes.removed_nflog:
+        connection.executemany("DELETE FROM nflog WHERE fingerprint = ? AND receiver = ?", _keys(changes.removed_nflog))
+
+
+def _keys(keys: frozenset[NotificationLogKey]) -> list[tuple[str, str]]:
+    return list(keys)
+
+
+def _text(record: Record) -> str:
+    return json.dumps(record, separators=(",", ":"), allow_nan=False)
+
+
+def _record(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"a saved record is a {type(value).__name__}, not an object")
+    return value
