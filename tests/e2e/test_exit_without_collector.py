@@ -2,8 +2,9 @@
 opentelemetry-instrument exits promptly, says once which endpoint it could not reach,
 and prints no retries and no traceback; with a collector, what is due at exit arrives.
 
-The application records one counter and ends; the export interval is left at the SDK's
-60 s default, so only the export made at exit can carry the counter.
+The application records one counter and one OTel log record and ends; the export
+interval and the logs' schedule delay are left at the SDK's defaults (60 s, 1 s), so
+only the exports made at exit carry them.
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ EXIT_BOUND_S = 2.0
 CANARY = "c4nary-s3cret"
 
 APP = """
-import sys
 from opentelemetry import metrics
+from opentelemetry._logs import get_logger_provider
 metrics.get_meter("exit-app").create_counter("app.exit.count").add(1)
-print("app: done", flush=True)
+provider = get_logger_provider()
+provider.get_logger("exit-app").emit(body="app.exit.record")
+processors = provider._multi_log_record_processor._log_record_processors
+print("app: done", *sorted(type(p).__name__ for p in processors), flush=True)
 """
 
 
@@ -42,8 +46,9 @@ def _distro_defaults(receiver: OtlpReceiver, **extra: str) -> dict[str, str]:
     return env
 
 
-def _run_to_exit(script: Path, env: dict[str, str]) -> tuple[float, str]:
-    """The time from the script's last line to the end of the process, and its stderr."""
+def _run_to_exit(script: Path, env: dict[str, str]) -> tuple[float, str, str]:
+    """The time from the script's last line to the end of the process, its stderr, and
+    that line (with the log record processors' class names)."""
     command = [str(BIN / "opentelemetry-instrument"), sys.executable, str(script)]
     app = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -58,7 +63,7 @@ def _run_to_exit(script: Path, env: dict[str, str]) -> tuple[float, str]:
             app.wait()
     assert line.startswith("app: done"), (line, err[-3000:])
     assert app.returncode == 0, err[-3000:]
-    return took, err
+    return took, err, line
 
 
 def test_exits_promptly_with_one_warning_when_no_collector_listens(receiver: OtlpReceiver, tmp_path: Path) -> None:
@@ -71,13 +76,14 @@ def test_exits_promptly_with_one_warning_when_no_collector_listens(receiver: Otl
         OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=f"http://user:{CANARY}@127.0.0.1:{port}/v1/metrics?token={CANARY}",
     )
 
-    took, err = _run_to_exit(script, env)
+    took, err, _ = _run_to_exit(script, env)
 
     assert took < EXIT_BOUND_S, (took, err[-3000:])
-    warnings = [line for line in err.splitlines() if "cannot be reached" in line]
-    assert len(warnings) == 1, err[-3000:]
-    assert f"http://127.0.0.1:{port}/v1/metrics" in warnings[0]
-    assert "connection refused" in warnings[0]
+    # one line per endpoint that could not be reached, with what it did not send
+    warnings = sorted(line for line in err.splitlines() if "cannot be reached" in line)
+    assert len(warnings) == 2, err[-3000:]
+    assert f"http://127.0.0.1:{port}/v1/logs cannot be reached (connection refused); 1 log record(s)" in warnings[0]
+    assert f"http://127.0.0.1:{port}/v1/metrics cannot be reached (connection refused); 1 metric" in warnings[1]
     for noise in ("Transient error", "retrying", "Traceback", "Failed to export", CANARY):
         assert noise not in err, err[-3000:]
     assert receiver.metric_names() == set()
@@ -87,9 +93,21 @@ def test_the_final_export_arrives_when_the_collector_listens(receiver: OtlpRecei
     script = tmp_path / "app.py"
     script.write_text(APP)
 
-    took, err = _run_to_exit(script, _distro_defaults(receiver))
+    took, err, line = _run_to_exit(script, _distro_defaults(receiver))
 
     assert "app.exit.count" in receiver.metric_names(), err[-3000:]
+    assert any("app.exit.record" in str(r) for r in receiver.log_records()), err[-3000:]
+    assert "PromptExitLogRecordProcessor" in line
     assert took < EXIT_BOUND_S, (took, err[-3000:])
     assert "cannot be reached" not in err
     assert "Traceback" not in err
+
+
+def test_a_logs_exporter_the_user_named_keeps_the_sdk_processor(receiver: OtlpReceiver, tmp_path: Path) -> None:
+    script = tmp_path / "app.py"
+    script.write_text(APP)
+
+    _, err, line = _run_to_exit(script, _distro_defaults(receiver, OTEL_LOGS_EXPORTER="otlp"))
+
+    assert line.split()[2:] == ["BatchLogRecordProcessor"], (line, err[-3000:])
+    assert any("app.exit.record" in str(r) for r in receiver.log_records()), err[-3000:]
