@@ -50,9 +50,17 @@ _logger = logging.getLogger("otel_alerting")
 ENTRY_POINT_NAME = "otel_alerting"
 
 
+#: set by the distro when it turned the OTLP logs exporter on (the user named none):
+#: the configurator then gives it a processor that does not retry at exit a collector
+#: that is down (``logs_exit``); one the user named keeps the SDK's behaviour
+_logs_exporter_defaulted = False
+
+
 class AlertingDistro(BaseDistro):  # type: ignore[misc]
     def _configure(self, **kwargs: Any) -> None:
+        global _logs_exporter_defaulted
         try:
+            _logs_exporter_defaulted = OTEL_LOGS_EXPORTER not in os.environ
             apply_distro_defaults(os.environ)
         except Exception:
             _logger.exception("otel-alerting: distro defaults could not be set")
@@ -164,6 +172,10 @@ class AlertingConfigurator(_OTelSDKConfigurator):
                 plan_metric_exporters(os.environ)
             except Exception:
                 _logger.exception("otel-alerting: cannot plan the metric exporters; using them as set")
+        if not from_file and _logs_exporter_defaulted and os.environ.get(OTEL_LOGS_EXPORTER) == "otlp":
+            from .logs_exit import PromptExitLogRecordProcessor
+
+            kwargs.setdefault("export_log_record_processor", PromptExitLogRecordProcessor)
         try:
             # the file is the SDK's only source then: the SDK warns about any argument
             super()._configure(**({} if from_file else kwargs))  # type: ignore[no-untyped-call]

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from opentelemetry.context import attach, detach
 from opentelemetry.sdk.environment_variables import (
@@ -26,6 +27,7 @@ from opentelemetry.sdk.environment_variables import (
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
 from .config import EnvReader, Settings
+from .exit_probe import PROBE_TIMEOUT_S, endpoint_of, printable_endpoint, unreachable
 from .forking import after_fork_in_child
 from .own_work import OWN_WORK
 
@@ -48,6 +50,11 @@ class Forwarder:
     batches behind. Each export that fails (the exporter returns FAILURE or raises) is
     counted in ``failures`` and through ``on_failure``, and logged when it starts failing
     or fails differently, not at every retry of a collector that stays down.
+
+    At shutdown, an OTLP/HTTP exporter whose collector refuses the connection (or does
+    not answer within ``PROBE_TIMEOUT_S``) is not tried again: its exports are dropped,
+    counted, and said in one WARNING naming the endpoint, instead of retried with
+    backoff for ``OTEL_EXPORTER_OTLP_TIMEOUT``. The others export as before.
     """
 
     _MAX_BACKLOG = 64
@@ -76,6 +83,8 @@ class Forwarder:
         self._busy = False
         self._closed = False
         self.dropped = 0
+        #: exporters given up at shutdown (by id): their endpoint, why, and the exports dropped
+        self._given_up: dict[int, _GivenUp] = {}
         self._thread = threading.Thread(target=self._run, name="otel-alerting-forward", daemon=True)
         self._thread.start()
         after_fork_in_child(self._after_fork_in_child)
@@ -134,6 +143,10 @@ class Forwarder:
             detach(token)
 
     def _export(self, exporter: MetricExporter, data: MetricsData) -> None:
+        given_up = self._given_up.get(id(exporter))
+        if given_up is not None:
+            given_up.dropped += 1
+            return
         try:
             result = exporter.export(data, timeout_millis=self._timeout_ms)
         except Exception as exc:
@@ -141,7 +154,11 @@ class Forwarder:
             self._failed(exporter, f"{type(exc).__name__} raised")
             return
         if result is MetricExportResult.FAILURE:
-            self._failed(exporter, "FAILURE returned")
+            given_up = self._given_up.get(id(exporter))
+            if given_up is not None:  # under way when shut down at exit: said in its warning
+                given_up.dropped += 1
+            else:
+                self._failed(exporter, "FAILURE returned")
         elif self._failing is not None:
             self._failing = None
             _logger.info("otel-alerting: exporting metrics with %s works again", type(exporter).__name__)
@@ -192,16 +209,59 @@ class Forwarder:
 
     def shutdown(self, timeout: float) -> None:
         end = time.monotonic() + timeout
-        self.flush(timeout, force_last=True)
+        self._give_up_unreachable(min(timeout, PROBE_TIMEOUT_S))
+        self.flush(max(end - time.monotonic(), 0.0), force_last=True)
         with self._cond:
             self._closed = True
             self._cond.notify_all()
         self._thread.join(max(end - time.monotonic(), 0.0))
         for exporter in self._exporters:
-            try:
-                exporter.shutdown(timeout_millis=max(end - time.monotonic(), 0.001) * 1000)
-            except Exception:
-                _logger.exception("otel-alerting: exporter shutdown failed")
+            if id(exporter) not in self._given_up:
+                self._shut(exporter, end)
+        self._report_given_up()
+
+    def _give_up_unreachable(self, timeout: float) -> None:
+        """Probe the endpoint of each exporter that has something to export; shut those
+        that cannot be reached down now (which also ends the backoff of an export under
+        way) and skip them from here on."""
+        with self._cond:
+            if not (self._pending or self._busy or self._latest is not None):
+                return
+        for exporter in self._exporters:
+            endpoint = endpoint_of(exporter)
+            reason = unreachable(endpoint, timeout) if endpoint is not None and timeout > 0 else None
+            if endpoint is not None and reason is not None:
+                self._given_up[id(exporter)] = _GivenUp(printable_endpoint(endpoint), reason)
+                self._shut(exporter, time.monotonic())
+
+    def _report_given_up(self) -> None:
+        for given_up in self._given_up.values():
+            self.dropped += given_up.dropped
+            if self._on_drop is not None and given_up.dropped:
+                self._on_drop(self.dropped)
+            _logger.warning(
+                "otel-alerting: the collector at %s cannot be reached (%s); %d metric export(s) due at exit "
+                "dropped, not retried",
+                given_up.endpoint,
+                given_up.reason,
+                given_up.dropped,
+            )
+
+    @staticmethod
+    def _shut(exporter: MetricExporter, end: float) -> None:
+        try:
+            exporter.shutdown(timeout_millis=max(end - time.monotonic(), 0.001) * 1000)
+        except Exception:
+            _logger.exception("otel-alerting: exporter shutdown failed")
+
+
+@dataclass
+class _GivenUp:
+    """An exporter not tried at exit: where it sends, why not, what it did not send."""
+
+    endpoint: str
+    reason: str
+    dropped: int = 0
 
 
 def exporters_for(
