@@ -146,6 +146,8 @@ class AlertingSystem:
 
     def _save(self, now: float) -> None:
         """One transaction: the lifecycles, the silences and what was sent since the last."""
+        if isinstance(self.state.store, MemoryStore):
+            return  # nothing outlives the process: no record is worth building
         try:
             self.state.write(self.manager.export_state(), self.silences.export(now), now)
         except Exception:
