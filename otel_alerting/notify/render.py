@@ -6,7 +6,7 @@ import dataclasses
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 
 from ..durations import format_duration
@@ -25,6 +25,7 @@ __all__ = [
     "clip",
     "colour",
     "detail_rows",
+    "fitted",
     "format_number",
     "format_timestamp",
     "iso_timestamp",
@@ -87,6 +88,18 @@ def bounded_batch(batch: Batch) -> Batch:
     if group_labels is batch.group_labels and all(a is b for a, b in zip(notifications, batch.notifications)):
         return batch
     return dataclasses.replace(batch, notifications=notifications, group_labels=group_labels)
+
+
+def fitted(render: Callable[[int], bytes], count: int, limit: int) -> tuple[bytes, int]:
+    """The body ``render(shown)`` with the most alerts shown (``count`` at most, halved
+    until it fits) whose size is within ``limit`` bytes, and ``shown``. One alert is
+    always shown: its values are clipped, so its size is bounded anyway."""
+    shown = count
+    body = render(shown)
+    while len(body) > limit and shown > 1:
+        shown //= 2
+        body = render(shown)
+    return body, shown
 
 
 # Control characters (C0, DEL, C1), the line and paragraph separators, and the
