@@ -12,7 +12,7 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MAX_SPEC_NUMBER", "TemplateError", "render", "validate"]
+__all__ = ["MAX_RENDERED", "MAX_SPEC_NUMBER", "TemplateError", "render", "validate"]
 
 ALLOWED_NAMES = frozenset(
     {"alert", "value", "threshold", "severity", "state", "labels", "for", "window", "expr", "last_firing_value"}
@@ -73,12 +73,22 @@ def _check_spec(spec: str) -> None:
             raise TemplateError(f"format spec {spec!r}: {part} {digits} is larger than {MAX_SPEC_NUMBER}")
 
 
+#: characters of a rendered annotation (a label value of any size may be in it); what
+#: the history, the HTTP API and the status page keep. Channels clip further.
+MAX_RENDERED = 16384
+
+
 def render(template: str, values: Mapping[str, Any]) -> str:
-    """Render ``template``; a failure yields the raw template, never an exception."""
+    """Render ``template``; a failure yields the raw template, never an exception.
+    At most ``MAX_RENDERED`` characters, ending in ``…[truncated N chars]`` when cut."""
     try:
-        return _FORMATTER.format(template, **values)
+        text = _FORMATTER.format(template, **values)
     except (TemplateError, KeyError, IndexError, ValueError):
         return template
+    if len(text) <= MAX_RENDERED:
+        return text
+    keep = MAX_RENDERED - len(f"…[truncated {len(text)} chars]")
+    return f"{text[:keep]}…[truncated {len(text) - keep} chars]"
 
 
 #: what ``validate`` renders with: only the types matter. The numbers are floats, as

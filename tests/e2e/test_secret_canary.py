@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import trustme
 
 from otel_alerting.testing import OtlpReceiver
@@ -40,9 +41,28 @@ rules:
 """
 
 
-def _secret_env(http: HttpReceiver, smtp_port: int, ca_file: Path, refused: int, http_port: int) -> dict[str, str]:
+def _alertmanager(base: str, auth: str) -> dict[str, str]:
+    """The Alertmanager's credentials, one way at a time (the loader refuses two)."""
+    if auth == "userinfo":
+        return {"OTEL_PYTHON_ALERTING_ALERTMANAGER_URLS": base.replace("http://", f"http://admin:{CANARY}@")}
+    if auth == "bearer":
+        return {
+            "OTEL_PYTHON_ALERTING_ALERTMANAGER_URLS": base,
+            "OTEL_PYTHON_ALERTING_ALERTMANAGER_BEARER_TOKEN": CANARY,
+        }
+    return {
+        "OTEL_PYTHON_ALERTING_ALERTMANAGER_URLS": base,
+        "OTEL_PYTHON_ALERTING_ALERTMANAGER_USERNAME": "admin",
+        "OTEL_PYTHON_ALERTING_ALERTMANAGER_PASSWORD": CANARY,
+    }
+
+
+def _secret_env(
+    http: HttpReceiver, smtp_port: int, ca_file: Path, refused: int, http_port: int, auth: str
+) -> dict[str, str]:
     base = http.url
     return {
+        **_alertmanager(base, auth),
         # email: AUTH with the canary password, refused by the server
         "OTEL_PYTHON_ALERTING_EMAIL_SMTP_HOST": "127.0.0.1",
         "OTEL_PYTHON_ALERTING_EMAIL_SMTP_PORT": str(smtp_port),
@@ -59,7 +79,6 @@ def _secret_env(http: HttpReceiver, smtp_port: int, ca_file: Path, refused: int,
         "OTEL_PYTHON_ALERTING_WEBHOOK_SIGNING_KEY": CANARY,
         "OTEL_PYTHON_ALERTING_PAGERDUTY_ROUTING_KEY": (CANARY * 3)[:32],
         "OTEL_PYTHON_ALERTING_PAGERDUTY_URL": f"{base}/v2/enqueue",
-        "OTEL_PYTHON_ALERTING_ALERTMANAGER_URLS": base.replace("http://", f"http://admin:{CANARY}@"),
         "OTEL_PYTHON_ALERTING_HEARTBEAT_URL": f"{base}/ping/{CANARY}",
         "OTEL_PYTHON_ALERTING_HEARTBEAT_INTERVAL": "1s",
         # the HTTP surface, its write token, and probes that cannot reach their peer
@@ -127,7 +146,8 @@ def _find(texts: dict[str, str]) -> list[str]:
     return found
 
 
-def test_no_secret_reaches_any_output(receiver: OtlpReceiver, tmp_path: Path) -> None:
+@pytest.mark.parametrize("auth", ["userinfo", "bearer", "basic"])
+def test_no_secret_reaches_any_output(receiver: OtlpReceiver, tmp_path: Path, auth: str) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     stop = tmp_path / "stop"
@@ -140,7 +160,7 @@ def test_no_secret_reaches_any_output(receiver: OtlpReceiver, tmp_path: Path) ->
             receiver,
             OTEL_PYTHON_ALERTING_RULES=str(rules),
             STOP_FILE=str(stop),
-            **_secret_env(peer, smtp_port, ca_file, refused, http_port),
+            **_secret_env(peer, smtp_port, ca_file, refused, http_port, auth),
         )
         command = [str(BIN / "opentelemetry-instrument"), sys.executable, str(APPS / "canary_app.py")]
         process = subprocess.Popen(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from otel_alerting.rules import load_rules_file
-from otel_alerting.rules.template import MAX_SPEC_NUMBER, TemplateError, render, validate
+from otel_alerting.rules.template import MAX_RENDERED, MAX_SPEC_NUMBER, TemplateError, render, validate
 
 VALUES: dict[str, Any] = {
     "alert": "QueueBacklog",
@@ -148,3 +148,11 @@ def test_templates_cannot_reach_python_objects_or_the_environment(template: str)
     with pytest.raises(TemplateError):
         validate(template)
     assert render(template, VALUES) == template
+
+
+def test_a_rendered_annotation_is_clipped_with_a_marker() -> None:
+    huge = "q" * 1_048_576
+    text = render("Queue {labels[queue]} is full", {**VALUES, "labels": {"queue": huge}})
+    assert len(text) <= MAX_RENDERED and text.startswith("Queue qqq")
+    assert text.endswith(f"…[truncated {len('Queue  is full') + len(huge) - text.index('…')} chars]")
+    assert render("Queue {labels[queue]}", VALUES) == "Queue ingest"
