@@ -87,7 +87,10 @@ def _secret_env(
         "OTEL_PYTHON_ALERTING_REDIS_URL": f"redis://:{CANARY}@127.0.0.1:{refused}/0",
         "OTEL_PYTHON_ALERTING_EMBEDDINGS_URL": f"{base}/embed?key={CANARY}",
         "OTEL_PYTHON_ALERTING_EMBEDDINGS_HEADERS": f"Authorization=Bearer {CANARY}",
+        "OTEL_PYTHON_ALERTING_CHROMA_URL": base.replace("http://", f"http://admin:{CANARY}@") + f"/?token={CANARY}",
         "OTEL_PYTHON_ALERTING_PROBE_INTERVAL": "1s",
+        # the SDK's own exporter header: the plugin's reports must not show it either
+        "OTEL_EXPORTER_OTLP_HEADERS": f"x-canary={CANARY}",
         # a state store named by a URL with a password, which cannot be opened
         "OTEL_PYTHON_ALERTING_STATE": f"redis://admin:{CANARY}@127.0.0.1:{refused}/0",
         # every record of the stdlib logging also as an OTel log record, to the receiver
@@ -168,7 +171,16 @@ def test_no_secret_reaches_any_output(receiver: OtlpReceiver, tmp_path: Path, au
         )
         outputs: dict[str, str] = {}
         try:
-            paths = ("/services/", "/hooks/", "/webhook/", "/v2/enqueue", "/api/v2/alerts", "/ping/", "/embed")
+            paths = (
+                "/services/",
+                "/hooks/",
+                "/webhook/",
+                "/v2/enqueue",
+                "/api/v2/alerts",
+                "/ping/",
+                "/embed",
+                "/api/v2/heartbeat",
+            )
 
             def reached() -> list[str]:
                 seen = {r.path for r in peer.requests}
