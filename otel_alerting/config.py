@@ -24,7 +24,7 @@ from . import environment_variables as ev
 from .channel_types import KNOWN_CHANNELS
 from .durations import parse_duration, positive_duration
 from .errors import ConfigError
-from .secrets import Secret
+from .secrets import Secret, redact_location
 
 __all__ = [
     "ALIASES",
@@ -321,7 +321,7 @@ class Settings:
             ev.OTEL_PYTHON_ALERTING_HTTP_HEALTH_FAILING_STATUS: self.http_failing_status,
             ev.OTEL_PYTHON_ALERTING_HEARTBEAT_URL: "(set)" if self.heartbeat_url is not None else "(none)",
             ev.OTEL_PYTHON_ALERTING_HEARTBEAT_INTERVAL: f"{self.heartbeat_interval_s:g}s",
-            ev.OTEL_PYTHON_ALERTING_STATE: self.state_path or "(none: state in memory)",
+            ev.OTEL_PYTHON_ALERTING_STATE: redact_location(self.state_path or "(none: state in memory)"),
         }
 
 

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "Secret", "redact_url", "scrub"]
+__all__ = [
+    "REDACTED",
+    "Secret",
+    "clean",
+    "install_filter",
+    "longest_first",
+    "own_requests",
+    "redact_location",
+    "redact_url",
+    "scrub",
+]
 
 REDACTED = "[secure]"
 
@@ -75,3 +88,75 @@ def scrub(text: str, secrets: Iterable[str | Secret | None]) -> str:
         for form in (value, percent, quote_plus(value)):
             text = text.replace(form, REDACTED)
     return re.sub(r"(?i)(authorization|token|password|api[_-]?key)=([^&\s]+)", rf"\1={REDACTED}", text)
+
+
+def redact_location(location: str) -> str:
+    """A file path as it is; a URL (``redis://user:password@host/0``) as ``redact_url``
+    shows it: a location setting may carry credentials."""
+    return redact_url(location) if "://" in location else location
+
+
+def longest_first(secrets: Iterable[str | Secret | None]) -> list[str]:
+    """The texts of ``secrets`` of 4 characters or more (shorter ones would scrub
+    ordinary words), longest first, so that a URL is replaced whole before its parts."""
+    texts = {s.reveal() if isinstance(s, Secret) else s for s in secrets if s is not None}
+    return sorted({t for t in texts if len(t) >= 4}, key=len, reverse=True)
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def clean(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with any URL reduced to scheme and host, then without the secrets."""
+    return scrub(_URL.sub(lambda m: redact_url(m.group()), text), secrets)
+
+
+# --- the records httpx and httpcore make while the plugin sends its own requests ---------
+
+#: the secrets of the request being sent in this context, for the log filter below
+_OWN_REQUEST: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
+    "otel_alerting_channel_request", default=None
+)
+
+
+class _CleanOwnRequests(logging.Filter):
+    """Rewrites the records made while one of our requests is sent: the application's
+    own requests are left as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = _OWN_REQUEST.get()
+        if secrets is not None:
+            try:
+                message = record.getMessage()
+            except Exception:  # a record that cannot format is not ours to fix
+                return True
+            cleaned = clean(message, secrets)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
+        return True
+
+
+_FILTER = _CleanOwnRequests()
+# A logger's filters see only the records made on that very logger: httpx logs each
+# request URL at INFO, httpcore's loggers the response headers at DEBUG.
+_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks")
+
+
+def install_filter() -> None:
+    """Put the filter on httpx's and httpcore's loggers (once)."""
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+@contextmanager
+def own_requests(secrets: tuple[str, ...]) -> Iterator[None]:
+    """Within the block (and the tasks it starts, which copy the context), the records
+    of httpx and httpcore show no URL beyond its host and none of ``secrets``."""
+    install_filter()
+    token = _OWN_REQUEST.set(secrets)
+    try:
+        yield
+    finally:
+        _OWN_REQUEST.reset(token)

@@ -27,9 +27,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import contextvars
 import email.utils
-import logging
 import os
 import re
 import time
@@ -44,7 +42,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from ..config import ConfigError, EnvReader
 from ..notify.channel import DeliveryResult
 from ..notify.render import one_line, truncate
-from ..secrets import Secret, redact_url, scrub
+from ..secrets import Secret, clean, install_filter, longest_first, own_requests
 from ..version import __version__
 
 __all__ = [
@@ -66,7 +64,6 @@ __all__ = [
 USER_AGENT = f"otel-alerting/{__version__}"
 
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 _EXCERPT = 200
 
 
@@ -151,61 +148,13 @@ def url_secrets(url: str | Secret, *, token_in_path: bool = False) -> list[str]:
     except ValueError:
         pass
     found += [unquote(item) for item in found]
-    return _longest_first(found)
-
-
-def _longest_first(secrets: Iterable[str | Secret | None]) -> list[str]:
-    """The texts of ``secrets`` of 4 characters or more (shorter ones would scrub
-    ordinary words), longest first, so that a URL is replaced whole before its parts."""
-    texts = {s.reveal() if isinstance(s, Secret) else s for s in secrets if s is not None}
-    return sorted({t for t in texts if len(t) >= 4}, key=len, reverse=True)
-
-
-def _clean(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with any URL reduced to scheme and host, then without the secrets."""
-    return scrub(_URL.sub(lambda m: redact_url(m.group()), text), secrets)
+    return longest_first(found)
 
 
 def _excerpt(text: str, secrets: Iterable[str]) -> str:
     """The start of ``text`` on one line, cleaned before it is cut (a secret cut in
     two would no longer be recognised)."""
-    return truncate(" ".join(one_line(_clean(text, secrets)).split()), _EXCERPT)
-
-
-#: the secrets of the request being sent in this context, for the log filter below
-_OWN_REQUEST: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
-    "otel_alerting_channel_request", default=None
-)
-
-
-class _CleanOwnRequests(logging.Filter):
-    """Rewrites the records made while one of our requests is sent: the application's
-    own requests are left as they are."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        secrets = _OWN_REQUEST.get()
-        if secrets is not None:
-            try:
-                message = record.getMessage()
-            except Exception:  # a record that cannot format is not ours to fix
-                return True
-            clean = _clean(message, secrets)
-            if clean != message:
-                record.msg, record.args = clean, None
-        return True
-
-
-_FILTER = _CleanOwnRequests()
-# A logger's filters see only the records made on that very logger: httpx logs each
-# request URL at INFO, httpcore's loggers the response headers at DEBUG.
-_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks")
-
-
-def _install_filter() -> None:
-    for name in _LOGGERS:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+    return truncate(" ".join(one_line(clean(text, secrets)).split()), _EXCERPT)
 
 
 # --- results ---------------------------------------------------------------------------
@@ -344,13 +293,13 @@ class HttpSender:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._timeout = timeout
-        self._secrets = tuple(_longest_first(secrets))
+        self._secrets = tuple(longest_first(secrets))
         self._wording = wording
         self._whole_request = whole_request
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._owner: tuple[int, asyncio.AbstractEventLoop] | None = None
-        _install_filter()
+        install_filter()
 
     def _client_for_loop(self) -> httpx.AsyncClient:
         owner = (os.getpid(), asyncio.get_running_loop())
@@ -367,16 +316,13 @@ class HttpSender:
         return self._client
 
     async def _send(self, url: str, body: bytes, headers: Mapping[str, str]) -> httpx.Response:
-        own = _OWN_REQUEST.set(self._secrets)  # before wait_for: its task copies the context
-        try:
-            with suppress_instrumentation():
-                headers = {**headers, "Content-Type": "application/json"}
-                request = self._client_for_loop().post(url, content=body, headers=headers)
-                if self._whole_request:
-                    return await asyncio.wait_for(request, self._timeout)
-                return await request
-        finally:
-            _OWN_REQUEST.reset(own)
+        # set before wait_for: its task copies the context
+        with own_requests(self._secrets), suppress_instrumentation():
+            headers = {**headers, "Content-Type": "application/json"}
+            request = self._client_for_loop().post(url, content=body, headers=headers)
+            if self._whole_request:
+                return await asyncio.wait_for(request, self._timeout)
+            return await request
 
     async def post_json(
         self, url: str, body: bytes, shown: str, headers: Mapping[str, str] | None = None

@@ -17,6 +17,10 @@ the child starts its own task on its own loop at its first ``send``. Labels carr
 ``severity``: a change of severity is, for Alertmanager, the old alert resolving and
 a new one firing, and is sent as such. ``close()`` stops re-sending and resolves
 nothing: another process may still be firing the same alert.
+
+Sizes: label and annotation values are clipped (``render.bounded``), and a request
+holds at most ``MAX_BATCH`` alerts and ``BODY_LIMIT`` bytes (one alert larger than
+that goes alone).
 """
 
 from __future__ import annotations
@@ -39,12 +43,14 @@ from ..config import ConfigError
 from ..durations import format_duration
 from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Change, Status, fingerprint
+from ..notify.render import bounded
 from ..secrets import Secret, redact_url
 from ._am_alerts import alert_annotations, alert_labels, rfc3339
 from ._env import EnvReader
 from ._http_delivery import HttpSender, WebhookWording, http_url, url_secrets
 
 __all__ = [
+    "BODY_LIMIT",
     "MAX_BATCH",
     "RESOLVED_RETENTION",
     "AlertmanagerChannel",
@@ -61,6 +67,8 @@ DEFAULT_RESEND = 60.0
 RESOLVED_RETENTION = 15 * 60.0
 #: alerts per request, as Prometheus's notifier (``maxBatchSize``)
 MAX_BATCH = 64
+#: bytes of one request body
+BODY_LIMIT = 1024 * 1024
 _API_PATH = "/api/v2/alerts"
 
 LabelKey = tuple[tuple[str, str], ...]
@@ -258,7 +266,8 @@ class AlertmanagerChannel(Channel):
         """Update the kept alerts with ``batch``; the alerts to send now."""
         touched: dict[int, _Alert] = {}
         for n in batch.notifications:
-            labels = alert_labels(n)
+            shown = bounded(n)
+            labels = alert_labels(shown)
             key: LabelKey = tuple(labels.items())
             identity = n.fingerprint or fingerprint(n.labels)
             before = self._firing_as.get(identity)
@@ -273,15 +282,15 @@ class AlertmanagerChannel(Channel):
                         starts_at = n.at  # this label set starts firing now
                 current = self._alerts.get(key)
                 if current is not None and current.resolved_at is None:
-                    current.annotations, current.last_sent = alert_annotations(n), now
+                    current.annotations, current.last_sent = alert_annotations(shown), now
                 else:
-                    current = _Alert(labels, alert_annotations(n), starts_at, None, now)
+                    current = _Alert(labels, alert_annotations(shown), starts_at, None, now)
                     self._alerts[key] = current
                 self._firing_as[identity] = key
             else:
                 key = self._firing_as.pop(identity, key)
                 ends_at = n.ends_at if n.ends_at is not None else n.at
-                current = self._alerts.get(key) or _Alert(dict(key), alert_annotations(n), n.starts_at, None, now)
+                current = self._alerts.get(key) or _Alert(dict(key), alert_annotations(shown), n.starts_at, None, now)
                 current.resolved_at, current.last_sent = ends_at, now
                 self._alerts[key] = current
             touched[id(current)] = current
@@ -289,12 +298,27 @@ class AlertmanagerChannel(Channel):
 
     # --- sending ---------------------------------------------------------------
 
+    def _bodies(self, alerts: list[_Alert], now: float) -> list[tuple[bytes, int]]:
+        """Request bodies of at most ``MAX_BATCH`` alerts and ``BODY_LIMIT`` bytes, and
+        how many alerts each holds."""
+        bodies: list[tuple[bytes, int]] = []
+        chunk: list[bytes] = []
+        size = 0
+        for alert in alerts:
+            item = json.dumps(alert.postable(now, self._config.validity), separators=(",", ":")).encode()
+            if chunk and (len(chunk) == MAX_BATCH or size + len(item) + 1 > BODY_LIMIT - 2):
+                bodies.append((b"[" + b",".join(chunk) + b"]", len(chunk)))
+                chunk, size = [], 0
+            chunk.append(item)
+            size += len(item) + 1
+        if chunk:
+            bodies.append((b"[" + b",".join(chunk) + b"]", len(chunk)))
+        return bodies
+
     async def _post(self, alerts: list[_Alert], now: float) -> DeliveryResult:
-        """POST ``alerts`` in requests of at most ``MAX_BATCH``; delivered when every
-        request was accepted by at least one Alertmanager."""
-        for start in range(0, len(alerts), MAX_BATCH):
-            chunk = alerts[start : start + MAX_BATCH]
-            body = json.dumps([a.postable(now, self._config.validity) for a in chunk], separators=(",", ":")).encode()
+        """POST ``alerts`` in requests of at most ``MAX_BATCH`` alerts and ``BODY_LIMIT``
+        bytes; delivered when every request was accepted by at least one Alertmanager."""
+        for body, count in self._bodies(alerts, now):
             posts = (self._sender.post_json(url, body, shown, self._headers) for url, shown in self._targets)
             results = await asyncio.gather(*posts)
             failed = [r for r in results if not r.ok]
@@ -306,7 +330,7 @@ class AlertmanagerChannel(Channel):
                     retry_after=max(waits) if waits else None,
                 )
             for result in failed:
-                _logger.debug("one Alertmanager did not accept %d alert(s): %s", len(chunk), result.error)
+                _logger.debug("one Alertmanager did not accept %d alert(s): %s", count, result.error)
         return DeliveryResult.delivered()
 
     async def send(self, batch: Batch) -> DeliveryResult:

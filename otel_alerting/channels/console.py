@@ -1,4 +1,9 @@
-"""A readable line per notification on standard error, coloured on a terminal."""
+"""A readable line per notification on standard error, coloured on a terminal.
+
+Every control character of the line is written as an escape (``render.visible``): a
+label value cannot start a line of its own, clear the screen or set the window title,
+with colour or without. Lines are at most ``render.SUMMARY_LIMIT`` characters before
+escaping (values clipped, with a marker)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import TextIO
 
 from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Status
-from ..notify.render import summary_line
+from ..notify.render import summary_line, visible
 from ..rules.model import Severity
 
 __all__ = ["ConsoleChannel"]
@@ -44,7 +49,7 @@ class ConsoleChannel(Channel):
         lines = []
         for n in batch.notifications:
             stamp = time.strftime("%H:%M:%S", time.localtime(n.at))
-            text = f"{stamp} otel-alerting {summary_line(n)}"
+            text = f"{stamp} otel-alerting {visible(summary_line(n))}"
             if colour:
                 code = _GREEN if n.status is Status.RESOLVED else _COLOURS[n.severity]
                 text = f"{code}{text}{_RESET}"

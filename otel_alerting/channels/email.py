@@ -3,7 +3,10 @@
 The message is an ``email.message.EmailMessage`` under the default policy, which
 refuses a header value holding a line break; label values reach the subject only
 through ``one_line``, so a label holding ``\\r\\nBcc: x`` can add no header. Every
-label and annotation in the HTML part is escaped.
+label and annotation in the HTML part is escaped. Sizes: values are clipped
+(``render.bounded``), the subject is at most 250 characters, and the alerts shown are
+those whose text and HTML fit in ``BODY_LIMIT`` characters (at least one); a last line
+counts the others.
 
 Errors, mapped once in ``smtp_failure``:
 
@@ -35,16 +38,18 @@ from .. import environment_variables as ev
 from ..config import ConfigError
 from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Notification
-from ..notify.render import batch_title, colour, detail_rows, label_pairs, one_line, ordered
+from ..notify.render import batch_title, bounded_batch, colour, detail_rows, label_pairs, one_line, ordered
 from ..secrets import Secret, scrub
 from ._env import EnvReader
 
-__all__ = ["EmailChannel", "EmailConfig", "build_message", "load_email_config", "smtp_failure"]
+__all__ = ["BODY_LIMIT", "EmailChannel", "EmailConfig", "build_message", "load_email_config", "smtp_failure"]
 
 _logger = logging.getLogger(__name__)
 
 TlsMode = Literal["starttls", "tls", "none"]
 _DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "tls": 465, "none": 25}
+#: characters of the alerts of one message, text and HTML parts together
+BODY_LIMIT = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -224,12 +229,30 @@ def _text_alert(n: Notification) -> list[str]:
     return lines
 
 
-def text_body(batch: Batch) -> str:
+def _more(batch: Batch, shown: int) -> str | None:
+    rest = len(batch.notifications) - shown
+    return f"…and {rest} more alert{'s' if rest != 1 else ''} (message size limit)" if rest > 0 else None
+
+
+def _shown(batch: Batch) -> int:
+    """How many alerts (in ``ordered`` order) fit in ``BODY_LIMIT``; at least one."""
+    size = 0
+    for index, n in enumerate(ordered(batch)):
+        size += sum(len(line) + 1 for line in _text_alert(n)) + len(_html_alert(n))
+        if size > BODY_LIMIT and index > 0:
+            return index
+    return len(batch.notifications)
+
+
+def text_body(batch: Batch, shown: int | None = None) -> str:
     lines = [batch_title(batch), ""]
     if batch.repeat:
         lines += ["Still firing: this is a reminder.", ""]
-    for n in ordered(batch):
+    for n in ordered(batch)[:shown]:
         lines += [*_text_alert(n), ""]
+    more = _more(batch, len(batch.notifications) if shown is None else shown)
+    if more:
+        lines += [more, ""]
     lines += ["-- ", "Sent by otel-alerting."]
     return "\n".join(lines) + "\n"
 
@@ -255,9 +278,12 @@ def _html_alert(n: Notification) -> str:
     )
 
 
-def html_body(batch: Batch) -> str:
+def html_body(batch: Batch, shown: int | None = None) -> str:
     repeat = "<p>Still firing: this is a reminder.</p>" if batch.repeat else ""
-    alerts = "".join(_html_alert(n) for n in ordered(batch))
+    alerts = "".join(_html_alert(n) for n in ordered(batch)[:shown])
+    more = _more(batch, len(batch.notifications) if shown is None else shown)
+    if more:
+        alerts += f"<p>{_e(more)}</p>"
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
         f'<body style="font-family:sans-serif"><h2>{_e(batch_title(batch))}</h2>{repeat}{alerts}'
@@ -266,6 +292,8 @@ def html_body(batch: Batch) -> str:
 
 
 def build_message(batch: Batch, config: EmailConfig) -> EmailMessage:
+    batch = bounded_batch(batch)
+    shown = _shown(batch)
     message = EmailMessage()
     message["Subject"] = one_line(batch_title(batch), 250)
     message["From"] = config.sender
@@ -274,8 +302,8 @@ def build_message(batch: Batch, config: EmailConfig) -> EmailMessage:
     domain = config.sender.rpartition("@")[2].rstrip(">") or None
     message["Message-ID"] = email.utils.make_msgid("otel-alerting", domain=domain)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies
-    message.set_content(text_body(batch))
-    message.add_alternative(html_body(batch), subtype="html")
+    message.set_content(text_body(batch, shown))
+    message.add_alternative(html_body(batch, shown), subtype="html")
     return message
 
 

@@ -1,4 +1,8 @@
-"""Notifications as records of the stdlib logger ``otel_alerting.alerts``."""
+"""Notifications as records of the stdlib logger ``otel_alerting.alerts``.
+
+The message is one logfmt line (``render.logfmt``): every control character escaped,
+values clipped with a marker, at most ``render.LOGFMT_LIMIT`` characters. The
+structured fields hold the same clipped values."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import logging
 
 from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Status
-from ..notify.render import logfmt
+from ..notify.render import bounded, logfmt
 from ..rules.model import Severity
 
 __all__ = ["LogChannel"]
@@ -31,7 +35,7 @@ class LogChannel(Channel):
         self._logger = logger or logging.getLogger(ALERTS_LOGGER)
 
     async def send(self, batch: Batch) -> DeliveryResult:
-        for n in batch.notifications:
+        for n in map(bounded, batch.notifications):
             level = logging.WARNING if n.status is Status.RESOLVED else _LEVELS[n.severity]
             fields = {
                 "alert": n.alert,

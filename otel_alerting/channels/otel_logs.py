@@ -12,6 +12,10 @@ default, means on when ``OTEL_LOGS_EXPORTER`` names an exporter (the SDK then bu
 LoggerProvider that exports), and not configured otherwise. The provider is looked
 up at each send, not at configuration time: the SDK sets it up after the metric
 readers. Without an SDK LoggerProvider a send fails, not retryable, saying so.
+
+Sizes: the body is at most ``render.SUMMARY_LIMIT`` characters and label and
+annotation values are clipped (``render.bounded``); the SDK's own limits on the number
+and length of attributes (``OTEL_ATTRIBUTE_COUNT_LIMIT``, ...) apply on top.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from .. import environment_variables as ev
 from ..config import ConfigError, EnvReader, parse_bool
 from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Notification, Status
-from ..notify.render import summary_line
+from ..notify.render import bounded, summary_line
 from ..rules.model import Severity
 from ..telemetry import ALERT_NAME, ALERT_SEVERITY, ALERT_STATE
 from ..version import __version__
@@ -153,7 +157,7 @@ class OtelLogsChannel(Channel):
 
     def _emit(self, logger: Any, notifications: tuple[Notification, ...]) -> None:
         observed = time.time_ns()
-        for n in notifications:
+        for n in map(bounded, notifications):
             number, text = severity_of(n)
             logger.emit(
                 timestamp=int(n.at * 1e9),

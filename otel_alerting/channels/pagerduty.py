@@ -10,6 +10,12 @@ PagerDuty answers 202 when it accepts an event, 400 to an invalid one (not retri
 429 and 5xx when it should be retried later. The events of a batch go one by one;
 a retryable failure stops the attempt, and the retry skips the events already
 accepted, so a retry does not send them twice. The routing key is a secret.
+
+Sizes, as the Events API limits them: ``summary`` 1024 characters, ``source``,
+``component``, ``group`` and ``class`` 255, and the whole event ``EVENT_LIMIT`` bytes
+(512 KB): label and annotation values in ``custom_details`` are clipped to 4096
+characters, then to 256 when the event is still too large, then left out (their
+number kept in ``custom_details.truncated``).
 """
 
 from __future__ import annotations
@@ -29,13 +35,21 @@ from .. import environment_variables as ev
 from ..config import ConfigError
 from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Notification, Status, fingerprint
-from ..notify.render import iso_timestamp, one_line, summary_line, truncate
+from ..notify.render import bounded, clip, iso_timestamp, one_line, summary_line, truncate
 from ..rules.model import Severity
 from ..secrets import Secret
 from ._env import EnvReader
 from ._http_delivery import HttpSender, ServiceWording
 
-__all__ = ["DEFAULT_URL", "SEVERITIES", "PagerDutyChannel", "PagerDutyConfig", "event", "load_pagerduty_config"]
+__all__ = [
+    "DEFAULT_URL",
+    "EVENT_LIMIT",
+    "SEVERITIES",
+    "PagerDutyChannel",
+    "PagerDutyConfig",
+    "event",
+    "load_pagerduty_config",
+]
 
 DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
 SEVERITIES = {
@@ -52,7 +66,10 @@ COMPONENT_LABELS = ("component", "otel_alerting.dependency.name", "otel_alerting
 GROUP_LABELS = ("group", "service.name", "category")
 
 _KEY_LENGTH = 32
-_DETAIL_LIMIT = 4096  # per label or annotation value: the whole event must stay under 512 KB
+#: per label or annotation value in ``custom_details``: first try, then a smaller one
+_DETAIL_LIMITS = (4096, 256)
+#: bytes of one event: the Events API refuses larger ones
+EVENT_LIMIT = 512 * 1024
 _REMEMBERED = 4096  # accepted events remembered so that a retry does not resend them
 
 
@@ -127,10 +144,19 @@ def _dedup_key(n: Notification) -> str:
     return (n.fingerprint or fingerprint(n.labels))[:255]
 
 
-def _custom_details(n: Notification) -> dict[str, Any]:
+def _custom_details(n: Notification, limit: int | None) -> dict[str, Any]:
+    """The details with each value clipped to ``limit``; None: without labels and
+    annotations, their number in ``truncated``."""
+    pairs: dict[str, Any]
+    if limit is None:
+        pairs = {"truncated": f"{len(n.labels)} labels and {len(n.annotations)} annotations left out (event size)"}
+    else:
+        pairs = {
+            "labels": {k: clip(v, limit) for k, v in sorted(n.labels.items())},
+            "annotations": {k: clip(v, limit) for k, v in sorted(n.annotations.items())},
+        }
     details: dict[str, Any] = {
-        "labels": {k: truncate(v, _DETAIL_LIMIT) for k, v in sorted(n.labels.items())},
-        "annotations": {k: truncate(v, _DETAIL_LIMIT) for k, v in sorted(n.annotations.items())},
+        **pairs,
         "severity": n.severity.name,
         "change": n.change.value,
         "value": _number(n.value),
@@ -144,7 +170,16 @@ def _custom_details(n: Notification) -> dict[str, Any]:
 
 
 def event(n: Notification, config: PagerDutyConfig) -> dict[str, Any]:
-    """The Events API v2 event of one notification."""
+    """The Events API v2 event of one notification, within ``EVENT_LIMIT`` bytes."""
+    n = bounded(n)
+    for limit in (*_DETAIL_LIMITS, None):
+        built = _event(n, config, limit)
+        if limit is None or len(json.dumps(built, ensure_ascii=False).encode()) <= EVENT_LIMIT:
+            break
+    return built
+
+
+def _event(n: Notification, config: PagerDutyConfig, limit: int | None) -> dict[str, Any]:
     base: dict[str, Any] = {
         "routing_key": config.routing_key.reveal(),
         "dedup_key": _dedup_key(n),
@@ -157,7 +192,7 @@ def event(n: Notification, config: PagerDutyConfig) -> dict[str, Any]:
         "severity": SEVERITIES[n.severity],
         "timestamp": iso_timestamp(n.at),
         "class": truncate(one_line(n.alert), 255),
-        "custom_details": _custom_details(n),
+        "custom_details": _custom_details(n, limit),
     }
     component = _first(n.labels, COMPONENT_LABELS)
     if component:

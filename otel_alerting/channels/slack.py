@@ -8,7 +8,12 @@ as Markdown ``text`` and attachments with ``fields``. Both come from the same ro
 (``detail_rows``) and colours (``colour``).
 
 Every label and annotation is escaped for the target's markup, so a label value
-cannot mention ``@channel`` or inject a link. The webhook URL is a secret (its path is
+cannot mention ``@channel`` or inject a link: for Slack, ``&``, ``<`` and ``>`` as
+Slack's formatting reference asks (``<!channel>``, ``<http://x|text>`` and ``<@U123>``
+need them); for Mattermost, its Markdown and ``@``. Sizes: values are clipped
+(``render.bounded``), each text to Slack's limits (header 150, section 3000, field and
+context 2000 characters), at most ``MAX_ALERTS`` alerts, and the body to ``BODY_LIMIT``
+bytes (fewer alerts shown, the rest counted in the last attachment). The webhook URL is a secret (its path is
 the token): errors show ``redact_url`` of it only. HTTP errors map as in ``_http_delivery``.
 """
 
@@ -24,12 +29,25 @@ from .. import environment_variables as ev
 from ..config import ConfigError
 from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Notification, Status
-from ..notify.render import batch_title, colour, detail_rows, label_pairs, one_line, ordered, summary_line, truncate
+from ..notify.render import (
+    batch_title,
+    bounded_batch,
+    colour,
+    detail_rows,
+    fitted,
+    label_pairs,
+    one_line,
+    ordered,
+    summary_line,
+    truncate,
+)
 from ..secrets import Secret, redact_url
 from ._env import EnvReader
 from ._http_delivery import HttpSender, ServiceWording, url_secrets
 
 __all__ = [
+    "BODY_LIMIT",
+    "MAX_ALERTS",
     "Service",
     "SlackChannel",
     "SlackConfig",
@@ -43,6 +61,8 @@ Service = Literal["slack", "mattermost"]
 
 #: alerts shown one by one in a message; the rest are counted in one more attachment
 MAX_ALERTS = 19
+#: bytes of one message body: under Mattermost's 300,000-byte limit on a webhook's payload
+BODY_LIMIT = 256 * 1024
 _OVERFLOW_COLOUR = "#808080"
 
 
@@ -180,8 +200,11 @@ def _slack_alert(n: Notification) -> dict[str, Any]:
     }
 
 
-def slack_payload(batch: Batch, channel: str | None = None, username: str | None = None) -> dict[str, Any]:
+def slack_payload(
+    batch: Batch, channel: str | None = None, username: str | None = None, max_alerts: int = MAX_ALERTS
+) -> dict[str, Any]:
     """The JSON body of a Slack incoming webhook message for ``batch``."""
+    batch = bounded_batch(batch)
     title = batch_title(batch)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": truncate(title, 150)}}]
     notes = ["Still firing: this is a reminder."] if batch.repeat else []
@@ -190,8 +213,8 @@ def slack_payload(batch: Batch, channel: str | None = None, username: str | None
     if notes:
         text = truncate(_mrkdwn(one_line(" · ".join(notes))), 2000)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
-    attachments = [_slack_alert(n) for n in ordered(batch)[:MAX_ALERTS]]
-    more = _overflow(batch, MAX_ALERTS)
+    attachments = [_slack_alert(n) for n in ordered(batch)[:max_alerts]]
+    more = _overflow(batch, max_alerts)
     if more:
         attachments.append(
             {
@@ -210,10 +233,11 @@ def slack_payload(batch: Batch, channel: str | None = None, username: str | None
 
 def _mattermost_alert(n: Notification) -> dict[str, Any]:
     fields = [
-        {"title": name, "value": _markdown(one_line(value)), "short": len(value) <= 40}
+        {"title": name, "value": truncate(_markdown(one_line(value)), 2000), "short": len(value) <= 40}
         for name, value in detail_rows(n)
     ]
-    fields.append({"title": "Labels", "value": _markdown(one_line(label_pairs(n.labels))), "short": False})
+    labels = truncate(_markdown(one_line(label_pairs(n.labels))), 2000)
+    fields.append({"title": "Labels", "value": labels, "short": False})
     attachment: dict[str, Any] = {
         "fallback": _unmention(one_line(summary_line(n), 300)),
         "color": colour(n),
@@ -223,20 +247,23 @@ def _mattermost_alert(n: Notification) -> dict[str, Any]:
     }
     summary = n.annotations.get("summary")
     if summary:
-        attachment["text"] = _markdown(one_line(summary))
+        attachment["text"] = truncate(_markdown(one_line(summary)), 3000)
     return attachment
 
 
-def mattermost_payload(batch: Batch, channel: str | None = None, username: str | None = None) -> dict[str, Any]:
+def mattermost_payload(
+    batch: Batch, channel: str | None = None, username: str | None = None, max_alerts: int = MAX_ALERTS
+) -> dict[str, Any]:
     """The JSON body of a Mattermost incoming webhook message for ``batch``: Slack's
     ``text`` and ``attachments`` as Mattermost documents them, no ``blocks``."""
+    batch = bounded_batch(batch)
     lines = [f"#### {_markdown(batch_title(batch))}"]
     if batch.repeat:
         lines.append("Still firing: this is a reminder.")
     if batch.group_labels:
         lines.append(f"Group: {_markdown(one_line(label_pairs(batch.group_labels)))}")
-    attachments = [_mattermost_alert(n) for n in ordered(batch)[:MAX_ALERTS]]
-    more = _overflow(batch, MAX_ALERTS)
+    attachments = [_mattermost_alert(n) for n in ordered(batch)[:max_alerts]]
+    more = _overflow(batch, max_alerts)
     if more:
         attachments.append({"fallback": more, "color": _OVERFLOW_COLOUR, "text": more})
     payload: dict[str, Any] = {"text": truncate("\n".join(lines), 16000), "attachments": attachments}
@@ -249,7 +276,7 @@ def mattermost_payload(batch: Batch, channel: str | None = None, username: str |
 
 # --- the channel -----------------------------------------------------------------------
 
-_RENDERERS: dict[str, Callable[[Batch, str | None, str | None], dict[str, Any]]] = {
+_RENDERERS: dict[str, Callable[[Batch, str | None, str | None, int], dict[str, Any]]] = {
     "slack": slack_payload,
     "mattermost": mattermost_payload,
 }
@@ -277,13 +304,19 @@ class SlackChannel(Channel):
 
     async def send(self, batch: Batch) -> DeliveryResult:
         try:
-            payload = self._render(batch, self._config.channel, self._config.username)
-            body = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode()
+            body, _ = fitted(self._body(batch), min(len(batch.notifications), MAX_ALERTS), BODY_LIMIT)
         except Exception as exc:  # a rendering bug must not reach the dispatcher
             return DeliveryResult.failed(
                 f"{self.name}: cannot render the message: {type(exc).__name__}", retryable=False
             )
         return await self._sender.post_json(self._config.webhook_url.reveal(), body, self._where)
+
+    def _body(self, batch: Batch) -> Callable[[int], bytes]:
+        def render(shown: int) -> bytes:
+            payload = self._render(batch, self._config.channel, self._config.username, shown)
+            return json.dumps(payload, ensure_ascii=False, allow_nan=False).encode()
+
+        return render
 
     async def close(self) -> None:
         await self._sender.aclose()

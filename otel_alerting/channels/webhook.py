@@ -16,6 +16,11 @@ and, for receivers written against this package's first scheme, the same timesta
 A key written ``whsec_<base64>`` (as Standard Webhooks writes secrets) signs the
 ``webhook-signature`` with the decoded bytes; any other key signs with its UTF-8 bytes.
 The ``X-Otel-Alerting-Signature`` always uses the key's UTF-8 bytes, as it always has.
+
+Sizes: label and annotation values are clipped (``render.bounded``), and a body is at
+most ``BODY_LIMIT`` bytes (the default request limit of nginx, a common front of
+receivers): past it, fewer alerts are sent and the rest counted in ``truncatedAlerts``,
+as Alertmanager's ``max_alerts`` does.
 """
 
 from __future__ import annotations
@@ -39,12 +44,14 @@ from .. import environment_variables as ev
 from ..config import ConfigError
 from ..notify.channel import Channel, DeliveryResult
 from ..notify.model import Batch, Notification
+from ..notify.render import bounded_batch, fitted
 from ..secrets import Secret, redact_url
 from ._am_alerts import alert_annotations, alert_labels, group_key, sanitized, webhook_alert
 from ._env import EnvReader
 from ._http_delivery import HttpSender, WebhookWording, header_secrets, http_url, read_headers, url_secrets
 
 __all__ = [
+    "BODY_LIMIT",
     "SIGNATURE_HEADER",
     "STANDARD_ID_HEADER",
     "STANDARD_SIGNATURE_HEADER",
@@ -68,6 +75,8 @@ STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
 STANDARD_SIGNATURE_HEADER = "webhook-signature"
 _WHSEC_PREFIX = "whsec_"
 DEFAULT_TIMEOUT = 5.0
+#: bytes of one request body
+BODY_LIMIT = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -241,8 +250,7 @@ class WebhookChannel(Channel):
             error = "webhook: the signing key starts with whsec_ but is not base64"
             return DeliveryResult.failed(error, retryable=False)
         try:
-            payload = webhook_payload(batch, self.name, self._config.max_alerts)
-            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+            body = self._body(batch)
             headers = self._headers(batch, body)
         except Exception as exc:  # a rendering bug must not reach the dispatcher
             result = self._sender.failure(exc, self._target)
@@ -251,6 +259,16 @@ class WebhookChannel(Channel):
         if not result.ok:
             _logger.debug("webhook delivery to %s failed: %s", self._target, result.error)
         return result
+
+    def _body(self, batch: Batch) -> bytes:
+        clipped = bounded_batch(batch)
+
+        def render(shown: int) -> bytes:
+            payload = webhook_payload(clipped, self.name, shown)
+            return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+        count = min(self._config.max_alerts or len(batch.notifications), len(batch.notifications))
+        return fitted(render, count, BODY_LIMIT)[0]
 
     async def close(self) -> None:
         await self._sender.aclose()

@@ -23,7 +23,7 @@ from opentelemetry.context import attach, detach
 
 from ..forking import after_fork_in_child
 from ..own_work import OWN_WORK
-from ..secrets import Secret
+from ..secrets import Secret, longest_first, own_requests
 
 __all__ = ["Heartbeat", "Spawn"]
 
@@ -96,8 +96,10 @@ class Heartbeat:
         error: str | None = None
         try:
             self.sent += 1
-            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=True) as client:
-                response = await client.get(self._url.reveal())
+            # httpx logs the request URL (its token with it) at INFO: cleaned while it runs
+            with own_requests(tuple(longest_first([self._url]))):
+                async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=True) as client:
+                    response = await client.get(self._url.reveal())
             if response.status_code >= 400:
                 error = f"HTTP {response.status_code}"
         except Exception as exc:  # the exception's text may quote the URL: its type only

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 
 from ..durations import format_duration
@@ -13,9 +14,18 @@ from ..rules.model import Severity
 from .model import Batch, Notification, Status
 
 __all__ = [
+    "ANNOTATION_LIMIT",
+    "LABEL_LIMIT",
+    "LOGFMT_LIMIT",
+    "NAME_LIMIT",
+    "SUMMARY_LIMIT",
     "batch_title",
+    "bounded",
+    "bounded_batch",
+    "clip",
     "colour",
     "detail_rows",
+    "fitted",
     "format_number",
     "format_timestamp",
     "iso_timestamp",
@@ -25,7 +35,94 @@ __all__ = [
     "ordered",
     "summary_line",
     "truncate",
+    "visible",
 ]
+
+#: characters kept of one label value, of one annotation value, and of a label or
+#: annotation name (or an alert name), in every channel; the rest is replaced by a marker
+LABEL_LIMIT = 1024
+ANNOTATION_LIMIT = 4096
+NAME_LIMIT = 256
+#: characters of a summary line (console, log body, OTel log body, PagerDuty before
+#: its own 1024) and of a logfmt line (the log channel)
+SUMMARY_LIMIT = 4096
+LOGFMT_LIMIT = 16384
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in a marker that says how
+    many were cut (``…[truncated 1047000 chars]``) when it had to be cut."""
+    if len(text) <= limit:
+        return text
+    # The marker is sized for the longest count, so the result never exceeds the limit.
+    keep = limit - len(f"…[truncated {len(text)} chars]")
+    if keep < 0:  # no room for the marker
+        return text[:limit]
+    return f"{text[:keep]}…[truncated {len(text) - keep} chars]"
+
+
+def _clipped(items: Mapping[str, str], limit: int) -> Mapping[str, str]:
+    if all(len(k) <= NAME_LIMIT and len(v) <= limit for k, v in items.items()):
+        return items
+    return {clip(k, NAME_LIMIT): clip(v, limit) for k, v in items.items()}
+
+
+def bounded(n: Notification) -> Notification:
+    """``n`` with its names and values clipped (``LABEL_LIMIT``, ``ANNOTATION_LIMIT``,
+    ``NAME_LIMIT``): what every channel renders, whatever size a metric attribute or a
+    rendered template reached. The fingerprint is the one of the whole labels."""
+    labels = _clipped(n.labels, LABEL_LIMIT)
+    annotations = _clipped(n.annotations, ANNOTATION_LIMIT)
+    alert = clip(n.alert, NAME_LIMIT)
+    reason = clip(n.reason, ANNOTATION_LIMIT) if n.reason else n.reason
+    expr = clip(n.expr, ANNOTATION_LIMIT)
+    if labels is n.labels and annotations is n.annotations and (alert, reason, expr) == (n.alert, n.reason, n.expr):
+        return n
+    return dataclasses.replace(n, alert=alert, labels=labels, annotations=annotations, reason=reason, expr=expr)
+
+
+def bounded_batch(batch: Batch) -> Batch:
+    """``batch`` with each notification ``bounded`` and its group labels clipped."""
+    notifications = tuple(bounded(n) for n in batch.notifications)
+    group_labels = _clipped(batch.group_labels, LABEL_LIMIT)
+    if group_labels is batch.group_labels and all(a is b for a, b in zip(notifications, batch.notifications)):
+        return batch
+    return dataclasses.replace(batch, notifications=notifications, group_labels=group_labels)
+
+
+def fitted(render: Callable[[int], bytes], count: int, limit: int) -> tuple[bytes, int]:
+    """The body ``render(shown)`` with the most alerts shown (``count`` at most, halved
+    until it fits) whose size is within ``limit`` bytes, and ``shown``. One alert is
+    always shown: its values are clipped, so its size is bounded anyway."""
+    shown = count
+    body = render(shown)
+    while len(body) > limit and shown > 1:
+        shown //= 2
+        body = render(shown)
+    return body, shown
+
+
+# Control characters (C0, DEL, C1), the line and paragraph separators, and the
+# bidirectional overrides: what can end a line, move the cursor, clear a terminal,
+# set its title, or reorder what a reader sees.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\n``, ``\\x1b``,
+    ``\\u2028``): one line that a terminal or a log viewer shows as it is, which no
+    value can break, recolour or retitle."""
+    return _CONTROLS.sub(_escape, text)
 
 
 def format_number(value: float | None) -> str:
@@ -39,7 +136,9 @@ def format_number(value: float | None) -> str:
 
 
 def summary_line(n: Notification) -> str:
-    """``[FIRING:HIGH] QueueBacklog queue=ingest value=612 threshold>=500: summary``"""
+    """``[FIRING:HIGH] QueueBacklog queue=ingest value=612 threshold>=500: summary``,
+    at most ``SUMMARY_LIMIT`` characters (control characters kept: see ``visible``)."""
+    n = bounded(n)
     labels = " ".join(f"{k}={v}" for k, v in sorted(n.group_labels.items()))
     head = f"[{n.status.value}:{n.severity.name}] {n.alert}"
     if labels:
@@ -57,18 +156,21 @@ def summary_line(n: Notification) -> str:
         if n.previous_severity is not None:
             tail += f" ({n.change.value} from {n.previous_severity.name})"
     summary = n.annotations.get("summary")
-    return head + tail + (f": {summary}" if summary else "")
+    return clip(head + tail + (f": {summary}" if summary else ""), SUMMARY_LIMIT)
 
 
 def _quote(text: str) -> str:
     if text and all(c.isalnum() or c in "._-:/@" for c in text):
         return text
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    escaped = visible(text.replace("\\", "\\\\").replace('"', '\\"'))
     return f'"{escaped}"'
 
 
 def logfmt(n: Notification) -> str:
-    """One ``key=value`` line that log pipelines parse (logfmt)."""
+    """One ``key=value`` line that log pipelines parse (logfmt): every control character
+    escaped (``visible``), values clipped (``bounded``), at most ``LOGFMT_LIMIT``
+    characters; pairs that do not fit are left out and counted in ``truncated_fields``."""
+    n = bounded(n)
     pairs: list[tuple[str, str]] = [
         ("alert", n.alert),
         ("state", n.status.value),
@@ -88,7 +190,17 @@ def logfmt(n: Notification) -> str:
     pairs.append(("fingerprint", n.fingerprint))
     pairs.extend((f"labels.{k}", v) for k, v in sorted(n.group_labels.items()))
     pairs.extend((f"annotations.{k}", v) for k, v in sorted(n.annotations.items()))
-    return " ".join(f"{_key(k)}={_quote(v)}" for k, v in pairs)
+    rendered = [f"{_key(k)}={_quote(v)}" for k, v in pairs]
+    size, kept = 0, 0
+    for text in rendered:
+        # room for the separator and a last ``truncated_fields=NNNN``
+        if size + len(text) + 1 > LOGFMT_LIMIT - 32:
+            break
+        size += len(text) + 1
+        kept += 1
+    if kept == len(rendered):
+        return " ".join(rendered)
+    return " ".join([*rendered[:kept], f"truncated_fields={len(rendered) - kept}"])
 
 
 def _key(text: str) -> str:

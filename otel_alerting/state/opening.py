@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..secrets import clean, longest_first
 from .memory import MemoryStore
 from .sqlite import SqliteStore
 from .store import StateError, StateStore
@@ -17,6 +18,12 @@ def open_store(location: str | None) -> tuple[StateStore, str | None]:
     try:
         return SqliteStore(location), None
     except StateError as exc:
-        return MemoryStore(), f"{exc}; alert state is kept in memory only (lost at exit)"
+        return MemoryStore(), _shown(f"{exc}; alert state is kept in memory only (lost at exit)", location)
     except Exception as exc:  # the host never crashes over its alert state
-        return MemoryStore(), f"cannot open {location}: {type(exc).__name__}: {exc}; alert state is kept in memory only"
+        reason = f"cannot open {location}: {type(exc).__name__}: {exc}; alert state is kept in memory only"
+        return MemoryStore(), _shown(reason, location)
+
+
+def _shown(reason: str, location: str) -> str:
+    # a location written as a URL may carry a password (redis://user:password@host/0)
+    return clean(reason, longest_first([location])) if "://" in location else reason

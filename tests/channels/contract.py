@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import ssl
 import time
 from abc import ABC, abstractmethod
@@ -36,6 +37,7 @@ from otel_alerting.channels.otel_logs import EVENT_NAME, OtelLogsChannel
 from otel_alerting.channels.pagerduty import PagerDutyChannel, PagerDutyConfig, load_pagerduty_config
 from otel_alerting.channels.slack import SlackChannel, SlackConfig, load_mattermost_config, load_slack_config
 from otel_alerting.channels.webhook import WebhookChannel, load_webhook_config
+from otel_alerting.notify.model import Batch
 from otel_alerting.secrets import Secret
 
 from ..support.http import HttpReceiver, Reply
@@ -89,6 +91,16 @@ def _shown(channel: Channel, config: object) -> tuple[str, ...]:
     return tuple(texts)
 
 
+def _deliver(channel: Channel, sent: Batch) -> DeliveryResult:
+    async def go() -> DeliveryResult:
+        try:
+            return await channel.send(sent)
+        finally:
+            await channel.close()
+
+    return asyncio.run(go())
+
+
 def _timed_send(
     channel: Channel, *, after: Callable[[Channel], Awaitable[None]] | None = None
 ) -> tuple[DeliveryResult, float]:
@@ -138,6 +150,11 @@ class Adapter(ABC):
         it, errors made from exceptions that quote it."""
         return []
 
+    @abstractmethod
+    def deliver(self, sent: Batch) -> list[bytes]:
+        """What a peer that accepts everything received for ``sent``: each request
+        body, mail or written line, as it arrived."""
+
 
 # --- HTTP channels against the one receiver ----------------------------------------------------
 
@@ -180,6 +197,14 @@ class HttpAdapter(Adapter):
             assert peer.problems == [], peer.problems  # every payload as the service documents it
             seen = "\n".join(f"{r.path}\n{r.headers}\n{r.body.decode(errors='replace')}" for r in peer.requests)
         return Attempt(result, elapsed, _shown(channel, config), seen)
+
+    def deliver(self, sent: Batch) -> list[bytes]:
+        with self.receiver() as peer:
+            channel, _ = self.channel(peer.url)
+            result = _deliver(channel, sent)
+            assert result.ok, result
+            assert peer.problems == [], peer.problems  # the service takes it as it documents
+            return [r.body for r in peer.requests]
 
     def words(self, failure: Failure, status: int | None, port: int) -> tuple[str, ...]:
         if failure in (Failure.SERVER_ERROR, Failure.REJECTED):
@@ -462,6 +487,13 @@ class EmailAdapter(Adapter):
             seen = self.secrets[0] if any(mail.auth_login == EMAIL_USER for mail in server.received) else ""
         return Attempt(result, elapsed, shown, seen)
 
+    def deliver(self, sent: Batch) -> list[bytes]:
+        port = free_port()
+        with self.server(port, self.secrets[0]) as server:
+            result = _deliver(EmailChannel(self.config(port)), sent)
+            assert result.ok, result
+            return [mail.raw for mail in server.received]
+
     def instead(self, failure: Failure | None) -> Instead | None:
         if failure is not Failure.THROTTLED:
             return None
@@ -564,6 +596,14 @@ class OtelLogsAdapter(Adapter):
     def attempt(self, failure: Failure | None, status: int | None = None, *, echo: bool = False) -> Attempt:
         return self.run(failure, status)[0]
 
+    def deliver(self, sent: Batch) -> list[bytes]:
+        with self.receiver() as peer:
+            with self.pipeline(peer.url, self.timeout * 5) as (channel, provider):
+                result = asyncio.run(channel.send(sent))
+                assert result.ok, result
+                assert provider.force_flush(int(self.timeout * 5000))
+            return [r.body for r in peer.requests]
+
     def instead(self, failure: Failure | None) -> Instead | None:
         if failure is None:
             return None
@@ -610,6 +650,23 @@ class LocalAdapter(Adapter):
 
     def make(self) -> Channel:
         return LogChannel() if self.name == "log" else ConsoleChannel(io.StringIO())
+
+    def deliver(self, sent: Batch) -> list[bytes]:
+        if self.name == "console":
+            stream = io.StringIO()
+            assert _deliver(ConsoleChannel(stream, colour="never"), sent).ok
+            return [stream.getvalue().encode()]
+        # the line a handler with the usual format writes
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        logger = logging.getLogger("otel_alerting.alerts")
+        logger.addHandler(handler)
+        try:
+            assert _deliver(LogChannel(), sent).ok
+        finally:
+            logger.removeHandler(handler)
+        return [stream.getvalue().encode()]
 
     def attempt(self, failure: Failure | None, status: int | None = None, *, echo: bool = False) -> Attempt:
         channel = self.make()
