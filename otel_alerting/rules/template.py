@@ -11,6 +11,8 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
+from .template_formats import NAMED_SPECS
+
 __all__ = ["TemplateError", "render", "validate"]
 
 ALLOWED_NAMES = frozenset(
@@ -41,7 +43,8 @@ class _SafeFormatter(string.Formatter):
         if value is None:
             return "n/a"
         try:
-            return format(value, format_spec)
+            named = NAMED_SPECS.get(format_spec)  # Go templates' formats (template_formats)
+            return named(value) if named is not None else format(value, format_spec)
         except (ValueError, TypeError) as exc:
             raise TemplateError(f"bad format spec {format_spec!r}: {exc}") from None
 
