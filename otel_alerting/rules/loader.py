@@ -167,8 +167,8 @@ def parse_rules(
     if isinstance(document, Mapping) and "groups" in document and "rules" not in document:
         from .prometheus_import import parse_prometheus_rules
 
-        rules, problems = parse_prometheus_rules(document, source, prometheus)
-        return RulesFile(rules, errors=problems)
+        imported, problems = parse_prometheus_rules(document, source, prometheus)
+        return RulesFile(imported, errors=problems)
     if not isinstance(document, Mapping):
         return RulesFile(errors=(RuleError(source, "the top level must be a mapping with a 'rules' list"),))
     raw_rules = document.get("rules", [])
