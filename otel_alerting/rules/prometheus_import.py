@@ -64,6 +64,11 @@ def parse_prometheus_rules(
     document: Any, source: str, settings: PrometheusImportSettings | None = None
 ) -> tuple[tuple[Rule, ...], tuple[ConfigError, ...]]:
     """The rules of the file, and its errors (the loader makes them a ``RulesFile``)."""
+    try:
+        import promql_parser  # noqa: F401 - its absence is the file's error, not a crash
+    except ImportError:
+        missing = "a Prometheus rule file needs the promql-parser package: pip install 'otel-alerting[prometheus]'"
+        return (), (ConfigError(source, missing, line_of(document, "groups")),)
     settings = settings or PrometheusImportSettings()
     importer = _Importer(source, settings)
     groups = document.get("groups")

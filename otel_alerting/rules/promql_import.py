@@ -10,7 +10,8 @@ rule file is loaded) and mapped onto the rule kinds, exactly or not at all:
 - ``sum by (l) (rate(a[w])) / sum by (l) (rate(b[w]))`` (or ``increase``): ``ratio``;
 - ``histogram_quantile(q, sum by (le, l) (rate(x_bucket[w])))``: ``rate`` with
   ``quantile: q`` (without ``rate``: ``value``);
-- ``absent(x{...})`` of a gauge: ``absent``, firing at the first collection without a point;
+- ``absent(x{...})`` of a gauge: ``absent`` above 1 ms, firing at the first collection
+  without a point;
 - ``E >= T``, ``E < T``: ``above``/``below`` ``T``; ``E > T``, ``E <= T``: ``above``/``below``
   the next float after ``T`` (the same comparison, exactly).
 
@@ -36,6 +37,8 @@ Resolve = Callable[[str], Exposed]
 _REDUCERS = ("sum", "max", "min", "avg", "count")
 _COMPARISONS = (">", ">=", "<", "<=")
 _FLIPPED = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
+#: an absent() rule's threshold (seconds since data)
+_ABSENT_AFTER = 0.001
 _MATCH_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
 _REGEX_SPECIAL = frozenset("\\.+*?()|[]{}^$")
 
@@ -208,8 +211,9 @@ class _Mapper:
         selector = self._selector(inner, ("value",), kinds=("gauge",))
         # absent() returns 1 with the selector's equality matchers as labels
         labels = {key: values[0] for key, values in selector.match.items()}
-        # fires at the first collection with no new point: seconds since data > 0
-        return Condition(AbsentExpr(selector), "above", math.nextafter(0.0, math.inf), labels)
+        # fires at the first collection with no new point: its seconds since data are at
+        # least one interval (10 ms or more); 1 ms keeps the threshold a PromQL duration
+        return Condition(AbsentExpr(selector), "above", _ABSENT_AFTER, labels)
 
     def _selector(
         self,
