@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 
 __all__ = ["NAMED_SPECS", "go_float", "go_map", "humanize", "humanize_percentage"]
 
@@ -40,9 +39,14 @@ def go_float(value: object) -> str:
         return special
     if number == 0:
         return "-0" if math.copysign(1, number) < 0 else "0"
-    digits = Decimal(repr(number)).normalize().as_tuple()
-    count = len(digits.digits)
-    exponent = count + int(digits.exponent) - 1
+    # repr gives the shortest digits that read back the same (as Go's %v does); its
+    # layout (1e-05, 123.0, 1.5e+16) is not Go's, so only the digits are kept
+    mantissa, _, power = repr(abs(number)).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    first = len(digits) - len(digits.lstrip("0"))
+    count = len(digits.strip("0"))
+    exponent = len(whole) - 1 - first + int(power or 0)
     if exponent < -4 or exponent >= 6:
         return format(number, f".{count - 1}e")
     return format(number, f".{max(0, count - 1 - exponent)}f")
