@@ -11,6 +11,7 @@ package (scripts/bootstrap): a missing one fails these tests.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -292,3 +293,36 @@ def test_the_export_of_the_import_fires_the_same_in_promtool(tmp_path: Path, lev
         key: [(SEVERITY[severity], annotations) for severity, annotations in found] for key, found in levels.items()
     }
     _promtool_test(tmp_path, exported, expected)
+
+
+def _check(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "prom.yml"
+    path.write_text(text)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ALERT_"))}
+    cli = str(Path(sys.executable).parent / "otel-alerting")
+    return subprocess.run(
+        [cli, "check", "--rules", str(path)],
+        env={**clean, **ENVIRON, ev.OTEL_PYTHON_ALERTING_DEFAULT_RULES: "false"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_check_reads_a_prometheus_file(tmp_path: Path) -> None:
+    done = _check(tmp_path, ORIGINAL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Rules (6):" in done.stdout  # one per alert name: a ladder each
+    ladder = "QueueBacklog: max(app.queue.depth{queue!~'test.*'}) by (queue) [MEDIUM >= 100, CRITICAL >= 500] for 2m"
+    assert f"{ladder} ({tmp_path / 'prom.yml'}:5)" in done.stdout
+
+
+def test_check_names_the_file_line_and_part_of_what_is_not_supported(tmp_path: Path) -> None:
+    bad = ORIGINAL.replace("max by (queue) (app_queue_depth", "max without (pod) (app_queue_depth", 1)
+    done = _check(tmp_path, bad)
+    assert done.returncode == 1
+    assert (
+        f"{tmp_path / 'prom.yml'}:6: groups[0].rules[0] (QueueBacklog).expr: "
+        "'max without (pod) (app_queue_depth{queue!~\"test.*\"}) >= 100': without: the engine groups by the labels "
+        "listed; write by (...) (in without (pod))"
+    ) in done.stderr
