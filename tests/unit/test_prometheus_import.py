@@ -479,3 +479,25 @@ def test_the_parser_is_imported_only_for_a_prometheus_file(tmp_path: Path) -> No
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "True"]
+
+
+def test_without_the_parser_the_file_is_an_error_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "promql_parser", None)  # `import promql_parser` raises ImportError
+    rules, errors = _load(tmp_path, "- alert: A\n  expr: max(app_queue_depth) > 1\n  labels: {severity: info}\n")
+    assert rules == []
+    assert errors == [
+        f"{tmp_path / 'prom.yml'}:1: a Prometheus rule file needs the promql-parser package: "
+        "pip install 'otel-alerting[prometheus]'"
+    ]
+
+
+def test_a_bad_metric_declaration_names_the_variable(tmp_path: Path) -> None:
+    environ = {ev.OTEL_PYTHON_ALERTING_PROMETHEUS_METRICS: "app.queue.depth=gauge,app.x=summary"}
+    rules, errors = _load(
+        tmp_path, "- alert: A\n  expr: max(app_queue_depth) > 1\n  labels: {severity: info}\n", environ
+    )
+    assert [r.alert for r in rules] == ["A"]
+    assert errors == [
+        f"{ev.OTEL_PYTHON_ALERTING_PROMETHEUS_METRICS}: invalid value 'app.x=summary': "
+        "expected NAME=KIND[:UNIT], KIND one of counter, gauge, histogram"
+    ]
