@@ -11,8 +11,6 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from .template_formats import NAMED_SPECS
-
 __all__ = ["TemplateError", "render", "validate"]
 
 ALLOWED_NAMES = frozenset(
@@ -43,8 +41,9 @@ class _SafeFormatter(string.Formatter):
         if value is None:
             return "n/a"
         try:
-            named = NAMED_SPECS.get(format_spec)  # Go templates' formats (template_formats)
-            return named(value) if named is not None else format(value, format_spec)
+            from .template_formats import formatted  # Python's specs and Go templates' (humanize, go)
+
+            return formatted(value, format_spec)
         except (ValueError, TypeError) as exc:
             raise TemplateError(f"bad format spec {format_spec!r}: {exc}") from None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-__all__ = ["NAMED_SPECS", "go_float", "go_map", "humanize", "humanize_percentage"]
+__all__ = ["NAMED_SPECS", "formatted", "go_float", "go_map", "humanize", "humanize_percentage"]
 
 _LARGE = ("k", "M", "G", "T", "P", "E", "Z", "Y")
 _SMALL = ("m", "u", "n", "p", "f", "a", "z", "y")
@@ -97,3 +97,9 @@ NAMED_SPECS: Mapping[str, Callable[[object], str]] = {
     "humanize": humanize,
     "humanizePercentage": humanize_percentage,
 }
+
+
+def formatted(value: object, spec: str) -> str:
+    """``value`` in ``spec``: one of ``NAMED_SPECS``, else Python's ``format``."""
+    named = NAMED_SPECS.get(spec)
+    return named(value) if named is not None else format(value, spec)
