@@ -32,10 +32,12 @@ __all__ = [
     "MODES",
     "ConfigError",
     "EnvReader",
+    "PrometheusImportSettings",
     "Settings",
     "load_settings",
     "parse_bool",
     "plugin_enabled",
+    "prometheus_import_settings",
     "report_problems",
 ]
 
@@ -396,6 +398,53 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         state_path=r.text(ev.OTEL_PYTHON_ALERTING_STATE),
     )
     return Settings(**{**settings.__dict__, "errors": tuple(r.errors)})
+
+
+#: Prometheus ``severity`` label (lower case) -> the engine's severity, before the user's changes
+DEFAULT_PROMETHEUS_SEVERITIES: Mapping[str, str] = {
+    "info": "low",
+    "warning": "medium",
+    "error": "high",
+    "critical": "critical",
+    "page": "critical",
+}
+_SEVERITY_LEVELS = ("low", "medium", "high", "critical")
+_METRIC_KINDS = ("counter", "gauge", "histogram")
+
+
+@dataclass(frozen=True)
+class PrometheusImportSettings:
+    """What importing a Prometheus rule file needs from the environment."""
+
+    #: severity label (lower case) -> level name (lower case)
+    severities: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PROMETHEUS_SEVERITIES))
+    #: declared metrics: (OpenTelemetry name, kind, unit)
+    metrics: tuple[tuple[str, str, str], ...] = ()
+    errors: tuple[ConfigError, ...] = field(default=(), compare=False)
+
+
+def prometheus_import_settings(environ: Mapping[str, str] | None = None) -> PrometheusImportSettings:
+    """The severity table and the declared metrics; never raises (a bad entry is
+    reported and left out)."""
+    r = EnvReader(environ)
+    severities = dict(DEFAULT_PROMETHEUS_SEVERITIES)
+    variable = r.source(ev.OTEL_PYTHON_ALERTING_PROMETHEUS_SEVERITIES)
+    for entry in r.names(ev.OTEL_PYTHON_ALERTING_PROMETHEUS_SEVERITIES):
+        label, equals, level = (part.strip() for part in entry.partition("="))
+        if not equals or not label or level.lower() not in _SEVERITY_LEVELS:
+            r.invalid(variable, entry, "label=LEVEL, LEVEL one of " + ", ".join(_SEVERITY_LEVELS))
+            continue
+        severities[label.lower()] = level.lower()
+    metrics = []
+    variable = r.source(ev.OTEL_PYTHON_ALERTING_PROMETHEUS_METRICS)
+    for entry in r.names(ev.OTEL_PYTHON_ALERTING_PROMETHEUS_METRICS):
+        name, equals, rest = (part.strip() for part in entry.partition("="))
+        kind, _, unit = (part.strip() for part in rest.partition(":"))
+        if not equals or not name or kind not in _METRIC_KINDS:
+            r.invalid(variable, entry, "NAME=KIND[:UNIT], KIND one of " + ", ".join(_METRIC_KINDS))
+            continue
+        metrics.append((name, kind, unit))
+    return PrometheusImportSettings(severities, tuple(metrics), tuple(r.errors))
 
 
 def report_problems(problems: Sequence[ConfigError | str]) -> None:

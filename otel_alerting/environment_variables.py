@@ -66,6 +66,26 @@ OTEL_PYTHON_ALERTING_DEFAULT_RULES = "OTEL_PYTHON_ALERTING_DEFAULT_RULES"
 ``false`` leaves out the built-in rule pack. Default: ``true``.
 """
 
+OTEL_PYTHON_ALERTING_PROMETHEUS_SEVERITIES = "OTEL_PYTHON_ALERTING_PROMETHEUS_SEVERITIES"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_PROMETHEUS_SEVERITIES
+
+How the ``severity`` labels of an imported Prometheus rule file map onto the engine's
+severities: ``label=LEVEL`` pairs separated by commas, labels in any case, added to (and
+replacing entries of) the default table
+``info=low,warning=medium,error=high,critical=critical,page=critical``.
+"""
+
+OTEL_PYTHON_ALERTING_PROMETHEUS_METRICS = "OTEL_PYTHON_ALERTING_PROMETHEUS_METRICS"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_PROMETHEUS_METRICS
+
+The application's metrics an imported Prometheus rule file reads, as ``NAME=KIND[:UNIT]``
+separated by commas (``app.queue.depth=gauge,app.latency=histogram:ms``), like
+``otel-alerting rules export --metric``: a Prometheus name in a rule is mapped back to the
+one of these (or of the plugin's own metrics) the export would write it as.
+"""
+
 OTEL_PYTHON_ALERTING_COOLDOWN = "OTEL_PYTHON_ALERTING_COOLDOWN"
 """
 .. envvar:: OTEL_PYTHON_ALERTING_COOLDOWN

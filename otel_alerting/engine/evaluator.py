@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from ..rules.model import Rule, Selector
+from ..rules.prometheus_names import label_name
 from .results import NO_VALUES, GroupKey, RuleResult
 from .series import Attributes, MetricState, MetricUpdate
 from .states import FORGET_AFTER, RuleState, horizon, state_for
@@ -46,7 +47,14 @@ def _selection(rule_state: RuleState, selector: Selector) -> Callable[[Attribute
     def select(attributes: Attributes) -> GroupKey | None:
         return rule_state.group(attributes) if selector.matches(attributes) else None
 
-    return select
+    if not selector.prometheus_labels:
+        return select
+
+    def select_by_label_names(attributes: Attributes) -> GroupKey | None:
+        # once per new series: an imported rule names attributes as Prometheus labels
+        return select({label_name(key): value for key, value in attributes.items()})
+
+    return select_by_label_names
 
 
 class Evaluator:

@@ -82,6 +82,8 @@ def reduce_group(reduce: str, values: Sequence[float]) -> float:
         return max(values)
     if reduce == "min":
         return min(values)
+    if reduce == "count":
+        return float(len(values))
     return values[-1]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..config import prometheus_import_settings
 from .defaults import default_rules
 from .loader import RuleError, load_rules_file, parse_rules
 from .model import AbsentExpr, RateExpr, RatioExpr, Rule, Selector, Severity, ValueExpr
@@ -46,12 +47,14 @@ def load_rule_set(paths: Sequence[str], environ: Mapping[str, str], *, include_d
     errors: list[RuleError] = []
     extra: dict[str, object] = {}
     origins: dict[str, tuple[str, int | None]] = {}
+    prometheus = prometheus_import_settings(environ)
+    errors.extend(prometheus.errors)
     if include_defaults:
         for rule in default_rules():
             by_name[rule.alert] = rule
             origin[rule.alert] = "built-in"
     for path in paths:
-        loaded = load_rules_file(path)
+        loaded = load_rules_file(path, prometheus=prometheus)
         errors.extend(loaded.errors)
         extra.update(loaded.extra)
         origins.update({key: (path, loaded.extra_lines.get(key)) for key in loaded.extra})

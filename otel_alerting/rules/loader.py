@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import PrometheusImportSettings
 from ..durations import parse_duration
 from ..errors import ConfigError
 from .located import line_of
@@ -131,7 +132,7 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_line_loader())
 
 
-def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
+def load_rules_file(path: str | os.PathLike[str], *, prometheus: PrometheusImportSettings | None = None) -> RulesFile:
     """Read a YAML or JSON rules file (JSON is YAML, so one parser reads both)."""
     source = str(path)
     try:
@@ -152,13 +153,22 @@ def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         return RulesFile(errors=(RuleError(source, f"not valid YAML/JSON: {problem}", line),))
-    return parse_rules(document, source)
+    return parse_rules(document, source, prometheus=prometheus)
 
 
-def parse_rules(document: Any, source: str = "<rules>") -> RulesFile:
+def parse_rules(
+    document: Any, source: str = "<rules>", *, prometheus: PrometheusImportSettings | None = None
+) -> RulesFile:
+    """Our rules file, or a Prometheus rule file (``groups:``; ``prometheus_import``,
+    imported only then, with ``prometheus``: its severity table and declared metrics)."""
     errors: list[RuleError] = []
     if document is None:
         return RulesFile()
+    if isinstance(document, Mapping) and "groups" in document and "rules" not in document:
+        from .prometheus_import import parse_prometheus_rules
+
+        imported, problems = parse_prometheus_rules(document, source, prometheus)
+        return RulesFile(imported, errors=problems)
     if not isinstance(document, Mapping):
         return RulesFile(errors=(RuleError(source, "the top level must be a mapping with a 'rules' list"),))
     raw_rules = document.get("rules", [])

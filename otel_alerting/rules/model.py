@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -38,7 +39,9 @@ class Severity(enum.IntEnum):
             raise ValueError(f"unknown severity {text!r} (expected one of {names})") from None
 
 
-Reduce = Literal["last", "sum", "max", "min", "avg"]
+Reduce = Literal["last", "sum", "max", "min", "avg", "count"]
+#: a PromQL label matcher beyond ``match`` (see ``Selector.matchers``)
+MatchOp = Literal["=", "!=", "=~", "!~"]
 Field = Literal["value", "count", "sum", "quantile"]
 Direction = Literal["above", "below"]
 NoDataPolicy = Literal["keep", "resolve"]
@@ -50,22 +53,34 @@ class Selector:
 
     ``field`` picks what a histogram contributes: its ``count``, its ``sum``, or a
     ``quantile`` estimated from its buckets; numbers (sums, gauges) only have ``value``.
+
+    An imported Prometheus rule (``prometheus_import``) also has ``matchers``, PromQL's
+    label matchers that ``match`` cannot hold (``!=``, regular expressions, ``=""``),
+    where a missing attribute reads as the empty string and a regular expression must
+    match the whole value, as in PromQL; and ``prometheus_labels``: the attribute names
+    in ``match``, ``matchers`` and the rule's ``by`` are Prometheus label names, which
+    the engine compares with each attribute's translated name (``label_name``).
     """
 
     metric: str
     match: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     field: Field = "value"
     quantile: float | None = None
+    matchers: tuple[tuple[str, MatchOp, str], ...] = ()
+    prometheus_labels: bool = False
 
     def matches(self, attributes: Mapping[str, object]) -> bool:
         for key, allowed in self.match.items():
             actual = attributes.get(key)
             if actual is None:
                 return False
-            # The loader stores `match: {hit: true}` as "true" (as OTLP and Prometheus
-            # write booleans); str(True) is "True", so booleans are compared that way.
-            text = ("true" if actual else "false") if isinstance(actual, bool) else str(actual)
-            if text not in allowed:
+            if _text(actual) not in allowed:
+                return False
+        for key, op, expected in self.matchers:
+            actual = attributes.get(key)
+            text = "" if actual is None else _text(actual)
+            found = text == expected if op in ("=", "!=") else re.fullmatch(expected, text) is not None
+            if found is (op in ("!=", "!~")):
                 return False
         return True
 
@@ -74,6 +89,8 @@ class Selector:
         if self.match:
             inner = ",".join(f"{k}={'|'.join(v)}" for k, v in sorted(self.match.items()))
             parts.append("{" + inner + "}")
+        if self.matchers:
+            parts.append("{" + ",".join(f"{k}{op}{v!r}" for k, op, v in self.matchers) + "}")
         if self.field == "quantile":
             parts.append(f"[q{self.quantile:g}]")
         elif self.field != "value":
@@ -179,6 +196,12 @@ class Rule:
             if level is severity:
                 return threshold
         return None
+
+
+def _text(value: object) -> str:
+    # The loader stores `match: {hit: true}` as "true" (as OTLP and Prometheus write
+    # booleans); str(True) is "True", so booleans are compared that way.
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def _by(by: tuple[str, ...]) -> str:

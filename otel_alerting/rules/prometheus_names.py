@@ -26,10 +26,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = [
+    "EXPORTER_VARIANTS",
     "KNOWN_METRICS",
+    "Exposed",
     "Kind",
     "MetricInfo",
     "NameOptions",
+    "exposed_names",
     "label_name",
     "map_unit",
     "metric_name",
@@ -166,3 +169,48 @@ def _unit_suffix(info: MetricInfo, options: NameOptions) -> str:
     if info.unit == "1" and info.kind == "gauge" and options.ratio_suffix:
         return "ratio"
     return map_unit(info.unit)
+
+
+# --- the way back: Prometheus names to OpenTelemetry metrics ------------------------------
+#
+# The translation loses information (``.`` and ``_`` both become ``_``; the unit and the
+# kind are suffixes that a name of its own may also end with), so it is not inverted by
+# rules: each known metric (the plugin's own, and those the user declares) is translated
+# forward, under each exporter's suffix options, and a Prometheus name is looked up among
+# the results. A name that no known metric is exposed as, or that several are, has no
+# answer.
+
+#: the exporters' suffix options a Prometheus name may have been written with
+EXPORTER_VARIANTS: tuple[NameOptions, ...] = (
+    NameOptions(),
+    NameOptions(ratio_suffix=True),
+    NameOptions(total_suffix=False),
+    NameOptions(unit_suffix=False),
+    NameOptions(unit_suffix=False, total_suffix=False),
+)
+
+
+@dataclass(frozen=True)
+class Exposed:
+    """One series name as an exporter writes it: which metric, and which part of it
+    (``value`` for a counter or gauge; ``bucket``, ``count`` or ``sum`` of a histogram)."""
+
+    metric: str
+    kind: Kind
+    part: Literal["value", "bucket", "count", "sum"]
+
+
+def exposed_names(declared: Mapping[str, MetricInfo]) -> dict[str, tuple[Exposed, ...]]:
+    """Each Prometheus name the known metrics (``KNOWN_METRICS``, then ``declared``,
+    which replaces an entry of the same name) are exposed as, with what it stands for
+    (several entries: the name is ambiguous)."""
+    found: dict[str, dict[Exposed, None]] = {}
+    for name, info in {**KNOWN_METRICS, **declared}.items():
+        for options in EXPORTER_VARIANTS:
+            base = metric_name(name, info, options)
+            if info.kind == "histogram":
+                for part in ("bucket", "count", "sum"):
+                    found.setdefault(f"{base}_{part}", {})[Exposed(name, "histogram", part)] = None
+            else:
+                found.setdefault(base, {})[Exposed(name, info.kind, "value")] = None
+    return {key: tuple(value) for key, value in found.items()}

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 _REGEX_SPECIAL = frozenset("\\.+*?()|[]{}^$")
-_AGGREGATIONS = {"sum", "max", "min", "avg"}
+_AGGREGATIONS = {"sum", "max", "min", "avg", "count"}
 
 
 @dataclass(frozen=True)
@@ -197,6 +197,7 @@ def series(selector: Selector, options: ExportOptions, guess: Kind) -> str:
     if histogram:
         name += {"count": "_count", "sum": "_sum", "quantile": "_bucket"}[selector.field]
     matchers = [_matcher(key, values) for key, values in sorted(selector.match.items())]
+    matchers.extend(f"{label_name(key)}{op}{_quoted(value)}" for key, op, value in selector.matchers)
     if options.selector:
         matchers.append(options.selector)
     return f"{name}{{{', '.join(matchers)}}}" if matchers else name

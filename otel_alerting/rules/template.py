@@ -43,7 +43,9 @@ class _SafeFormatter(string.Formatter):
         if value is None:
             return "n/a"
         try:
-            return format(value, format_spec)
+            from .template_formats import formatted  # Python's specs and Go templates' (humanize, go)
+
+            return formatted(value, format_spec)
         except (ValueError, TypeError) as exc:
             raise TemplateError(f"bad format spec {format_spec!r}: {exc}") from None
 
