@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,8 @@ class Service:
     hook: HttpReceiver
     extra: dict[str, str] = field(default_factory=dict)
     http_port: int = field(default_factory=free_port)
+    #: run in the child before exec (resource limits)
+    preexec: Callable[[], None] | None = None
     process: subprocess.Popen[str] | None = None
     stdout: str = ""
     stderr: str = ""
@@ -93,7 +96,13 @@ class Service:
         )
         command = [str(BIN / "opentelemetry-instrument"), sys.executable, str(APPS / app)]
         self.process = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            command,
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=self.preexec,
         )
         return self
 
