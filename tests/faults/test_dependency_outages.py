@@ -15,7 +15,6 @@ far below the probe timeout: a probe never blocks the application's threads.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,7 +39,10 @@ class Embeddings(HttpReceiver):
     def __init__(self) -> None:
         super().__init__(respond=self._answer_for_mode)
         self.mode = "ok"
-        self._lock = threading.Lock()
+
+    def __enter__(self) -> Embeddings:
+        self.start()
+        return self
 
     def _answer_for_mode(self, request: Received) -> Reply:
         if self.mode == "error":
