@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
 import selectors
 import socket
 import threading
@@ -93,7 +94,7 @@ class HealthServer:
                 "(under a pre-fork server, mount the ASGI or WSGI app in the service instead)",
                 self.host,
                 self.port,
-                exc.strerror or type(exc).__name__,
+                os.strerror(exc.errno) if exc.errno else type(exc).__name__,
             )
             return False
         # poll(), not epoll: no kernel object that a forked child would share with us
