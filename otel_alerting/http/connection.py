@@ -106,10 +106,13 @@ class Connections:
             self._open[writer] = None
             url = urlsplit(request.target)
             loop = asyncio.get_running_loop()
-            response = await loop.run_in_executor(
-                self.executor, self.renderer.handle, request.method, url.path, request.headers, body, url.query
-            )
             close = _closes(request)
+            try:
+                response = await loop.run_in_executor(
+                    self.executor, self.renderer.handle, request.method, url.path, request.headers, body, url.query
+                )
+            except RuntimeError:  # the interpreter is exiting: its executors take no more work
+                response, close = error_response(503, "shutting down"), True
             await _write(writer, response, head=request.method == "HEAD", close=close)
             if close:
                 return

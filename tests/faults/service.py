@@ -2,8 +2,8 @@
 and reading what a webhook receiver got from it.
 
 ``Service`` starts the app with the plugin's built-in rules, a webhook channel pointed at
-the test's ``HttpReceiver`` for every severity (no grouping delay) and the standalone
-HTTP server; ``phase()`` names the stretch the app's request latencies are filed under;
+the test's ``HttpReceiver`` for every severity (no grouping delay; ``webhook_for_all``)
+and the standalone HTTP server; ``phase()`` names the stretch the app's request latencies are filed under;
 ``stop()`` ends it and parses its report.
 """
 
@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from otel_alerting.testing import OtlpReceiver
 
@@ -63,11 +64,16 @@ class Service:
     hook: HttpReceiver
     extra: dict[str, str] = field(default_factory=dict)
     http_port: int = field(default_factory=free_port)
+    #: every severity to the console and the webhook, else the default routing
+    webhook_for_all: bool = True
     #: run in the child before exec (resource limits)
     preexec: Callable[[], None] | None = None
     process: subprocess.Popen[str] | None = None
     stdout: str = ""
     stderr: str = ""
+    _out: list[str] = field(default_factory=list)
+    _err: list[str] = field(default_factory=list)
+    _readers: list[threading.Thread] = field(default_factory=list)
 
     @property
     def stop_file(self) -> Path:
@@ -79,21 +85,19 @@ class Service:
 
     def start(self, app: str = "service_app.py") -> Service:
         self.phase_file.write_text("start")
-        env = instrumented_env(
-            self.receiver,
-            STOP_FILE=str(self.stop_file),
-            PHASE_FILE=str(self.phase_file),
-            OTEL_PYTHON_ALERTING_WEBHOOK_URL=f"{self.hook.url}/hook",
-            OTEL_PYTHON_ALERTING_ROUTE_LOW="console,webhook",
-            OTEL_PYTHON_ALERTING_ROUTE_MEDIUM="console,webhook",
-            OTEL_PYTHON_ALERTING_ROUTE_HIGH="console,webhook",
-            OTEL_PYTHON_ALERTING_ROUTE_CRITICAL="console,webhook",
-            OTEL_PYTHON_ALERTING_GROUP_WAIT="0s",
-            OTEL_PYTHON_ALERTING_HTTP_PORT=str(self.http_port),
+        variables = {
+            "STOP_FILE": str(self.stop_file),
+            "PHASE_FILE": str(self.phase_file),
+            "OTEL_PYTHON_ALERTING_WEBHOOK_URL": f"{self.hook.url}/hook",
+            "OTEL_PYTHON_ALERTING_GROUP_WAIT": "0s",
+            "OTEL_PYTHON_ALERTING_HTTP_PORT": str(self.http_port),
             # the cache rule would alert on the app's deliberate misses: not under test here
-            OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_ENABLED="false",
-            **self.extra,
-        )
+            "OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_ENABLED": "false",
+        }
+        if self.webhook_for_all:
+            for severity in ("LOW", "MEDIUM", "HIGH", "CRITICAL"):
+                variables[f"OTEL_PYTHON_ALERTING_ROUTE_{severity}"] = "console,webhook"
+        env = instrumented_env(self.receiver, **{**variables, **self.extra})
         command = [str(BIN / "opentelemetry-instrument"), sys.executable, str(APPS / app)]
         self.process = subprocess.Popen(
             command,
@@ -104,6 +108,14 @@ class Service:
             text=True,
             preexec_fn=self.preexec,
         )
+        # read both pipes as the app writes: a full pipe would block whichever of its
+        # threads writes next (the plugin's logging included), which is not under test
+        self._readers = [
+            threading.Thread(target=_drain, args=(stream, lines), daemon=True)
+            for stream, lines in ((self.process.stdout, self._out), (self.process.stderr, self._err))
+        ]
+        for reader in self._readers:
+            reader.start()
         return self
 
     def phase(self, name: str) -> None:
@@ -129,11 +141,11 @@ class Service:
         assert self.process is not None
         self.stop_file.write_text("")
         try:
-            self.stdout, self.stderr = self.process.communicate(timeout=timeout)
+            self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.stdout, self.stderr = self.process.communicate()
+            self.kill()
             raise AssertionError(f"the app did not stop within {timeout}s\n{self.stderr[-3000:]}") from None
+        self._join()
         assert self.process.returncode == 0, self.stderr[-3000:]
         for line in self.stdout.splitlines():
             if line.startswith("app: report "):
@@ -145,4 +157,17 @@ class Service:
         if self.running():
             assert self.process is not None
             self.process.kill()
-            self.process.communicate()
+            self.process.wait()
+        self._join()
+
+    def _join(self) -> None:
+        for reader in self._readers:
+            reader.join(10)
+        self.stdout, self.stderr = "".join(self._out), "".join(self._err)
+
+
+def _drain(stream: IO[str] | None, lines: list[str]) -> None:
+    if stream is None:
+        return
+    for line in stream:
+        lines.append(line)

@@ -11,14 +11,21 @@ Every exception a request raises is counted: those raised in the plugin's code
 (a ``redis.ConnectionError`` while Redis is down) are the dependency's own.
 Exceptions that end a thread (``threading.excepthook``) are counted too.
 
+With FLAP_KEYS=n, an observable gauge ``app.flap`` reports n series (attribute ``key``)
+that, while the file FLAP_FILE says ``on``, go between 0 and 1000 every half second
+(each key out of step with the next): a rule on it makes a steady stream of FIRING and
+RESOLVED notifications. ``off`` holds them all at 0.
+
 At the end it prints one line ``app: report {json}``: per phase the request count and
 latency percentiles, and the exception counts.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
+import signal
 import threading
 import time
 import traceback
@@ -28,6 +35,9 @@ stop_file = Path(os.environ["STOP_FILE"])
 phase_file = Path(os.environ["PHASE_FILE"])
 redis_url = os.environ.get("REDIS_URL")
 workers = int(os.environ.get("WORKERS", "2"))
+
+# SIGUSR1: every thread's stack on stderr, to see where one is stuck
+faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 lock = threading.Lock()
 latencies: dict[str, list[float]] = {}
@@ -90,6 +100,25 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
+
+flap_keys = int(os.environ.get("FLAP_KEYS", "0"))
+if flap_keys:
+    from opentelemetry import metrics
+    from opentelemetry.metrics import CallbackOptions, Observation
+
+    flap_file = Path(os.environ["FLAP_FILE"])
+
+    def flap(options: CallbackOptions) -> list[Observation]:
+        try:
+            on = flap_file.read_text().strip() == "on"
+        except OSError:
+            on = False
+        tick = int(time.time() * 2)
+        return [
+            Observation(1000.0 if on and (tick + key) % 2 == 0 else 0.0, {"key": str(key)}) for key in range(flap_keys)
+        ]
+
+    metrics.get_meter("service_app").create_observable_gauge("app.flap", callbacks=[flap])
 
 client = None
 if redis_url:
