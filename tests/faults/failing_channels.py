@@ -141,11 +141,12 @@ def run_scenario(
     *,
     healthy_s: float,
     failing_s: float,
-    deadline_s: float,
-    queue_size: int,
+    deadline_s: float | None,
+    queue_size: int | None,
     keys: int = 10,
     drain_timeout: float = 60.0,
 ) -> Result:
+    """``deadline_s`` and ``queue_size`` of None keep the plugin's defaults."""
     flap = tmp_path / "flap"
     flap.write_text("off")
     rules = tmp_path / "rules.yaml"
@@ -160,10 +161,10 @@ def run_scenario(
                 "OTEL_PYTHON_ALERTING_RULES": str(rules),
                 "OTEL_PYTHON_ALERTING_DEFAULT_RULES": "false",
                 "OTEL_PYTHON_ALERTING_COOLDOWN": "0s",
-                "OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE": f"{deadline_s:g}s",
-                "OTEL_PYTHON_ALERTING_QUEUE_SIZE": str(queue_size),
                 "FLAP_KEYS": str(keys),
                 "FLAP_FILE": str(flap),
+                **({} if deadline_s is None else {"OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE": f"{deadline_s:g}s"}),
+                **({} if queue_size is None else {"OTEL_PYTHON_ALERTING_QUEUE_SIZE": str(queue_size)}),
             },
             webhook_for_all=False,  # CRITICAL's default route: every configured channel
         )
