@@ -8,7 +8,8 @@ the server starts waiting for it; its head is at most ``MAX_HEAD`` bytes, its bo
 at most ``MAX_BODY`` (declared by ``Content-Length`` and refused with 413 before it
 is read). ``Connections`` keeps at most ``MAX_CONNECTIONS`` open; beyond that, the
 one that has waited longest for its request is closed to make room, so a flood of
-idle or slow connections never locks a quick client out.
+idle or slow connections never locks a quick client out (when every open one is
+being answered, the new one is closed instead).
 """
 
 from __future__ import annotations
@@ -72,15 +73,23 @@ class Connections:
         for writer in list(self._open):
             writer.transport.abort()
 
-    def _make_room(self) -> None:
+    def _make_room(self) -> bool:
+        """Room for one more connection: at the limit, the one that has waited longest
+        for its request is closed; False when every open one is being answered."""
+        if len(self._open) < self.max_connections:
+            return True
         waiting = [(since, id(w), w) for w, since in self._open.items() if since is not None]
-        if len(self._open) >= self.max_connections and waiting:
-            _, _, oldest = min(waiting)
-            self._open.pop(oldest, None)
-            oldest.transport.abort()
+        if not waiting:
+            return False
+        _, _, oldest = min(waiting)
+        self._open.pop(oldest, None)
+        oldest.transport.abort()
+        return True
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._make_room()
+        if not self._make_room():
+            writer.transport.abort()
+            return
         self._open[writer] = time.monotonic()
         try:
             await self._requests(reader, writer)
