@@ -2,7 +2,7 @@
 and reading what a webhook receiver got from it.
 
 ``Service`` starts the app with the plugin's built-in rules, a webhook channel pointed at
-the test's ``HttpReceiver`` for every severity (no grouping delay; ``webhook_for_all``)
+the test's ``HttpReceiver`` for every severity (no grouping timers; ``webhook_for_all``)
 and the standalone HTTP server; ``phase()`` names the stretch the app's request latencies are filed under;
 ``stop()`` ends it and parses its report.
 """
@@ -90,6 +90,9 @@ class Service:
             "PHASE_FILE": str(self.phase_file),
             "OTEL_PYTHON_ALERTING_WEBHOOK_URL": f"{self.hook.url}/hook",
             "OTEL_PYTHON_ALERTING_GROUP_WAIT": "0s",
+            # every change notified as it happens: an alert that joins a group which has
+            # just notified would otherwise wait the group interval (5 min)
+            "OTEL_PYTHON_ALERTING_GROUP_INTERVAL": "0s",
             "OTEL_PYTHON_ALERTING_HTTP_PORT": str(self.http_port),
             # the cache rule would alert on the app's deliberate misses: not under test here
             "OTEL_PYTHON_ALERTING_RULE_CACHEHITRATELOW_ENABLED": "false",
