@@ -1,5 +1,8 @@
-"""The standalone server: the standard library's ``ThreadingHTTPServer`` on a daemon
-thread, started by the plugin when ``OTEL_PYTHON_ALERTING_HTTP_PORT`` is set.
+"""The standalone server, started by the plugin when ``OTEL_PYTHON_ALERTING_HTTP_PORT``
+is set: an asyncio event loop on one daemon thread holds the connections
+(``connection.Connections``: slow clients cost no thread), and a pool of
+``WORKERS`` threads renders the complete requests. The process never gets more
+threads from it than that, however many clients connect.
 
 A port already taken (another worker of a pre-fork server holds it) is one warning,
 never an exception into the host. After ``fork()`` the child lets go of the
@@ -9,22 +12,28 @@ parent holds the port that is the one warning again.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
+import os
+import selectors
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from concurrent.futures import ThreadPoolExecutor
 
 from ..forking import after_fork_in_child
-from .renderer import Renderer, Response, declared_too_large, error_response
+from .connection import MAX_CONNECTIONS, MAX_HEAD, Connections
+from .renderer import Renderer
 
-__all__ = ["HealthServer", "is_loopback"]
+__all__ = ["WORKERS", "HealthServer", "is_loopback"]
 
 _logger = logging.getLogger("otel_alerting")
 
-#: seconds a connection may stay silent before the server drops it
-_REQUEST_TIMEOUT_S = 10.0
+#: threads rendering requests
+WORKERS = 2
+#: event loops of a parent process, left alone in a forked child: closing one there
+#: would touch what the parent's loop still uses
+_ABANDONED: list[asyncio.AbstractEventLoop] = []
 
 
 def is_loopback(host: str) -> bool:
@@ -37,115 +46,120 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # SO_REUSEPORT would let a second process share the port and split the requests
-    allow_reuse_port = False
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
-class _Handler(BaseHTTPRequestHandler):
-    renderer: Renderer
-    timeout = _REQUEST_TIMEOUT_S
-    server_version = "otel-alerting"
-    sys_version = ""
-    protocol_version = "HTTP/1.1"
-
-    def _serve(self) -> None:
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        refused = declared_too_large(headers.get("content-length"))
-        if refused is None and "transfer-encoding" in headers:
-            refused = error_response(411, "a request body needs a Content-Length")
-        if refused is not None:
-            self.close_connection = True
-            self._send(refused)
-            return
-        length = int(headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
-        url = urlsplit(self.path)
-        self._send(self.renderer.handle(self.command, url.path, headers, body, url.query))
-
-    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
-
-    def _send(self, response: Response) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        # a malformed request: JSON like every other answer, not the default HTML page
-        self.close_connection = True
-        self._send(error_response(code, message or "bad request"))
-
-    def log_message(self, format: str, *args: object) -> None:
-        _logger.debug("otel-alerting http: " + format, *args)
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # no SO_REUSEPORT: a second process would share the port and split the requests
+    return socket.create_server((host.strip("[]"), port), family=family, backlog=128)
 
 
 class HealthServer:
     """Serves ``renderer`` on ``host:port`` once ``start``-ed; ``close`` stops it."""
 
-    def __init__(self, renderer: Renderer, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, renderer: Renderer, host: str = "127.0.0.1", port: int = 0, *, max_connections: int = MAX_CONNECTIONS
+    ) -> None:
         self.renderer = renderer
         self.host = host
         self.port = port
-        self._server: _Server | None = None
+        self.max_connections = max_connections
+        self._socket: socket.socket | None = None
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._connections: Connections | None = None
         self._closed = False
         after_fork_in_child(self._after_fork_in_child)
 
     @property
     def address(self) -> tuple[str, int] | None:
         """Where it listens (the port the kernel chose for port 0), None when not serving."""
-        if self._server is None:
+        if self._socket is None:
             return None
-        host, port = self._server.server_address[:2]
+        host, port = self._socket.getsockname()[:2]
         return str(host), int(port)
+
+    @property
+    def open_connections(self) -> int:
+        """Connections open now (for tests and diagnostics)."""
+        return 0 if self._connections is None else self._connections.open
 
     def start(self) -> bool:
         """Bind and serve; False (one warning logged) when the address cannot be bound."""
-        handler = type("Handler", (_Handler,), {"renderer": self.renderer})
-        server_class = _Server6 if ":" in self.host else _Server
         try:
-            self._server = server_class((self.host, self.port), handler)
+            self._socket = _listen(self.host, self.port)
         except OSError as exc:
             _logger.warning(
                 "otel-alerting: cannot serve /health on %s:%d (%s); going on without it "
                 "(under a pre-fork server, mount the ASGI or WSGI app in the service instead)",
                 self.host,
                 self.port,
-                exc.strerror or type(exc).__name__,
+                os.strerror(exc.errno) if exc.errno else type(exc).__name__,
             )
             return False
+        # poll(), not epoll: no kernel object that a forked child would share with us
+        self._loop = asyncio.SelectorEventLoop(selectors.PollSelector())
+        self._executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="otel-alerting-http")
+        self._connections = Connections(self.renderer, self._executor, max_connections=self.max_connections)
+        ready = threading.Event()
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.5}, name="otel-alerting-http", daemon=True
+            target=self._run,
+            args=(self._loop, self._socket, self._connections, ready),
+            name="otel-alerting-http",
+            daemon=True,
         )
         self._thread.start()
+        ready.wait(5.0)
         _logger.info("otel-alerting: serving /health on http://%s:%d/health", *(self.address or ("?", 0)))
         return True
 
+    def _run(
+        self, loop: asyncio.AbstractEventLoop, sock: socket.socket, connections: Connections, ready: threading.Event
+    ) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve(sock, connections, ready))
+        except Exception:
+            _logger.exception("otel-alerting: the /health server stopped")
+        finally:
+            ready.set()
+
+    async def _serve(self, sock: socket.socket, connections: Connections, ready: threading.Event) -> None:
+        self._stopping = stopping = asyncio.Event()
+        server = await asyncio.start_server(connections.serve, sock=sock, limit=MAX_HEAD)
+        ready.set()
+        try:
+            await stopping.wait()
+        finally:
+            server.close()
+            connections.close_all()
+            await server.wait_closed()
+
     def close(self, timeout: float = 2.0) -> None:
         self._closed = True
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None:
+        loop, thread, stopping, executor = self._loop, self._thread, self._stopping, self._executor
+        sock = self._socket
+        self._loop = self._thread = self._stopping = self._executor = self._socket = None
+        if loop is None:
             return
-        if thread is not None and thread.is_alive():
-            server.shutdown()
+        if thread is not None and thread.is_alive() and stopping is not None:
+            loop.call_soon_threadsafe(stopping.set)
             thread.join(timeout)
-        server.server_close()
+        if thread is None or not thread.is_alive():
+            loop.close()
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+        if sock is not None:
+            sock.close()
 
     def _after_fork_in_child(self) -> None:
-        server = self._server
-        if server is None or self._closed:
+        if self._socket is None or self._closed:
             return
-        # The parent's serving thread does not exist here; its socket does: let go
-        # of it (the parent keeps it), then try the port for this process.
-        server.socket.close()
-        self._server = self._thread = None
+        # The parent's serving thread and workers do not exist here; its socket does:
+        # let go of it (the parent keeps it), then try the port for this process.
+        self._socket.close()
+        if self._loop is not None:
+            _ABANDONED.append(self._loop)
+        self._loop = self._thread = self._stopping = self._executor = self._socket = None
+        self._connections = None
         self.start()

@@ -5,8 +5,12 @@ In a container that limit is the cgroup's (v2 ``memory.max``, v1
 limit is about to be OOM-killed while the host looks idle. Usage is the cgroup's
 working set (usage minus inactive page cache, as the kubelet counts it). Without a
 cgroup limit the effective limit is the machine's memory and usage is what the
-system uses. Every figure is read from a few small files at collection time: the
-application pays nothing between collections.
+system uses. A process limited by ``RLIMIT_AS`` (``ulimit -v``, ``setrlimit`` in a
+supervisor or a batch scheduler) fails its allocations with ``MemoryError`` when its
+address space reaches the limit, whatever the cgroup or the machine has left: that
+limit counts too, against the process's virtual size, and the figure nearest its limit
+is the effective one. Every figure is read from a few small files at collection time:
+the application pays nothing between collections.
 
 ``process.memory.usage`` and ``system.memory.utilization`` are also emitted by
 ``opentelemetry-instrumentation-system-metrics``; while it is instrumented in this
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -30,7 +35,14 @@ from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, g
 from ..config import plugin_enabled
 from ..version import __version__
 
-__all__ = ["CgroupMemory", "MemoryInstrumentor", "MemoryReading", "read_memory", "system_metrics_emits"]
+__all__ = [
+    "CgroupMemory",
+    "MemoryInstrumentor",
+    "MemoryReading",
+    "address_space_reading",
+    "read_memory",
+    "system_metrics_emits",
+]
 
 _logger = logging.getLogger(__name__)
 
@@ -46,7 +58,7 @@ _SYSTEM_METRICS_MODULE = "opentelemetry.instrumentation.system_metrics"
 class MemoryReading:
     usage: float
     limit: float
-    source: str  # cgroup_v2 | cgroup_v1 | system
+    source: str  # cgroup_v2 | cgroup_v1 | system | rlimit_as
 
     @property
     def utilization(self) -> float:
@@ -151,8 +163,33 @@ def _stat(path: Path, key: str) -> float | None:
     return None
 
 
-def read_memory(cgroup: CgroupMemory | None) -> MemoryReading:
-    """The effective figure: the cgroup's when it has a limit, else the system's."""
+def address_space_reading() -> MemoryReading | None:
+    """This process's virtual size against its ``RLIMIT_AS`` soft limit (the one the
+    kernel enforces on allocations); None when the limit is unset."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return None
+    return MemoryReading(float(psutil.Process().memory_info().vms), float(soft), "rlimit_as")
+
+
+def read_memory(
+    cgroup: CgroupMemory | None,
+    address_space: Callable[[], MemoryReading | None] = address_space_reading,
+) -> MemoryReading:
+    """The effective figure: of the cgroup's (when it has a limit, else the system's)
+    and the address-space limit's (when set), the one nearest its limit: the first
+    to be reached."""
+    reading = _cgroup_or_system(cgroup)
+    try:
+        limited = address_space()
+    except (OSError, ValueError, psutil.Error):
+        limited = None
+    if limited is not None and limited.utilization > reading.utilization:
+        return limited
+    return reading
+
+
+def _cgroup_or_system(cgroup: CgroupMemory | None) -> MemoryReading:
     if cgroup is not None:
         try:
             reading = cgroup.read()
