@@ -14,7 +14,6 @@ __all__ = ["MAX_DURATION_S", "DurationTooLong", "format_duration", "parse_durati
 MAX_DURATION_S = 365 * 86400.0
 
 
-
 class DurationTooLong(ValueError):
     """A duration longer than ``MAX_DURATION_S``: its message names the maximum."""
 

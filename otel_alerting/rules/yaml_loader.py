@@ -104,11 +104,11 @@ def _line_loader() -> type[Any]:
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(AliasEvent):
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 node = super().compose_node(parent, index)
                 self._count(self._sizes.get(id(node), 1), mark, " once its aliases are expanded")
                 return node
-            mark = self.peek_event().start_mark
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
             self._depth += 1
             if self._depth > MAX_DEPTH:
                 raise DocumentProblems([(mark.line + 1, f"nested deeper than the limit of {MAX_DEPTH} levels")])
