@@ -276,7 +276,9 @@ def _number(name: str, value: Any, node: Any) -> float:
     """The number at field ``name`` (``above.high``), whose last part is its key in ``node``."""
     key = name.rpartition(".")[2]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise Invalid(name, f"must be a number, not {value!r}", node, key)
+        raise Invalid(name, f"must be a number, not {value!r:.60}", node, key)
+    if isinstance(value, int) and abs(value) >= 2**1000:  # too large for a float
+        raise Invalid(name, "must be a finite number", node, key)
     if not math.isfinite(value):
         raise Invalid(name, "must be a finite number", node, key)
     return float(value)
