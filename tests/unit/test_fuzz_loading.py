@@ -93,10 +93,55 @@ documents = st.fixed_dictionaries(
     {"rules": st.one_of(st.lists(rules(), max_size=4), values)},
     optional={
         "route": st.one_of(
-            values, st.fixed_dictionaries({}, optional={"group_wait": durations, "receiver": values, "routes": values})
+            values,
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "group_wait": durations,
+                    "group_interval": durations,
+                    "repeat_interval": durations,
+                    "receiver": st.one_of(st.sampled_from(["log", "console", "x"]), values),
+                    "group_by": values,
+                    "matchers": st.one_of(
+                        st.lists(st.sampled_from(['a="b"', "a=~x(", "=", 'severity="high"'])), values
+                    ),
+                    "continue": values,
+                    "routes": st.one_of(
+                        values,
+                        st.lists(
+                            st.fixed_dictionaries(
+                                {}, optional={"receiver": values, "group_wait": durations, "matchers": values}
+                            ),
+                            max_size=3,
+                        ),
+                    ),
+                },
+            ),
         ),
-        "inhibit_rules": values,
-        "receivers": values,
+        "inhibit_rules": st.one_of(
+            values,
+            st.lists(
+                st.fixed_dictionaries(
+                    {}, optional={"source_matchers": values, "target_matchers": values, "equal": values}
+                ),
+                max_size=3,
+            ),
+        ),
+        "receivers": st.one_of(
+            values,
+            st.lists(
+                st.fixed_dictionaries(
+                    {"name": st.one_of(st.text(max_size=5), values)},
+                    optional={
+                        "webhook_configs": values,
+                        "slack_configs": values,
+                        "email_configs": values,
+                        "pagerduty_configs": values,
+                    },
+                ),
+                max_size=3,
+            ),
+        ),
         "other": values,
     },
 )
@@ -170,6 +215,17 @@ def load_text(workdir: Path, data: bytes) -> RulesFile:
 def test_any_document_loads_or_gives_located_errors(workdir: Path, document: Any) -> None:
     check_loaded(load_text(workdir, dump(document).encode()))
     check_loaded(parse_rules(document, "fuzz.yaml"))
+
+
+@settings(FUZZ, max_examples=80)
+@given(document=documents)
+def test_any_document_gives_a_configuration(workdir: Path, document: Any) -> None:
+    # the notification sections go on to the routing and the receivers
+    path = workdir / "config.yaml"
+    path.write_text(dump(document))
+    environ = {ev.OTEL_PYTHON_ALERTING_RULES: str(path)}
+    configuration = load_configuration(load_settings(environ), environ)
+    assert all(isinstance(p, str) for p in configuration.problems)
 
 
 @FUZZ

@@ -340,3 +340,52 @@ def test_a_bad_file_leaves_the_built_in_rules_and_the_other_files(tmp_path: Path
     assert {"Good", "MemoryPressure", "CacheHitRateLow"} <= {r.alert for r in rule_set.rules}
     (error,) = rule_set.errors
     assert error.source == str(path)
+
+
+# --- the notification sections of a hostile file -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("inhibit_rules:\n  - {source_matchers: true, target_matchers: ['a=\"b\"']}\n", "must be a list of matchers"),
+        ("route:\n  receiver: log\n  matchers: 5\n", "must be a list of matchers"),
+    ],
+)
+def test_a_section_of_the_wrong_shape_is_a_located_error(tmp_path: Path, text: str, message: str) -> None:
+    # found by the fuzzing: a TypeError there turned all alerting off
+    path = write(tmp_path, "rules: []\n" + text)
+    environ = {"OTEL_PYTHON_ALERTING_RULES": str(path)}
+    problems = load_configuration(load_settings(environ), environ).problems
+    assert len(problems) == 1 and problems[0].startswith(f"{path}:") and message in problems[0], problems
+
+
+def test_a_failure_in_the_notification_sections_costs_them_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import otel_alerting.configuration as configuration
+
+    real = configuration.load_notify_config
+
+    def failing(extra: object, *args: object, **kwargs: object) -> object:
+        if extra:
+            raise TypeError("a bug")
+        return real(extra, *args, **kwargs)  # type: ignore[arg-type]
+
+    def failing_receivers(*args: object) -> object:
+        raise TypeError("another bug")
+
+    monkeypatch.setattr(configuration, "load_notify_config", failing)
+    monkeypatch.setattr(configuration, "build_receivers", failing_receivers)
+    path = write(tmp_path, GOOD + "route: {receiver: log}\nreceivers: []\n")
+    environ = {"OTEL_PYTHON_ALERTING_RULES": str(path)}
+    loaded = load_configuration(load_settings(environ), environ)
+    assert "Good" in {r.alert for r in loaded.rule_set.rules}
+    assert loaded.problems == [
+        f"{path}: receivers: cannot load (an error in otel-alerting, please report it: TypeError('another bug')); "
+        "left out",
+        f"{path}: route, inhibit_rules: cannot load (an error in otel-alerting, please report it: TypeError('a bug')); "
+        "left out",
+    ]
+    monkeypatch.setattr(configuration, "load_notify_config", real)
+    assert loaded.notify.route == load_configuration(load_settings({}), {}).notify.route  # the default route
