@@ -295,3 +295,34 @@ def test_any_environment_gives_a_configuration(environ: dict[str, str]) -> None:
 def test_the_fuzz_strategies_reach_the_variables() -> None:
     assert ev.OTEL_PYTHON_ALERTING_INTERVAL in VARIABLES and len(VARIABLES) > 50
     assert os.pathsep  # the rules path is left out above: it would read files named at random
+
+
+def _read(loader_class: Any, text: str) -> tuple[str, Any]:
+    from otel_alerting.rules.yaml_loader import _load
+
+    try:
+        return "document", _load(loader_class, text, syntax_errors=True)
+    except DocumentProblems as exc:
+        return "problems", exc.problems
+
+
+@FUZZ
+@given(text=st.one_of(damaged_texts(), documents.map(dump)))
+def test_libyaml_and_pyyaml_parsers_read_alike(text: str) -> None:
+    from otel_alerting.rules.yaml_loader import _loaders
+
+    fast, pure = _loaders()
+    assert fast is not None  # PyYAML's wheels carry libyaml: the fast path is what runs
+    by_pure = _read(pure, text)
+    by_fast = _read(fast, text)
+    if by_fast[0] == by_pure[0] == "document":
+        # known: a bare `!` tag on an empty value is '' to libyaml, None to PyYAML
+        assert by_fast == by_pure or "!" in text
+    elif by_pure[0] == "document":  # libyaml refused it: read again by PyYAML
+        assert load_yaml(text) == by_pure[1]
+    elif by_fast[0] == "problems":  # both refuse it: load_yaml quotes PyYAML's message
+        with pytest.raises(DocumentProblems) as info:
+            load_yaml(text)
+        assert info.value.problems == by_pure[1]
+    # else libyaml reads what PyYAML refuses (a tab inside a plain scalar, as the
+    # YAML specification allows): the document is read
