@@ -14,6 +14,7 @@ strict mode turns errors into a stop.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,13 +23,14 @@ from urllib.parse import urlsplit
 
 from . import environment_variables as ev
 from .channel_types import KNOWN_CHANNELS
-from .durations import parse_duration, positive_duration
+from .durations import MAX_DURATION_S, DurationTooLong, parse_duration, positive_duration
 from .errors import ConfigError
 from .secrets import Secret, redact_location
 
 __all__ = [
     "ALIASES",
     "KNOWN_CHANNELS",
+    "MAX_INTERVAL_MS",
     "MODES",
     "ConfigError",
     "EnvReader",
@@ -68,6 +70,10 @@ _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 #: how a secret value appears in an error
 _NOT_SHOWN = "the value (not shown: it is a secret)"
+#: how much of a bad value an error quotes
+_SHOWN_CHARACTERS = 80
+#: the longest evaluation interval, in milliseconds: the longest duration
+MAX_INTERVAL_MS = MAX_DURATION_S * 1000
 
 
 def parse_bool(text: str) -> bool | None:
@@ -127,6 +133,8 @@ class EnvReader:
 
     def invalid(self, variable: str, value: str, expected: str, *, secret: bool = False) -> None:
         shown = _NOT_SHOWN if secret else repr(value)
+        if len(shown) > _SHOWN_CHARACTERS:  # a megabyte of junk is not repeated in the log
+            shown = shown[: _SHOWN_CHARACTERS - 3] + "..."
         self.fail(variable, f"invalid value {shown}: expected {expected}")
 
     # --- parsed values -------------------------------------------------------------------
@@ -145,8 +153,11 @@ class EnvReader:
         value = self.flag(name)
         return default if value is None else value
 
-    def number(self, name: str, default: float, minimum: float, integer: bool = False) -> float:
-        """A finite number of at least ``minimum`` (a whole one if ``integer``)."""
+    def number(
+        self, name: str, default: float, minimum: float, integer: bool = False, maximum: float = math.inf
+    ) -> float:
+        """A finite number of at least ``minimum`` and at most ``maximum`` (a whole one
+        if ``integer``)."""
         value, variable = self.lookup(name)
         if value is None:
             return default
@@ -159,6 +170,9 @@ class EnvReader:
             return default
         if not number >= minimum or number == float("inf"):
             self.invalid(variable, value, f"a finite number of at least {minimum:g}")
+            return default
+        if number > maximum:
+            self.invalid(variable, value, f"a number from {minimum:g} to {maximum:.0f}")
             return default
         return number
 
@@ -179,6 +193,9 @@ class EnvReader:
             return default
         try:
             seconds = parse_duration(value)
+        except DurationTooLong:
+            self.invalid(variable, value, "a duration of at most 365d")
+            return default
         except ValueError:
             self.invalid(variable, value, "a duration such as 30s, 5m or a number of seconds")
             return default
@@ -194,6 +211,13 @@ class EnvReader:
         value, variable = self.lookup(name)
         if value is None:
             return default
+        try:
+            parse_duration(value)
+        except DurationTooLong:
+            self.invalid(variable, value, "a duration of at most 365d")
+            return default
+        except ValueError:
+            pass  # worded below, as every other refusal
         seconds = positive_duration(value)
         if seconds is None:
             self.invalid(variable, value, f"a positive duration such as {example}")
@@ -373,7 +397,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     settings = Settings(
         enabled=r.boolean(ev.OTEL_PYTHON_ALERTING_ENABLED, True),
         strict=r.boolean(ev.OTEL_PYTHON_ALERTING_STRICT, False),
-        interval_ms=r.number(ev.OTEL_PYTHON_ALERTING_INTERVAL, Settings.interval_ms, 10.0),
+        interval_ms=r.number(ev.OTEL_PYTHON_ALERTING_INTERVAL, Settings.interval_ms, 10.0, maximum=MAX_INTERVAL_MS),
         mode=cast(Mode, r.choice(ev.OTEL_PYTHON_ALERTING_MODE, Settings.mode, MODES)),
         exporters=r.names(ev.OTEL_PYTHON_ALERTING_EXPORTERS, Settings.exporters),
         rules_paths=r.paths(ev.OTEL_PYTHON_ALERTING_RULES),

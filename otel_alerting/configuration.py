@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .channels import Channel, build_channels
 from .channels.receivers import build_receivers
@@ -41,23 +41,40 @@ def load_configuration(
     """Everything the environment and the rules files configure; never raises.
     ``channels`` replaces the channels the environment would configure."""
     rule_set = load_rule_set(settings.rules_paths, environ, include_defaults=settings.default_rules)
+    source = os.pathsep.join(settings.rules_paths) or "rules file"
     channel_errors: list[ConfigError] = []
     if channels is None:
         channels, channel_errors = build_channels(settings, environ)
         if "receivers" in rule_set.extra:
-            received, receiver_errors = build_receivers(
-                rule_set.extra["receivers"],
-                os.pathsep.join(settings.rules_paths) or "rules file",
-                {c.name for c in channels},
-            )
+            try:
+                received, receiver_errors = build_receivers(
+                    rule_set.extra["receivers"], source, {c.name for c in channels}
+                )
+            except Exception as exc:  # a bug there costs the receivers, not all alerting
+                received, receiver_errors = [], [_failed(source, "receivers", exc)]
             channels = [*channels, *received]
             channel_errors.extend(receiver_errors)
-    notify = load_notify_config(
-        rule_set.extra,
-        [c.name for c in channels],
-        environ,
-        include_defaults=settings.default_rules,
-        source=os.pathsep.join(settings.rules_paths) or "rules file",
-        origins=rule_set.extra_origins,
-    )
+    names = [c.name for c in channels]
+
+    def notify_config(extra: Mapping[str, object]) -> NotifyConfig:
+        return load_notify_config(
+            extra,
+            names,
+            environ,
+            include_defaults=settings.default_rules,
+            source=source,
+            origins=rule_set.extra_origins,
+        )
+
+    try:
+        notify = notify_config(rule_set.extra)
+    except Exception as exc:  # the same: the files' notification sections are left out
+        fallback = notify_config({})
+        notify = replace(fallback, errors=(*fallback.errors, _failed(source, "route, inhibit_rules", exc)))
     return Configuration(settings, rule_set, tuple(channels), notify, tuple(channel_errors))
+
+
+def _failed(source: str, sections: str, exc: Exception) -> ConfigError:
+    return ConfigError(
+        source, f"{sections}: cannot load (an error in otel-alerting, please report it: {exc!r:.200}); left out"
+    )

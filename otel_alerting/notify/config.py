@@ -90,6 +90,9 @@ def _parse_inhibit_rule(raw: Any, file: str, where: str, field: str) -> InhibitR
     if unknown:
         first = sorted(unknown)[0]
         return ConfigError(located(file, line_of(raw, first), field), f"unknown field(s) {', '.join(sorted(unknown))}")
+    for side in ("source_matchers", "target_matchers"):
+        if not isinstance(raw.get(side) or [], list):
+            return ConfigError(located(file, line_of(raw, side), f"{field}.{side}"), "must be a list of matchers")
     try:
         source_matchers = tuple(Matcher.parse(str(m)) for m in raw.get("source_matchers") or [])
         target_matchers = tuple(Matcher.parse(str(m)) for m in raw.get("target_matchers") or [])

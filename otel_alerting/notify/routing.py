@@ -282,6 +282,9 @@ def _receivers(
 
 def _matchers(raw: Mapping[str, Any], where: _Where, errors: list[ConfigError]) -> tuple[Matcher, ...]:
     matchers: list[Matcher] = []
+    if not isinstance(raw.get("matchers") or [], list):
+        errors.append(ConfigError(where.at(raw, "matchers"), "must be a list of matchers"))
+        return ()
     for text in raw.get("matchers") or []:
         try:
             matchers.append(Matcher.parse(str(text)))

@@ -6,14 +6,12 @@ loading collects all errors instead of stopping at the first.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..config import PrometheusImportSettings
@@ -30,7 +28,10 @@ from .model import (
     Severity,
     ValueExpr,
 )
+from .source_file import Unreadable, read_text
 from .template import TemplateError, validate
+from .yaml_loader import DocumentProblems, load_yaml
+from .yaml_loader import LineList as _LineList
 
 __all__ = [
     "Invalid",
@@ -39,6 +40,7 @@ __all__ = [
     "RulesFile",
     "check_recovery",
     "load_rules_file",
+    "load_yaml",
     "parse_ladder",
     "parse_no_data",
     "parse_rules",
@@ -82,78 +84,22 @@ class RulesFile:
     extra_lines: Mapping[str, int] = field(default_factory=dict)
 
 
-class _Lines(dict[str, Any]):
-    """A mapping that remembers the line of each key."""
-
-    line: int = 0
-    key_lines: dict[str, int]
-
-
-class _LineList(list[Any]):
-    """A list that remembers the line of each item (a rule that is not a mapping
-    has no line of its own to report)."""
-
-    item_lines: list[int]
-
-
-@functools.lru_cache(maxsize=1)
-def _line_loader() -> type[Any]:
-    """A YAML SafeLoader whose mappings and lists remember their lines. Built on first
-    use: PyYAML is imported only when a rules file is read, not at every start-up."""
-    import yaml
-
-    class LineLoader(yaml.SafeLoader):
-        pass
-
-    def construct_mapping(loader: Any, node: Any) -> _Lines:
-        mapping = _Lines()
-        mapping.line = node.start_mark.line + 1
-        mapping.key_lines = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            mapping[str(key)] = loader.construct_object(value_node, deep=True)
-            mapping.key_lines[str(key)] = key_node.start_mark.line + 1
-        return mapping
-
-    def construct_sequence(loader: Any, node: Any) -> _LineList:
-        sequence = _LineList(loader.construct_object(child, deep=True) for child in node.value)
-        sequence.item_lines = [child.start_mark.line + 1 for child in node.value]
-        return sequence
-
-    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
-    return LineLoader
-
-
-def load_yaml(text: str) -> Any:
-    """Parse YAML (or JSON) keeping line numbers; raises yaml.YAMLError."""
-    import yaml
-
-    return yaml.load(text, Loader=_line_loader())
-
-
 def load_rules_file(path: str | os.PathLike[str], *, prometheus: PrometheusImportSettings | None = None) -> RulesFile:
-    """Read a YAML or JSON rules file (JSON is YAML, so one parser reads both)."""
+    """Read a YAML or JSON rules file (JSON is YAML, so one parser reads both). Whatever
+    the file holds, the result is its rules or its located errors: this never raises."""
     source = str(path)
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return RulesFile(errors=(RuleError(source, f"cannot read: {exc.strerror}"),))
+        document = load_yaml(read_text(path))
+    except Unreadable as exc:
+        return RulesFile(errors=(RuleError(source, str(exc), exc.line),))
+    except DocumentProblems as exc:
+        return RulesFile(errors=tuple(RuleError(source, message, line) for line, message in exc.problems))
     try:
-        text = data.decode()  # UTF-8 (decode's default), whatever the locale says
-    except UnicodeDecodeError as exc:
-        at = data[: exc.start].count(b"\n") + 1
-        return RulesFile(errors=(RuleError(source, f"not valid UTF-8: {exc.reason}", at),))
-    import yaml
-
-    try:
-        document = load_yaml(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        return RulesFile(errors=(RuleError(source, f"not valid YAML/JSON: {problem}", line),))
-    return parse_rules(document, source, prometheus=prometheus)
+        return parse_rules(document, source, prometheus=prometheus)
+    except Exception as exc:  # a bug here must cost this file, not every rule of the host
+        return RulesFile(
+            errors=(RuleError(source, f"cannot load (an error in otel-alerting, please report it: {exc!r:.200})"),)
+        )
 
 
 def parse_rules(
@@ -340,7 +286,9 @@ def _number(name: str, value: Any, node: Any) -> float:
     """The number at field ``name`` (``above.high``), whose last part is its key in ``node``."""
     key = name.rpartition(".")[2]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise Invalid(name, f"must be a number, not {value!r}", node, key)
+        raise Invalid(name, f"must be a number, not {value!r:.60}", node, key)
+    if isinstance(value, int) and abs(value) >= 2**1000:  # too large for a float
+        raise Invalid(name, "must be a finite number", node, key)
     if not math.isfinite(value):
         raise Invalid(name, "must be a finite number", node, key)
     return float(value)
@@ -352,10 +300,17 @@ def _string_map(name: str, value: Any, node: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise Invalid(name, "must be a mapping of names to strings", node, name)
     out = {}
+    texts = getattr(value, "texts", {})  # a number as written: 1.10, not 1.1
     for key, item in value.items():
         if isinstance(item, (Mapping, list)):
             raise Invalid(f"{name}.{key}", "must be a string", value, key)
-        out[str(key)] = "" if item is None else str(item)
+        if isinstance(item, bool):
+            # str(True) is "True", what neither the user nor Prometheus writes
+            shown = "true" if item else "false"
+            raise Invalid(
+                f"{name}.{key}", f"must be a string, not the boolean {shown}: quote it ('{shown}')", value, key
+            )
+        out[str(key)] = "" if item is None else texts.get(key, str(item))
     return out
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from otel_alerting.durations import format_duration, parse_duration, positive_duration
+from otel_alerting.durations import MAX_DURATION_S, format_duration, parse_duration, positive_duration
 
 
 @pytest.mark.parametrize(
@@ -88,12 +88,31 @@ def test_format_then_parse_round_trips(seconds: float) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("10s", 10.0), ("500ms", 0.5), ("2.5", 2.5), (3, 3.0), ("1ms", 0.001), (1e300, 1e300)]
+    ("text", "seconds"), [("10s", 10.0), ("500ms", 0.5), ("2.5", 2.5), (3, 3.0), ("1ms", 0.001), ("365d", 31536000.0)]
 )
 def test_positive_duration_gives_the_seconds_of_a_duration_above_zero(text: object, seconds: float) -> None:
     assert positive_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["0", "0s", 0, "-1s", "abc", "", "inf", "nan", "1e400", True])
+@pytest.mark.parametrize("text", ["0", "0s", 0, "-1s", "abc", "", "inf", "nan", "1e400", True, 1e300, "366d"])
 def test_positive_duration_is_none_for_zero_and_what_is_not_a_duration(text: object) -> None:
     assert positive_duration(text) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["1e30", 1e30, "366d", "53w", "8761h", 31536000.001, 10**400, "9" * 400 + "s", -(10**400)]
+)
+def test_a_duration_longer_than_the_maximum_is_refused_naming_the_limit(text: object) -> None:
+    with pytest.raises(ValueError, match=r"365d|non-negative"):
+        parse_duration(text)
+
+
+def test_the_maximum_itself_is_accepted() -> None:
+    assert parse_duration("365d") == MAX_DURATION_S == parse_duration("52w1d")
+    assert parse_duration(MAX_DURATION_S) == MAX_DURATION_S
+
+
+def test_an_error_quotes_at_most_60_characters_of_the_value() -> None:
+    with pytest.raises(ValueError) as info:
+        parse_duration("x" * 1_000_000)
+    assert len(str(info.value)) < 150
