@@ -91,6 +91,10 @@ def _load(loader_class: type[Any], text: str, *, syntax_errors: bool) -> Any:
         if not syntax_errors:
             raise _Unparsed from None
         raise DocumentProblems([_syntax_problem(exc)]) from None
+    except ValueError as exc:  # PyYAML's scanner: an escape past U+10FFFF ("\\U00110000")
+        if not syntax_errors:
+            raise _Unparsed from None
+        raise DocumentProblems([(None, f"not valid YAML/JSON: {exc}")]) from None
     except RecursionError:  # MAX_DEPTH keeps far from it; the host's own stack may not
         raise DocumentProblems([(None, "not valid YAML/JSON: nested too deeply")]) from None
     if loader.problems:

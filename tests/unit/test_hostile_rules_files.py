@@ -389,3 +389,12 @@ def test_a_failure_in_the_notification_sections_costs_them_only(
     ]
     monkeypatch.setattr(configuration, "load_notify_config", real)
     assert loaded.notify.route == load_configuration(load_settings({}), {}).notify.route  # the default route
+
+
+def test_an_escape_past_the_last_code_point_is_a_located_error(tmp_path: Path) -> None:
+    # found by the fuzzing: PyYAML's scanner raises ValueError, not a YAMLError, on it
+    path = tmp_path / "escape.yaml"
+    path.write_text('rules: []\nx: "\\U00110000"\n')
+    loaded = load_rules_file(path)
+    assert not loaded.rules
+    assert [str(error) for error in loaded.errors] == [f"{path}: not valid YAML/JSON: chr() arg not in range(0x110000)"]
