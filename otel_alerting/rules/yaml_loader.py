@@ -91,6 +91,8 @@ def _load(loader_class: type[Any], text: str, *, syntax_errors: bool) -> Any:
         if not syntax_errors:
             raise _Unparsed from None
         raise DocumentProblems([_syntax_problem(exc)]) from None
+    except DocumentProblems:  # a limit the loader enforces: already located
+        raise
     except ValueError as exc:  # PyYAML's scanner: an escape past U+10FFFF ("\\U00110000")
         if not syntax_errors:
             raise _Unparsed from None
