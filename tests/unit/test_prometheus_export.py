@@ -114,7 +114,10 @@ def test_one_rule_per_level_and_the_untranslated_fields_listed() -> None:
         {"team_name": "x", "severity": "high"},
     ]
     assert rules[0]["for"] == "30s" and rules[0]["keep_firing_for"] == "1m"
-    assert any("recovery 0.5" in note for note in export.notes)
+    # recovery is translated (hysteresis on the lowest level, through ALERTS), not listed
+    assert not any("recovery" in note for note in export.notes)
+    assert rules[0]["expr"] == 'max(d) >= 1 or (max(d) >= 0.5 and on() ALERTS{alertname="A", alertstate="firing"})'
+    assert rules[1]["expr"] == "max(d) >= 2"
     assert any("reduce: last" in note for note in export.notes)
 
 
