@@ -32,12 +32,16 @@ def _fired(stack: Stack, side: str) -> set[tuple[str, str]]:
 
 def _wait_both(stack: Stack, wanted: tuple[str, str], what: str) -> None:
     for side in ("plugin", "prometheus"):
-        wait_until(
-            lambda side=side: wanted in _fired(stack, side),  # type: ignore[misc]
-            f"{side}: {what}",
-            TIMEOUT,
-            seen=lambda side=side: (_fired(stack, side), stack.logs()),  # type: ignore[misc]
-        )
+        _wait_side(stack, side, wanted, what)
+
+
+def _wait_side(stack: Stack, side: str, wanted: tuple[str, str], what: str) -> None:
+    wait_until(
+        lambda: wanted in _fired(stack, side),
+        f"{side}: {what}",
+        TIMEOUT,
+        seen=lambda: (_fired(stack, side), stack.logs()),
+    )
 
 
 def test_prometheus_fires_and_resolves_what_the_plugin_does(tmp_path: Path) -> None:
