@@ -118,20 +118,32 @@ def all_kinds(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("files", [(), ("all",)], ids=["built-in", "every-kind"])
-def test_promtool_checks_the_rules(tmp_path: Path, all_kinds: Path, files: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("files", "extra"),
+    [((), ()), (("all",), ()), (("all",), ("--by", "job,instance"))],
+    ids=["built-in", "every-kind", "every-kind-by-instance"],
+)
+def test_promtool_checks_the_rules(
+    tmp_path: Path, all_kinds: Path, files: tuple[str, ...], extra: tuple[str, ...]
+) -> None:
     promtool = _binary("promtool")
-    args = [arg for _ in files for arg in ("--rules", str(all_kinds))]
+    args = [*(arg for _ in files for arg in ("--rules", str(all_kinds))), *extra]
     out = tmp_path / "rules.yml"
     out.write_text(_export(tmp_path, "prometheus", *args, "--selector", 'job="api"'))
     done = _run([promtool, "check", "rules", str(out)], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("files", [(), ("all",)], ids=["built-in", "every-kind"])
-def test_amtool_checks_the_config(tmp_path: Path, all_kinds: Path, files: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("files", "extra"),
+    [((), ()), (("all",), ()), (("all",), ("--by", "job,instance"))],
+    ids=["built-in", "every-kind", "every-kind-by-instance"],
+)
+def test_amtool_checks_the_config(
+    tmp_path: Path, all_kinds: Path, files: tuple[str, ...], extra: tuple[str, ...]
+) -> None:
     amtool = _binary("amtool")
-    args = [arg for _ in files for arg in ("--rules", str(all_kinds))]
+    args = [*(arg for _ in files for arg in ("--rules", str(all_kinds))), *extra]
     out = tmp_path / "alertmanager.yml"
     out.write_text(_export(tmp_path, "alertmanager", *args))
     done = _run([amtool, "check-config", str(out)], tmp_path)
