@@ -11,7 +11,7 @@ What PromQL cannot express is listed in ``Export.notes``, one line per rule and 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .go_templates import TemplateFacts, to_go_template
@@ -171,13 +171,21 @@ def _ratio(expr: RatioExpr, options: ExportOptions) -> str:
     return f"({numerator} / {denominator}) and on({on}) ({denominator} {floor})"
 
 
+def _absent_selector(selector: Selector, options: ExportOptions) -> Selector:
+    """A histogram's new data shows in its ``_count`` series (it has no series of its
+    own name)."""
+    if selector.field == "value" and options.names.info(selector.metric, "gauge").kind == "histogram":
+        return replace(selector, field="count")
+    return selector
+
+
 def _seconds_since(expr: AbsentExpr, options: ExportOptions) -> str:
-    name = series(expr.selector, options, "gauge")
+    name = series(_absent_selector(expr.selector, options), options, "gauge")
     return f"time() - {_aggregate('max', expr.by, f'timestamp({name})', options)}"
 
 
 def _absent_level(expr: AbsentExpr, threshold: float, options: ExportOptions) -> str:
-    name = series(expr.selector, options, "gauge")
+    name = series(_absent_selector(expr.selector, options), options, "gauge")
     window = duration(threshold)
     info = options.names.info(expr.selector.metric, "gauge")
     if info.kind == "gauge" and expr.selector.field == "value":

@@ -366,16 +366,20 @@ ABSENT: dict[str, dict[str, Any]] = {
         "above": {"high": 120, "critical": 240},
     },
     "JobsStalled": {"expr": {"absent": {"metric": "app.jobs"}}, "above": {"medium": 180, "high": 300}},
+    "NoRequests": {"expr": {"absent": {"metric": "app.duration"}}, "above": {"critical": 240}},
 }
 ABSENT_MINUTES = 26
 B_GONE = range(5, 9)  # worker b reports nothing in these minutes
 JOBS = [5] * 4 + [0] * 12 + [5] * 10  # jobs per minute: none from minute 4 to 15
+REQUESTS = [3] * 10 + [0] * 6 + [3] * 10  # observations of a histogram: none from minute 10 to 15
 
 
 def _feed_absent(tester: RuleTester, minute: int) -> None:
     tester.gauge("app.heartbeat", minute, worker="a")
     tester.gauge("app.heartbeat", None if minute in B_GONE else minute, worker="b")
     tester.count("app.jobs", JOBS[minute])
+    for _ in range(REQUESTS[minute]):
+        tester.observe("app.duration", 0.1)
 
 
 ABSENT_SCENARIO = Scenario(
@@ -389,9 +393,11 @@ ABSENT_SCENARIO = Scenario(
             "values": _values([None if m in B_GONE else m for m in range(ABSENT_MINUTES)]),
         },
         {"series": "app_jobs_total", "values": _values(_cumulative(JOBS))},
+        {"series": "app_duration_count", "values": _values(_cumulative(REQUESTS))},
     ],
-    {"Heartbeat": [{"worker": "a"}, {"worker": "b"}], "JobsStalled": [{}]},
-    ("--metric", "app.jobs=counter"),  # for a counter, new data is an increase
+    {"Heartbeat": [{"worker": "a"}, {"worker": "b"}], "JobsStalled": [{}], "NoRequests": [{}]},
+    # for a counter, new data is an increase; for a histogram, an increase of its count
+    ("--metric", "app.jobs=counter", "--metric", "app.duration=histogram"),
     reaches=frozenset({"medium", "high", "critical"}),
 )
 
