@@ -141,6 +141,7 @@ def run_setting(settings: Settings, runs: int, result: Result, base: Path) -> No
             times = one_run(settings, rises[n], falls[n], base / f"{settings.name}-{n}")
         except AssertionError as exc:
             result.errors.append(f"run {n}: {str(exc)[:300]}")
+            print(f"{settings.name} run {n + 1}/{runs} failed: {str(exc)[:300]}", file=sys.stderr, flush=True)
             continue
         for side, phases in times.items():
             for phase, seconds in phases.items():
