@@ -204,9 +204,10 @@ def _app_env(settings: Settings, rules: Path, level: Path, stop: Path, metrics_p
 
 
 @contextmanager
-def prometheus_stack(directory: Path, rules_yaml: str, settings: Settings) -> Iterator[Stack]:
-    """Start the two webhook receivers, Alertmanager, the app and Prometheus (fresh
-    processes, free ports, a temporary TSDB); stop them all when the block ends."""
+def prometheus_stack(directory: Path, rules_yaml: str, settings: Settings, **app_env: str) -> Iterator[Stack]:
+    """Start the two webhook receivers, Alertmanager, the app (``app_env`` added to its
+    environment) and Prometheus (fresh processes, free ports, a temporary TSDB); stop
+    them all when the block ends."""
     prometheus, alertmanager = _binary("prometheus"), _binary("prometheus-alertmanager", "alertmanager")
     directory.mkdir(parents=True, exist_ok=True)
     rules = directory / "rules.yaml"
@@ -235,7 +236,7 @@ def prometheus_stack(directory: Path, rules_yaml: str, settings: Settings) -> It
                 "Alertmanager",
             )
         )
-        env = _app_env(settings, rules, level, stop, metrics_port, plugin_hook.url)
+        env = {**_app_env(settings, rules, level, stop, metrics_port, plugin_hook.url), **app_env}
         command = [str(BIN / "opentelemetry-instrument"), sys.executable, str(APP)]
         app_log = (directory / "app.log").open("w")
         stack.callback(app_log.close)
