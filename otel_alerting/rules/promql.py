@@ -5,6 +5,9 @@ The expressions read the series as an OpenTelemetry Prometheus exporter exposes 
 caller adds), and aggregate by ``by`` as the rule's ``reduce`` says. Each level compares
 that expression with its own threshold; Alertmanager's inhibition (``alertmanager_export``)
 mutes the lower levels of an alert while a higher one fires, which gives the ladder.
+Hysteresis (``recovery``) holds the lowest level through Prometheus's ``ALERTS`` series.
+``ExportOptions.by`` (``job``, ``instance``) joins every aggregation, so a per-process
+rule fires per process across a fleet.
 What PromQL cannot express is listed in ``Export.notes``, one line per rule and field.
 """
 
