@@ -140,8 +140,9 @@ def run_setting(settings: Settings, runs: int, result: Result, base: Path) -> No
         try:
             times = one_run(settings, rises[n], falls[n], base / f"{settings.name}-{n}")
         except AssertionError as exc:
-            result.errors.append(f"run {n}: {str(exc)[:300]}")
-            print(f"{settings.name} run {n + 1}/{runs} failed: {str(exc)[:300]}", file=sys.stderr, flush=True)
+            result.errors.append(f"run {n + 1}: {str(exc)[:300]}")
+            # the whole message: it ends with the tails of Prometheus's and Alertmanager's logs
+            print(f"{settings.name} run {n + 1}/{runs} failed: {exc}", file=sys.stderr, flush=True)
             continue
         for side, phases in times.items():
             for phase, seconds in phases.items():

@@ -83,7 +83,7 @@ class Stack:
         parts = []
         for name in ("prometheus.log", "am.log"):
             path = self.directory / name
-            parts.append(f"--- {name}\n{path.read_text()[-1500:] if path.exists() else ''}")
+            parts.append(f"--- {name}\n{path.read_text()[-3000:] if path.exists() else ''}")
         return "\n".join(parts)
 
 
@@ -230,6 +230,7 @@ def prometheus_stack(directory: Path, rules_yaml: str, settings: Settings, **app
                     f"--web.listen-address=127.0.0.1:{am_port}",
                     "--cluster.listen-address=",
                     f"--storage.path={directory / 'am'}",
+                    "--log.level=debug",  # what it received and sent, for a failure's message
                 ],
                 directory / "am.log",
                 f"http://127.0.0.1:{am_port}/-/ready",

@@ -73,4 +73,9 @@ def test_prometheus_fires_and_resolves_what_the_plugin_does(tmp_path: Path) -> N
         plugin_resolved = {s for st, s in _fired(stack, "plugin") if st == "resolved"}
         # the plugin's ladder is one alert: the escalation replaced high, the resolve ends critical
         assert plugin_resolved == {"critical"}, _fired(stack, "plugin")
-        assert stack.query('ALERTS{alertname="LevelHigh"}') == [], "Prometheus still holds an alert"
+        wait_until(
+            lambda: stack.query('ALERTS{alertname="LevelHigh"}') == [],
+            "Prometheus to hold no LevelHigh alert",
+            TIMEOUT,
+            seen=lambda: stack.query('ALERTS{alertname="LevelHigh"}'),
+        )
