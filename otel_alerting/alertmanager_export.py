@@ -42,13 +42,19 @@ _WEBHOOK: Mapping[str, Any] = {"webhook_configs": [{"url": "http://127.0.0.1:9/F
 
 
 def alertmanager_config(
-    route: Route, channels: Sequence[str], inhibit_rules: Sequence[InhibitRule], rules: Iterable[Rule]
+    route: Route,
+    channels: Sequence[str],
+    inhibit_rules: Sequence[InhibitRule],
+    rules: Iterable[Rule],
+    by: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The configuration as data (receivers without their comments)."""
+    """The configuration as data (receivers without their comments). ``by``: the labels
+    the rule export added to every aggregation (``job``, ``instance``); an inhibition
+    then acts within one process only."""
     return {
         "route": {"receiver": NO_RECEIVER, **_route(route, root=True)},
         "receivers": [{"name": NO_RECEIVER}, *({"name": name, **placeholder(name)} for name in channels)],
-        "inhibit_rules": [*ladder_inhibitions(rules), *(_inhibition(rule) for rule in inhibit_rules)],
+        "inhibit_rules": [*ladder_inhibitions(rules, by), *(_inhibition(rule, by) for rule in inhibit_rules)],
     }
 
 
@@ -90,7 +96,7 @@ def _matcher(matcher: Matcher) -> str:
     return str(Matcher(label_name(matcher.name), matcher.op, matcher.value))
 
 
-def ladder_inhibitions(rules: Iterable[Rule]) -> list[dict[str, Any]]:
+def ladder_inhibitions(rules: Iterable[Rule], by: Sequence[str] = ()) -> list[dict[str, Any]]:
     """For each level above the lowest: it mutes the lower levels of the same alert."""
     out = []
     for rule in rules:
@@ -100,20 +106,25 @@ def ladder_inhibitions(rules: Iterable[Rule]) -> list[dict[str, Any]]:
                 {
                     "source_matchers": [f'alertname="{rule.alert}"', f'severity="{levels[index]}"'],
                     "target_matchers": [f'alertname="{rule.alert}"', f'severity=~"{"|".join(levels[:index])}"'],
-                    "equal": ["alertname", *(label_name(b) for b in rule.by)],
+                    "equal": _with(["alertname", *(label_name(b) for b in rule.by)], by),
                 }
             )
     return out
 
 
-def _inhibition(rule: InhibitRule) -> dict[str, Any]:
+def _inhibition(rule: InhibitRule, by: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "source_matchers": [_matcher(m) for m in rule.source_matchers],
         "target_matchers": [_matcher(m) for m in rule.target_matchers],
     }
-    if rule.equal:
-        out["equal"] = [label_name(name) for name in rule.equal]
+    equal = _with([label_name(name) for name in rule.equal], by)
+    if equal:
+        out["equal"] = equal
     return out
+
+
+def _with(labels: list[str], extra: Sequence[str]) -> list[str]:
+    return [*labels, *(label for label in extra if label not in labels)]
 
 
 def render_alertmanager(config: Mapping[str, Any], header: Sequence[str] = ()) -> str:

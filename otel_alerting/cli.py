@@ -18,7 +18,7 @@ from .configuration import load_configuration
 from .rules.model import Severity
 from .rules.prometheus_names import NameOptions
 from .rules.promql import ExportOptions
-from .rules_export import export_text, parse_metric_declarations
+from .rules_export import export_text, parse_by, parse_metric_declarations
 from .version import __version__
 
 __all__ = ["main"]
@@ -53,7 +53,7 @@ def _export_options(args: argparse.Namespace) -> ExportOptions:
         ratio_suffix=args.ratio_suffix,
         metrics=parse_metric_declarations(args.metric or ()),
     )
-    return ExportOptions(names=names, selector=args.selector or "")
+    return ExportOptions(names=names, selector=args.selector or "", by=parse_by(args.by or ""))
 
 
 def _add_rules_parser(commands: Any) -> None:
@@ -69,6 +69,12 @@ def _add_rules_parser(commands: Any) -> None:
     export.add_argument("--format", choices=("prometheus", "alertmanager"), required=True)
     export.add_argument("--rules", action="append", help=f"a rules file (instead of {ev.OTEL_PYTHON_ALERTING_RULES})")
     export.add_argument("--selector", help="matchers added to every selector, for example 'job=\"api\"'")
+    export.add_argument(
+        "--by",
+        metavar="LABELS",
+        help="Prometheus labels added to every aggregation and inhibition, for example job,instance: "
+        "per-process rules then fire per process across a fleet",
+    )
     export.add_argument("--no-unit-suffix", action="store_true", help="metric names without the unit suffix")
     export.add_argument("--no-total-suffix", action="store_true", help="counters without the _total suffix")
     export.add_argument("--ratio-suffix", action="store_true", help="gauges of unit 1 end in _ratio (the Collector)")

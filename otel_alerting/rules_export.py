@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, cast, get_args
 
@@ -11,10 +12,11 @@ from .rules.model import Selector
 from .rules.prometheus_names import Kind, MetricInfo
 from .rules.promql import Export, ExportOptions, export_rules, render_rule_file, series
 
-__all__ = ["WATCHDOG_ALERT", "export_text", "parse_metric_declarations", "watchdog_group"]
+__all__ = ["WATCHDOG_ALERT", "export_text", "parse_by", "parse_metric_declarations", "watchdog_group"]
 
 #: the absence rule on the plugin's own metrics (a kube-prometheus style ``...Absent`` alert)
 WATCHDOG_ALERT = "OtelAlertingEvaluationsAbsent"
+_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 #: how long without a new evaluation before Prometheus fires it
 _WATCHDOG_WINDOW = "5m"
 
@@ -29,7 +31,7 @@ def export_text(config: Configuration, fmt: str, options: ExportOptions, command
         return render_rule_file(Export(document, exported.notes), header), exported.notes
     if fmt == "alertmanager":
         data = alertmanager_config(
-            config.notify.route, [c.name for c in config.channels], config.notify.inhibit_rules, rules
+            config.notify.route, [c.name for c in config.channels], config.notify.inhibit_rules, rules, options.by
         )
         return render_alertmanager(data, header), ()
     raise ValueError(f"unknown format {fmt!r} (expected prometheus or alertmanager)")
@@ -55,6 +57,15 @@ def watchdog_group(options: ExportOptions) -> dict[str, Any]:
         },
     }
     return {"name": f"{options.group}_watchdog", "rules": [rule]}
+
+
+def parse_by(text: str) -> tuple[str, ...]:
+    """``job,instance``: Prometheus label names; ValueError names a bad one."""
+    labels = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    for label in labels:
+        if not _LABEL.fullmatch(label) or label == "le" or label.startswith("__"):
+            raise ValueError(f"--by {label!r}: expected Prometheus label names separated by commas")
+    return labels
 
 
 def parse_metric_declarations(declarations: Iterable[str]) -> Mapping[str, MetricInfo]:

@@ -5,13 +5,16 @@ The expressions read the series as an OpenTelemetry Prometheus exporter exposes 
 caller adds), and aggregate by ``by`` as the rule's ``reduce`` says. Each level compares
 that expression with its own threshold; Alertmanager's inhibition (``alertmanager_export``)
 mutes the lower levels of an alert while a higher one fires, which gives the ladder.
+Hysteresis (``recovery``) holds the lowest level through Prometheus's ``ALERTS`` series.
+``ExportOptions.by`` (``job``, ``instance``) joins every aggregation, so a per-process
+rule fires per process across a fleet.
 What PromQL cannot express is listed in ``Export.notes``, one line per rule and field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .go_templates import TemplateFacts, to_go_template
@@ -39,6 +42,9 @@ class ExportOptions:
     #: matchers added to every selector, as PromQL writes them: ``job="api"``
     selector: str = ""
     group: str = "otel_alerting"
+    #: Prometheus labels added to every aggregation's ``by`` (``job``, ``instance``), so a
+    #: per-process rule keeps the processes of a fleet apart
+    by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,11 +70,8 @@ def export_rules(rules: Iterable[Rule], options: ExportOptions) -> Export:
 def untranslated(rule: Rule) -> list[str]:
     """The rule's fields that the exported rules do not reproduce."""
     notes = []
-    if rule.recovery is not None:
-        notes.append(
-            f"recovery {rule.recovery:g}: no hysteresis in a stateless expression; "
-            "each level resolves at its own threshold"
-        )
+    if rule.recovery is not None and isinstance(rule.expr, AbsentExpr):
+        notes.append(f"recovery {rule.recovery:g}: an absence level resolves when new data arrives")
     if rule.no_data == "keep":
         notes.append("no_data: keep: Prometheus resolves an alert whose expression returns nothing (no_data: resolve)")
     if (
@@ -118,8 +121,19 @@ def alert_expression(rule: Rule, threshold: float, options: ExportOptions) -> st
     op = ">=" if rule.direction == "above" else "<"
     if isinstance(rule.expr, AbsentExpr) and rule.direction == "above":
         return _absent_level(rule.expr, threshold, options)
-    value = value_expression(rule.expr, options)
-    return f"{_paren(value)} {op} {number(threshold)}"
+    value = _paren(value_expression(rule.expr, options))
+    condition = f"{value} {op} {number(threshold)}"
+    lowest = rule.thresholds[0][1]
+    if rule.recovery is None or threshold != lowest or rule.recovery == lowest:
+        return condition
+    # Hysteresis, as the engine keeps it: while the alert fires (at any level, the
+    # previous evaluation's ALERTS series), the lowest level holds until the value is
+    # back past ``recovery``. The lowest level fires whenever a higher one does, so
+    # "any level" is the same as the engine's "the alert fires".
+    on = ", ".join(_by_labels(rule.expr.by, options))
+    firing = f'ALERTS{{alertname={_quoted(rule.alert)}, alertstate="firing"}}'
+    held = f"{value} {op} {number(rule.recovery)} and on({on}) {firing}"
+    return f"{condition} or ({held})"
 
 
 def value_expression(expr: ValueExpr | RateExpr | RatioExpr | AbsentExpr, options: ExportOptions) -> str:
@@ -137,38 +151,55 @@ def _value(expr: ValueExpr, options: ExportOptions) -> str:
     if expr.selector.field == "quantile":
         return _quantile(expr.selector, expr.by, None, options)
     op = expr.reduce if expr.reduce in _AGGREGATIONS else "max"
-    return _aggregate(str(op), expr.by, series(expr.selector, options, "gauge"))
+    return _aggregate(str(op), expr.by, series(expr.selector, options, "gauge"), options)
 
 
 def _rate(expr: RateExpr, options: ExportOptions) -> str:
     if expr.selector.field == "quantile":
         return _quantile(expr.selector, expr.by, expr.window, options)
-    return _aggregate("sum", expr.by, f"rate({series(expr.selector, options, 'counter')}[{duration(expr.window)}])")
+    return _aggregate(
+        "sum", expr.by, f"rate({series(expr.selector, options, 'counter')}[{duration(expr.window)}])", options
+    )
 
 
 def _ratio(expr: RatioExpr, options: ExportOptions) -> str:
     window = duration(expr.window)
-    numerator = _aggregate("sum", expr.by, f"increase({series(expr.numerator, options, 'counter')}[{window}])")
-    denominator = _aggregate("sum", expr.by, f"increase({series(expr.denominator, options, 'counter')}[{window}])")
+    numerator = _aggregate("sum", expr.by, f"increase({series(expr.numerator, options, 'counter')}[{window}])", options)
+    denominator = _aggregate(
+        "sum", expr.by, f"increase({series(expr.denominator, options, 'counter')}[{window}])", options
+    )
     # no data below min_denominator (and for a denominator that did not increase)
     floor = f">= {number(expr.min_denominator)}" if expr.min_denominator > 0 else "> 0"
-    on = ", ".join(label_name(b) for b in expr.by)
+    on = ", ".join(_by_labels(expr.by, options))
     return f"({numerator} / {denominator}) and on({on}) ({denominator} {floor})"
 
 
+def _absent_selector(selector: Selector, options: ExportOptions) -> Selector:
+    """A histogram's new data shows in its ``_count`` series (it has no series of its
+    own name)."""
+    if selector.field == "value" and options.names.info(selector.metric, "gauge").kind == "histogram":
+        return replace(selector, field="count")
+    return selector
+
+
 def _seconds_since(expr: AbsentExpr, options: ExportOptions) -> str:
-    name = series(expr.selector, options, "gauge")
-    return f"time() - {_aggregate('max', expr.by, f'timestamp({name})')}"
+    name = series(_absent_selector(expr.selector, options), options, "gauge")
+    return f"time() - {_aggregate('max', expr.by, f'timestamp({name})', options)}"
 
 
 def _absent_level(expr: AbsentExpr, threshold: float, options: ExportOptions) -> str:
-    name = series(expr.selector, options, "gauge")
+    name = series(_absent_selector(expr.selector, options), options, "gauge")
     window = duration(threshold)
     info = options.names.info(expr.selector.metric, "gauge")
     if info.kind == "gauge" and expr.selector.field == "value":
         recent = f"({_seconds_since(expr, options)}) >= {number(threshold)}"
     else:  # new data of a counter or histogram is an increase
-        recent = f"{_aggregate('sum', expr.by, f'changes({name}[{window}])')} == 0"
+        # ... over a window the series covers: a series younger than the window has not
+        # been without new data that long (the engine counts from its start)
+        unchanged = _aggregate("sum", expr.by, f"changes({name}[{window}])", options)
+        existed = _aggregate("count", expr.by, f"{name} offset {window}", options)
+        on = ", ".join(_by_labels(expr.by, options))
+        recent = f"{unchanged} == 0 and on({on}) {existed}"
     return f"({recent}) or absent_over_time({name}[{window}])"
 
 
@@ -176,15 +207,21 @@ def _quantile(selector: Selector, by: Sequence[str], window: float | None, optio
     buckets = series(selector, options, "histogram")
     if window is not None:
         buckets = f"rate({buckets}[{duration(window)}])"
-    grouped = _aggregate("sum", ("le", *by), buckets)
+    grouped = _aggregate("sum", ("le", *by), buckets, options)
     return f"histogram_quantile({number(selector.quantile or 0.0)}, {grouped})"
 
 
-def _aggregate(op: str, by: Sequence[str], inner: str) -> str:
-    if not by:
+def _by_labels(by: Sequence[str], options: ExportOptions) -> list[str]:
+    """The rule's ``by`` as label names, then the export's ``by`` labels not among them."""
+    labels = [b if b == "le" else label_name(b) for b in by]
+    return [*labels, *(b for b in options.by if b not in labels)]
+
+
+def _aggregate(op: str, by: Sequence[str], inner: str, options: ExportOptions) -> str:
+    labels = _by_labels(by, options)
+    if not labels:
         return f"{op}({inner})"
-    labels = ", ".join(b if b == "le" else label_name(b) for b in by)
-    return f"{op} by ({labels}) ({inner})"
+    return f"{op} by ({', '.join(labels)}) ({inner})"
 
 
 def series(selector: Selector, options: ExportOptions, guess: Kind) -> str:

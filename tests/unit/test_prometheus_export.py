@@ -9,7 +9,7 @@ from otel_alerting.rules import parse_rules
 from otel_alerting.rules.go_templates import TemplateFacts, to_go_template
 from otel_alerting.rules.prometheus_names import MetricInfo, NameOptions, label_name, map_unit, metric_name
 from otel_alerting.rules.promql import ExportOptions, alert_expression, duration, export_rules, number
-from otel_alerting.rules_export import parse_metric_declarations
+from otel_alerting.rules_export import parse_by, parse_metric_declarations
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,10 @@ def test_one_rule_per_level_and_the_untranslated_fields_listed() -> None:
         {"team_name": "x", "severity": "high"},
     ]
     assert rules[0]["for"] == "30s" and rules[0]["keep_firing_for"] == "1m"
-    assert any("recovery 0.5" in note for note in export.notes)
+    # recovery is translated (hysteresis on the lowest level, through ALERTS), not listed
+    assert not any("recovery" in note for note in export.notes)
+    assert rules[0]["expr"] == 'max(d) >= 1 or (max(d) >= 0.5 and on() ALERTS{alertname="A", alertstate="firing"})'
+    assert rules[1]["expr"] == "max(d) >= 2"
     assert any("reduce: last" in note for note in export.notes)
 
 
@@ -146,3 +149,34 @@ def test_metric_declarations() -> None:
     assert parse_metric_declarations(["a.b=histogram:ms"]) == {"a.b": MetricInfo("histogram", "ms")}
     with pytest.raises(ValueError, match="NAME=KIND"):
         parse_metric_declarations(["a.b=summary"])
+
+
+def test_by_labels_join_every_aggregation_and_the_hysteresis() -> None:
+    rule = _rule(
+        {
+            "expr": {
+                "ratio": {"numerator": {"metric": "c", "match": {"r": "hit"}}, "denominator": {"metric": "c"}},
+                "window": "5m",
+                "by": ["n"],
+            },
+            "below": {"medium": 0.5},
+            "recovery": 0.6,
+        }
+    )
+    expr = export_rules([rule], ExportOptions(by=("job", "instance"))).document["groups"][0]["rules"][0]["expr"]  # type: ignore[list-item]
+    den = "sum by (n, job, instance) (increase(c_total[5m]))"
+    ratio = (
+        f'((sum by (n, job, instance) (increase(c_total{{r="hit"}}[5m])) / {den}) and on(n, job, instance) ({den} > 0))'
+    )
+    firing = 'ALERTS{alertname="A", alertstate="firing"}'
+    assert expr == f"{ratio} < 0.5 or ({ratio} < 0.6 and on(n, job, instance) {firing})"
+
+
+@pytest.mark.parametrize("text", ["job,le", "job instance", "__name__", "1x"])
+def test_by_rejects_what_is_no_label_to_add(text: str) -> None:
+    with pytest.raises(ValueError, match="--by"):
+        parse_by(text)
+
+
+def test_by_labels_are_split_and_deduplicated() -> None:
+    assert parse_by(" job, instance,job ") == ("job", "instance")
