@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import weakref
 from collections.abc import Callable
 
@@ -53,6 +54,9 @@ def around_fork(before: Callable[[], None], after_in_parent: Callable[[], None])
 
 # --- pre-fork servers ----------------------------------------------------------------
 
+#: what multiprocessing's ``spawn`` passes a worker's interpreter (until it starts the worker)
+_SPAWN_ARGUMENT = "--multiprocessing-fork"
+
 #: fork() calls this process made (gunicorn's master forks its workers); a forked child
 #: starts again from zero
 _forks = 0
@@ -84,6 +88,8 @@ def spawned_worker() -> bool:
     ``spawn`` (uvicorn ``--workers``): a fresh interpreter, so no fork hook saw it."""
     if _forked_child:
         return False
+    if _SPAWN_ARGUMENT in sys.argv:
+        return True
     try:
         import multiprocessing
 

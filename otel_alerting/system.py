@@ -88,7 +88,6 @@ class AlertingSystem:
             self.dedup = SharedDedup(self.state.store, lease, start=now)
         # one warning for a pre-fork server without a shared store (see _check_prefork)
         self._prefork_checked = self.dedup is not None
-        self._spawned = spawned_worker()
         report_problems(problems)
         #: every configuration problem, as logged (for the health report)
         self.problems: tuple[str, ...] = (*configuration_problems, *map(str, problems))
@@ -226,7 +225,10 @@ class AlertingSystem:
         """Warn once when this process is part of a pre-fork server that has no shared
         store: said by the process that forked the workers (gunicorn's master), or by
         the first spawned worker of a supervisor (uvicorn ``--workers``)."""
-        if self._spawned:
+        # asked at each evaluation until known: a spawned worker is told it is one only
+        # once multiprocessing has started it, which may be after the first evaluation
+        spawned = spawned_worker()
+        if spawned:
             self._prefork_checked = True
             if not first_of_siblings():
                 return
@@ -238,7 +240,7 @@ class AlertingSystem:
             "otel-alerting: this process runs in a pre-fork server (%s): each worker evaluates its own "
             "metrics and notifies on its own, so an alert that every worker trips is sent once per worker; "
             "set %s to a file (or a redis:// URL) they share to send it once",
-            "a worker spawned by its supervisor" if self._spawned else "it forked its workers",
+            "a worker spawned by its supervisor" if spawned else "it forked its workers",
             ev.OTEL_PYTHON_ALERTING_STATE,
         )
 

@@ -19,6 +19,7 @@ sent twice beats a page lost.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -37,7 +38,9 @@ __all__ = [
     "SharedDedup",
     "SharedLog",
     "decide",
+    "episode_start",
     "from_record",
+    "granted",
     "holder_id",
     "to_record",
 ]
@@ -93,6 +96,25 @@ def decide(claim: Claim, entry: LogRecord | None, others: Sequence[Lease], now: 
     return True
 
 
+def episode_start(entry: LogRecord | None) -> float | None:
+    """When the alert the log told firing started (None: nothing told firing)."""
+    if entry is None or entry.get("status") != Status.FIRING.value:
+        return None
+    try:
+        return float(entry["notification"]["starts_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def granted(claim: Claim, entry: LogRecord | None) -> LogRecord:
+    """What the log holds once ``claim`` is granted: a change of an alert told firing
+    keeps the start it was told (each process saw it start at its own evaluation)."""
+    start = episode_start(entry)
+    if start is None or "notification" not in claim.record:
+        return claim.record
+    return {**claim.record, "notification": {**claim.record["notification"], "starts_at": start}}
+
+
 @runtime_checkable
 class SharedLog(Protocol):
     """What a state store shared by several processes offers the dedup stage. Each
@@ -103,8 +125,10 @@ class SharedLog(Protocol):
         of) its leases in ``held`` (fingerprint -> severity), drop those in ``released``."""
         ...
 
-    def claim(self, holder: str, now: float, claims: Sequence[Claim]) -> list[bool]:
-        """Decide each claim with ``decide`` and record those granted, all at once."""
+    def claim(self, holder: str, now: float, claims: Sequence[Claim]) -> list[float | bool | None]:
+        """Decide each claim with ``decide`` and record those granted (as ``granted``
+        gives), all at once. For each: False if refused, else the start of the alert
+        the log told firing (None: it told none)."""
         ...
 
     def orphans(self, now: float, retention: float, limit: int) -> list[tuple[str, str, LogRecord]]:
@@ -168,6 +192,14 @@ def from_record(fingerprint: str, entry: LogRecord, now: float) -> Notification:
 def _finite(value: float | None) -> float | None:
     # JSON has no NaN or infinity: the log keeps those as no value
     return value if value is not None and math.isfinite(value) else None
+
+
+def _told_start(n: Notification, start: float | bool | None) -> Notification:
+    # receivers see one alert with one start, whichever process speaks for it
+    if start is None or isinstance(start, bool) or start == n.starts_at:
+        return n
+    fired_for = None if n.fired_for is None else max(n.at - start, 0.0)
+    return dataclasses.replace(n, starts_at=start, fired_for=fired_for)
 
 
 #: group key -> the repeat interval of its route (None: the group is gone)
@@ -240,14 +272,16 @@ class SharedDedup:
         if not claims:
             return list(batches)
         try:
-            granted = iter(self.log.claim(self.holder, now, claims))
+            answers = iter(self.log.claim(self.holder, now, claims))
         except Exception as exc:
             self._failed(exc)
             return list(batches)
         self._recovered()
         out: list[Batch] = []
         for batch in batches:
-            kept = tuple(n for n in batch.notifications if next(granted))
+            kept = tuple(
+                _told_start(n, decision) for n in batch.notifications if (decision := next(answers)) is not False
+            )
             if kept:
                 out.append(Batch(batch.channel, kept, batch.group_key, dict(batch.group_labels), batch.repeat))
         return out

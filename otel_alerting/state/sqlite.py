@@ -105,7 +105,7 @@ class SqliteStore:
     def hold(self, holder: str, expires: float, held: Mapping[str, int], released: Collection[str]) -> None:
         self._transaction(lambda c: sqlite_shared.hold(c, holder, expires, held, released))
 
-    def claim(self, holder: str, now: float, claims: Sequence[Claim]) -> list[bool]:
+    def claim(self, holder: str, now: float, claims: Sequence[Claim]) -> list[float | bool | None]:
         return self._transaction(lambda c: sqlite_shared.claim(c, holder, now, claims))
 
     def orphans(self, now: float, retention: float, limit: int) -> list[tuple[str, str, LogRecord]]:

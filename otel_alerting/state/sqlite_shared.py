@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from ..notify.dedup import Claim, Lease, LogRecord, decide
+from ..notify.dedup import Claim, Lease, LogRecord, decide, episode_start, granted
 
 __all__ = ["TABLES", "claim", "hold", "orphans", "stop"]
 
@@ -40,8 +40,10 @@ def hold(
         )
 
 
-def claim(connection: sqlite3.Connection, holder: str, now: float, claims: Sequence[Claim]) -> list[bool]:
-    granted: list[bool] = []
+def claim(
+    connection: sqlite3.Connection, holder: str, now: float, claims: Sequence[Claim]
+) -> list[float | bool | None]:
+    answers: list[float | bool | None] = []
     for c in claims:
         row = connection.execute(
             "SELECT record FROM nflog WHERE fingerprint = ? AND receiver = ?", (c.fingerprint, c.receiver)
@@ -51,14 +53,15 @@ def claim(connection: sqlite3.Connection, holder: str, now: float, claims: Seque
             Lease(severity, bool(stopped))
             for severity, stopped in connection.execute(_LIVE_LEASES, (c.fingerprint, holder, now))
         ]
-        ok = decide(c, entry, others, now)
-        if ok:
-            connection.execute(
-                "INSERT OR REPLACE INTO nflog (fingerprint, receiver, record) VALUES (?, ?, ?)",
-                (c.fingerprint, c.receiver, _text(c.record)),
-            )
-        granted.append(ok)
-    return granted
+        if not decide(c, entry, others, now):
+            answers.append(False)
+            continue
+        connection.execute(
+            "INSERT OR REPLACE INTO nflog (fingerprint, receiver, record) VALUES (?, ?, ?)",
+            (c.fingerprint, c.receiver, _text(granted(c, entry))),
+        )
+        answers.append(episode_start(entry))
+    return answers
 
 
 def orphans(
