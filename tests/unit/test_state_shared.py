@@ -19,7 +19,10 @@ from otel_alerting.rules.model import Selector, ValueExpr
 from otel_alerting.state import SqliteStore
 from otel_alerting.system import AlertingSystem
 
+from ..instrumentation.servers import RedisServer, redis_server_fixture
 from .helpers import data, gauge_metric, number, rule
+
+__all__ = ["redis_server_fixture"]  # the module's redis-server
 
 LEVEL = rule("Level", ValueExpr(Selector("m"), by=("proc",)), above={"high": 10.0, "critical": 100.0}, for_=0.0)
 LEASE = 5.0
@@ -40,10 +43,10 @@ class Workers:
     """``count`` alerting systems on one state file and one clock, as the workers of a
     pre-fork server; every notification any of them sends lands in ``sent``."""
 
-    def __init__(self, path: Path, count: int, lease: float = LEASE) -> None:
+    def __init__(self, location: str, count: int, lease: float = LEASE) -> None:
         self.now = 0.0
         self.sent: list[Notification] = []
-        settings = Settings(state_path=str(path), default_rules=False, state_lease_s=lease)
+        settings = Settings(state_path=location, default_rules=False, state_lease_s=lease)
         self.systems = [
             AlertingSystem(
                 settings,
@@ -72,8 +75,18 @@ class Workers:
             system.shutdown(5.0)
 
 
-def test_three_workers_send_one_firing_and_one_resolved(tmp_path: Path) -> None:
-    workers = Workers(tmp_path / "state.db", 3)
+@pytest.fixture(params=["sqlite", "redis"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the workers share their state: an SQLite file, or a real redis-server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state.db")
+    server: RedisServer = request.getfixturevalue("redis_server")
+    server.flush()
+    return server.url
+
+
+def test_three_workers_send_one_firing_and_one_resolved(location: str) -> None:
+    workers = Workers(location, 3)
     workers.tick(50, 50, 50)
     workers.tick(50, 50, 50)
     assert workers.told() == [(Status.FIRING, Change.FIRED, "HIGH")]
@@ -87,8 +100,8 @@ def test_three_workers_send_one_firing_and_one_resolved(tmp_path: Path) -> None:
     workers.stop()
 
 
-def test_an_escalation_is_sent_once(tmp_path: Path) -> None:
-    workers = Workers(tmp_path / "state.db", 3)
+def test_an_escalation_is_sent_once(location: str) -> None:
+    workers = Workers(location, 3)
     workers.tick(50, 50, 50)
     workers.tick(500, 50, 500)
     workers.tick(500, 500, 500)
@@ -101,8 +114,8 @@ def test_an_escalation_is_sent_once(tmp_path: Path) -> None:
     workers.stop()
 
 
-def test_a_worker_that_sees_it_less_severe_does_not_deescalate_it(tmp_path: Path) -> None:
-    workers = Workers(tmp_path / "state.db", 2)
+def test_a_worker_that_sees_it_less_severe_does_not_deescalate_it(location: str) -> None:
+    workers = Workers(location, 2)
     workers.tick(500, 500)
     workers.tick(500, 50)  # one worker drops to HIGH, the other still sees CRITICAL
     workers.tick(500, 50)
@@ -110,8 +123,8 @@ def test_a_worker_that_sees_it_less_severe_does_not_deescalate_it(tmp_path: Path
     workers.stop()
 
 
-def test_a_dead_holder_is_resolved_once_its_lease_has_expired(tmp_path: Path) -> None:
-    workers = Workers(tmp_path / "state.db", 3)
+def test_a_dead_holder_is_resolved_once_its_lease_has_expired(location: str) -> None:
+    workers = Workers(location, 3)
     workers.tick(50, 50, 50)
     workers.tick(1, 1, 50)
     workers.tick(1, 1, None)  # the third dies (SIGKILL: no clean stop) while it holds the alert
@@ -129,9 +142,9 @@ def test_a_dead_holder_is_resolved_once_its_lease_has_expired(tmp_path: Path) ->
     workers.stop()
 
 
-def test_a_holder_that_stopped_cleanly_does_not_hold_back_a_resolution(tmp_path: Path) -> None:
+def test_a_holder_that_stopped_cleanly_does_not_hold_back_a_resolution(location: str) -> None:
     # a deploy: the old process stopped while the alert fired; the new one sees it resolve
-    workers = Workers(tmp_path / "state.db", 2)
+    workers = Workers(location, 2)
     workers.tick(50, 50)
     workers.systems[0].shutdown(5.0)
     workers.tick(None, 1)
@@ -140,7 +153,7 @@ def test_a_holder_that_stopped_cleanly_does_not_hold_back_a_resolution(tmp_path:
 
 
 def test_without_a_shared_store_each_worker_notifies(tmp_path: Path) -> None:
-    workers = Workers(tmp_path / "state.db", 3)
+    workers = Workers(str(tmp_path / "state.db"), 3)
     for system in workers.systems:
         system.dedup = None  # what a memory store gives
     workers.tick(50, 50, 50)
@@ -167,7 +180,7 @@ class Failing:
 def test_a_failing_log_lets_notifications_through_and_says_so_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    workers = Workers(tmp_path / "state.db", 2)
+    workers = Workers(str(tmp_path / "state.db"), 2)
     for system in workers.systems:
         assert system.dedup is not None
         assert isinstance(Failing(), SharedLog)
