@@ -24,10 +24,13 @@ import pytest
 
 from otel_alerting.testing import OtlpReceiver
 
+from ..instrumentation.servers import RedisServer, redis_server_fixture
 from ..support.http import HttpReceiver
 from ..support.ports import free_port
 from ..support.waiting import holds_for, wait_until
 from .instrumented import APPS, BIN, ROOT, instrumented_env
+
+__all__ = ["redis_server_fixture"]  # the module's redis-server
 
 RULES = """
 rules:
@@ -98,7 +101,7 @@ def _alive(pid: int) -> bool:
 
 
 @contextmanager
-def serving(kind: str, receiver: OtlpReceiver, tmp_path: Path, *, state: bool = True, **extra: str) -> Iterator[Server]:
+def serving(kind: str, receiver: OtlpReceiver, tmp_path: Path, state: str | None, **extra: str) -> Iterator[Server]:
     """``kind`` serving the app with 3 workers until the block ends, then SIGTERM; the
     block starts once all 3 workers evaluate (the level low)."""
     rules = tmp_path / "rules.yaml"
@@ -118,8 +121,8 @@ def serving(kind: str, receiver: OtlpReceiver, tmp_path: Path, *, state: bool = 
             TMPDIR=str(tmp_path),  # where spawned workers leave their once-only marker
             **extra,
         )
-        if state:
-            env["OTEL_PYTHON_ALERTING_STATE"] = str(tmp_path / "state.db")
+        if state is not None:
+            env["OTEL_PYTHON_ALERTING_STATE"] = state
         port = free_port()
         command = [str(BIN / "opentelemetry-instrument"), *SERVERS[kind]]
         command += ["--bind", f"127.0.0.1:{port}"] if kind.startswith("gunicorn") else ["--port", str(port)]
@@ -141,9 +144,23 @@ def serving(kind: str, receiver: OtlpReceiver, tmp_path: Path, *, state: bool = 
     assert "Traceback" not in server.stderr, server.stderr[-3000:]
 
 
-@pytest.mark.parametrize("kind", list(SERVERS))
-def test_every_worker_trips_it_one_firing_and_one_resolved(kind: str, receiver: OtlpReceiver, tmp_path: Path) -> None:
-    with serving(kind, receiver, tmp_path) as server:
+def _state(store: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """OTEL_PYTHON_ALERTING_STATE: an SQLite file, or the module's redis-server."""
+    if store == "sqlite":
+        return str(tmp_path / "state.db")
+    server: RedisServer = request.getfixturevalue("redis_server")
+    server.flush()
+    return server.url
+
+
+@pytest.mark.parametrize(
+    ("kind", "store"),
+    [*((kind, "sqlite") for kind in SERVERS), ("gunicorn", "redis"), ("uvicorn", "redis")],
+)
+def test_every_worker_trips_it_one_firing_and_one_resolved(
+    kind: str, store: str, receiver: OtlpReceiver, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    with serving(kind, receiver, tmp_path, _state(store, request, tmp_path)) as server:
         server.level(700)
         wait_until(server.alerts, "the FIRING", 20, seen=server.alerts)
         # every worker evaluates it firing (several intervals): still one notification
@@ -163,8 +180,11 @@ def test_every_worker_trips_it_one_firing_and_one_resolved(kind: str, receiver: 
     assert WARNING not in server.stderr
 
 
-def test_a_worker_killed_holding_the_alert_is_resolved_after_its_lease(receiver: OtlpReceiver, tmp_path: Path) -> None:
-    with serving("gunicorn", receiver, tmp_path) as server:
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
+def test_a_worker_killed_holding_the_alert_is_resolved_after_its_lease(
+    store: str, receiver: OtlpReceiver, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    with serving("gunicorn", receiver, tmp_path, _state(store, request, tmp_path)) as server:
         server.level(700)
         wait_until(server.alerts, "the FIRING", 20, seen=server.alerts)
         victim = server.workers()[0]
@@ -185,7 +205,7 @@ def test_a_worker_killed_holding_the_alert_is_resolved_after_its_lease(receiver:
 def test_without_a_store_each_worker_notifies_and_one_warning_says_so(
     kind: str, receiver: OtlpReceiver, tmp_path: Path
 ) -> None:
-    with serving(kind, receiver, tmp_path, state=False) as server:
+    with serving(kind, receiver, tmp_path, None) as server:
         server.level(700)
         wait_until(lambda: len(server.alerts()) == 3, "one FIRING per worker", 20, seen=server.alerts)
         holds_for(lambda: len(server.alerts()) == 3, "no fourth", 2, seen=server.alerts)
