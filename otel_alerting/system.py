@@ -86,6 +86,7 @@ class AlertingSystem:
         if isinstance(self.state.store, SharedLog):
             lease = max(settings.state_lease_s, 3 * settings.interval_ms / 1000)
             self.dedup = SharedDedup(self.state.store, lease, start=now)
+            self.state.shared_log = True
         # one warning for a pre-fork server without a shared store (see _check_prefork)
         self._prefork_checked = self.dedup is not None
         report_problems(problems)
@@ -163,7 +164,8 @@ class AlertingSystem:
         if isinstance(self.state.store, MemoryStore):
             return  # nothing outlives the process: no record is worth building
         try:
-            self.state.write(self.manager.export_state(), self.silences.export(now), now)
+            changed, forgotten = self.manager.export_changes()
+            self.state.write(changed, self.silences.export(now), now, removed=forgotten)
         except Exception:
             _logger.exception("otel-alerting: saving the alert state failed")
 

@@ -16,7 +16,7 @@ from otel_alerting.notify.dedup import Claim, Lease, SharedLog, decide
 from otel_alerting.notify.model import Batch, Change, Notification, Status
 from otel_alerting.rules import RuleSet
 from otel_alerting.rules.model import Selector, ValueExpr
-from otel_alerting.state import SqliteStore
+from otel_alerting.state import RedisStore, SqliteStore
 from otel_alerting.system import AlertingSystem
 
 from ..instrumentation.servers import RedisServer, redis_server_fixture
@@ -222,8 +222,8 @@ def test_decide(claim: Claim, entry: dict[str, object] | None, others: list[Leas
     assert decide(claim, entry, others, 10.0) is sent
 
 
-def test_the_log_stays_bounded(tmp_path: Path) -> None:
-    store = SqliteStore(str(tmp_path / "state.db"))
+def test_the_log_stays_bounded(location: str) -> None:
+    store = RedisStore(location) if location.startswith("redis://") else SqliteStore(location)
     claims = [
         Claim(f"fp{i}", "rec", "RESOLVED" if i % 2 else "FIRING", 3, None, {"status": "FIRING", "severity": 3, "at": i})
         for i in range(20)
