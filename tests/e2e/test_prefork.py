@@ -136,11 +136,13 @@ def serving(kind: str, receiver: OtlpReceiver, tmp_path: Path, state: str | None
         finally:
             process.send_signal(signal.SIGTERM)
             try:
-                server.stderr = process.communicate(timeout=30)[1]
+                server.stderr = process.communicate(timeout=45)[1]
             except subprocess.TimeoutExpired:
                 process.kill()
                 server.stderr = process.communicate()[1]
-                raise AssertionError(f"{kind} did not stop within 30 s after SIGTERM") from None
+                raise AssertionError(
+                    f"{kind} did not stop within 45 s after SIGTERM:\n{server.stderr[-3000:]}"
+                ) from None
     assert "Traceback" not in server.stderr, server.stderr[-3000:]
 
 

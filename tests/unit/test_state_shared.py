@@ -237,3 +237,12 @@ def test_the_log_stays_bounded(location: str) -> None:
     assert sorted(fp for fp, _, _ in found) == ["fp0", "fp2", "fp4", "fp6", "fp8"]
     assert len(store.load().nflog) == 3
     store.close()
+
+
+def test_the_first_spawned_worker_of_a_supervisor_warns_and_its_siblings_do_not(tmp_path: Path) -> None:
+    from otel_alerting.forking import first_of_siblings
+
+    # the siblings of one supervisor (this process's parent) share the marker
+    assert first_of_siblings(str(tmp_path)) is True
+    assert first_of_siblings(str(tmp_path)) is False
+    assert first_of_siblings(str(tmp_path / "another")) is True  # unwritable: each says it
