@@ -81,6 +81,8 @@ class AlertingSystem:
             problems.extend(notify.errors)
         #: the alert state kept across restarts (memory when none is configured or usable)
         self.state, saved = _open_state(settings.state_path, problems)
+        if not isinstance(self.state.store, MemoryStore):
+            self.manager.keep_changes()  # each evaluation writes only what changed
         #: with a store other processes share: each notification claimed there, sent once
         self.dedup: SharedDedup | None = None
         if isinstance(self.state.store, SharedLog):

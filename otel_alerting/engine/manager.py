@@ -94,8 +94,9 @@ class AlertManager:
         self._rule_errors: dict[str, str] = {}
         self._stats = ManagerStats()
         self._lock = threading.RLock()
-        #: fingerprints forgotten since the last ``export_changes``
-        self._forgotten: list[str] = []
+        #: fingerprints forgotten since the last ``export_changes`` (None: not kept, no
+        #: one reads the changes)
+        self._forgotten: list[str] | None = None
 
     # --- evaluation -------------------------------------------------------
 
@@ -130,7 +131,8 @@ class AlertManager:
                         out.append(notification)
                     if self._forgettable(tracked, now):
                         del alerts[key]
-                        self._forgotten.append(tracked.fingerprint)
+                        if self._forgotten is not None:
+                            self._forgotten.append(tracked.fingerprint)
                 if not alerts:
                     del self._alerts[name]
         return out
@@ -280,11 +282,18 @@ class AlertManager:
         with self._lock:
             return {t.fingerprint: _record(t) for t in self._all()}
 
+    def keep_changes(self) -> None:
+        """From now on, note what ``export_changes`` needs (the forgotten alerts): called
+        once, before the first evaluation, by a system that saves its state."""
+        with self._lock:
+            if self._forgotten is None:
+                self._forgotten = []
+
     def export_changes(self) -> tuple[dict[str, dict[str, Any]], list[str]]:
         """What changed since the last call: the records (as ``export_state``) of the
-        alerts whose lifecycle or notifications changed, and the fingerprints forgotten.
-        The first call gives every alert. Cheap when little changed (most evaluations):
-        no record is built for an alert that did not change."""
+        alerts whose lifecycle or notifications changed, and the fingerprints forgotten
+        (since ``keep_changes``). The first call gives every alert. Cheap when little
+        changed (most evaluations): no record is built for an alert that did not change."""
         with self._lock:
             changed: dict[str, dict[str, Any]] = {}
             for alerts in self._alerts.values():
@@ -293,7 +302,9 @@ class AlertManager:
                         changed[t.fingerprint] = _record(t)
                         t.dirty = False
                         t.exported = t.alert.revision
-            forgotten, self._forgotten = self._forgotten, []
+            forgotten = self._forgotten or []
+            if self._forgotten is not None:
+                self._forgotten = []
             return changed, forgotten
 
     def restore_state(self, saved: Mapping[str, Mapping[str, Any]], now: float, grace: float) -> list[str]:

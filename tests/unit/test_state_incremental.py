@@ -43,6 +43,7 @@ def test_only_alerts_that_changed_are_exported() -> None:
 
 def test_a_forgotten_alert_is_exported_as_removed() -> None:
     manager = AlertManager([LADDER], cooldown=0.0)
+    manager.keep_changes()
     step(manager, 0.0, a=50)
     step(manager, 2.0, a=50)
     changed(manager)
@@ -52,8 +53,18 @@ def test_a_forgotten_alert_is_exported_as_removed() -> None:
     assert len(forgotten) == 1
 
 
+def test_without_a_store_nothing_is_kept_for_it() -> None:
+    manager = AlertManager([LADDER], cooldown=0.0)
+    for now in range(0, 100, 4):  # fires, resolves and is forgotten, again and again
+        step(manager, float(now), a=50)
+        step(manager, now + 2.0, a=50)
+        step(manager, now + 3.0, a=1)
+    assert manager._forgotten is None
+
+
 def test_the_changes_are_what_a_full_export_gives() -> None:
     manager = AlertManager([LADDER], cooldown=0.0)
+    manager.keep_changes()
     saved: dict[str, Mapping[str, object]] = {}
     for now, value in enumerate([50, 50, 500, 500, 500, 50, 50, 1, 50, 50]):
         step(manager, float(now), a=value, b=min(value, 60))
