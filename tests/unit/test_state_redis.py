@@ -115,3 +115,30 @@ def test_a_redis_that_dies_fails_writes_not_the_evaluation(tmp_path: Path, caplo
     assert any("alert state not saved" in m for m in failures)
     # once each, not once per evaluation
     assert len(failures) == 2, failures
+
+
+def test_the_password_is_in_no_problem_and_no_effective_configuration(caplog: pytest.LogCaptureFixture) -> None:
+    url = f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0"
+    level = rule("Level", ValueExpr(Selector("m"), by=("proc",)), above={"high": 10.0}, for_=0.0)
+    channel = Recording()
+    with caplog.at_level(logging.WARNING):
+        system = AlertingSystem(
+            Settings(state_path=url, default_rules=False),
+            RuleSet((level,), (), {"test": 1}, {}),
+            channels=[channel],
+            environ={},
+            clock=lambda: 0.0,
+            start=0.0,
+        )
+        system.evaluate(data(gauge_metric("m", number(50.0, proc="p"))), 1.0)  # type: ignore[arg-type]
+        assert system.flush(5.0)
+        system.shutdown(5.0)
+    assert isinstance(system.state.store, MemoryStore)
+    assert system.dedup is None
+    assert len(channel.sent) == 1  # alerting goes on, in memory
+    (problem,) = system.problems
+    assert "OTEL_PYTHON_ALERTING_STATE" in problem and "127.0.0.1" in problem
+    described = Settings(state_path=url).describe()
+    for text in [problem, str(described), caplog.text]:
+        assert PASSWORD not in text
+    assert described["OTEL_PYTHON_ALERTING_STATE"] == url.replace(f":{PASSWORD}@", "")
