@@ -317,8 +317,10 @@ class Settings:
     #: the dead man's switch's URL (None: no heartbeat) and the least time between pings
     heartbeat_url: Secret | None = None
     heartbeat_interval_s: float = 60.0
-    #: the SQLite file of the alert state (None: memory only)
+    #: the SQLite file or Redis URL of the alert state (None: memory only)
     state_path: str | None = None
+    #: how long a process's leases outlive its last evaluation (a shared state)
+    state_lease_s: float = 15.0
     errors: tuple[ConfigError, ...] = field(default=(), compare=False)
 
     def describe(self) -> dict[str, object]:
@@ -348,6 +350,7 @@ class Settings:
             ev.OTEL_PYTHON_ALERTING_HEARTBEAT_URL: "(set)" if self.heartbeat_url is not None else "(none)",
             ev.OTEL_PYTHON_ALERTING_HEARTBEAT_INTERVAL: f"{self.heartbeat_interval_s:g}s",
             ev.OTEL_PYTHON_ALERTING_STATE: redact_location(self.state_path or "(none: state in memory)"),
+            ev.OTEL_PYTHON_ALERTING_STATE_LEASE: f"{self.state_lease_s:g}s",
         }
 
 
@@ -420,6 +423,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             ev.OTEL_PYTHON_ALERTING_HEARTBEAT_INTERVAL, Settings.heartbeat_interval_s, "60s, 5m or a number of seconds"
         ),
         state_path=r.text(ev.OTEL_PYTHON_ALERTING_STATE),
+        state_lease_s=r.seconds(
+            ev.OTEL_PYTHON_ALERTING_STATE_LEASE, Settings.state_lease_s, "15s, 1m or a number of seconds"
+        ),
     )
     return Settings(**{**settings.__dict__, "errors": tuple(r.errors)})
 

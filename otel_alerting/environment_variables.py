@@ -222,7 +222,20 @@ alert's lifecycle (start, ``for`` progress, severity, what receivers were told),
 silences and a notification log. Created if missing (with WAL mode, so the processes of
 one host can share it). A file that cannot be used (corrupt, another program's database,
 a directory that does not exist) is one configuration problem: alerting goes on with the
-state in memory. Default: unset (state in memory, lost at exit).
+state in memory. Or a ``redis://`` (``rediss://``) URL, ``redis://[:password@]host:port/db``,
+for processes on several hosts (needs the ``redis`` extra). Processes that share a store
+send each notification once (the workers of a pre-fork server, the replicas of a
+service). Default: unset (state in memory, lost at exit).
+"""
+
+OTEL_PYTHON_ALERTING_STATE_LEASE = "OTEL_PYTHON_ALERTING_STATE_LEASE"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_STATE_LEASE
+
+With a shared :envvar:`OTEL_PYTHON_ALERTING_STATE`: how long a process's hold on the
+alerts it fires outlives its last evaluation (``15s``, ``1m`` or seconds; at least three
+intervals). A process that dies holding an alert that the others have resolved delays
+its RESOLVED by up to this long. Default: ``15s``.
 """
 
 OTEL_PYTHON_ALERTING_QUEUE_SIZE = "OTEL_PYTHON_ALERTING_QUEUE_SIZE"

@@ -24,9 +24,10 @@ from .configuration import Configuration, load_configuration
 from .engine.evaluator import Evaluator
 from .engine.lifecycle import AlertState
 from .engine.manager import AlertManager
-from .forking import after_fork_in_child
+from .forking import after_fork_in_child, first_of_siblings, forked_children, spawned_worker
 from .notify.channel import Channel
 from .notify.config import NotifyConfig, load_notify_config
+from .notify.dedup import SharedDedup, SharedLog
 from .notify.dispatcher import DeliveryOutcome, Dispatcher
 from .notify.heartbeat import Heartbeat
 from .notify.model import Batch, Notification
@@ -80,6 +81,16 @@ class AlertingSystem:
             problems.extend(notify.errors)
         #: the alert state kept across restarts (memory when none is configured or usable)
         self.state, saved = _open_state(settings.state_path, problems)
+        if not isinstance(self.state.store, MemoryStore):
+            self.manager.keep_changes()  # each evaluation writes only what changed
+        #: with a store other processes share: each notification claimed there, sent once
+        self.dedup: SharedDedup | None = None
+        if isinstance(self.state.store, SharedLog):
+            lease = max(settings.state_lease_s, 3 * settings.interval_ms / 1000)
+            self.dedup = SharedDedup(self.state.store, lease, start=now)
+            self.state.shared_log = True
+        # one warning for a pre-fork server without a shared store (see _check_prefork)
+        self._prefork_checked = self.dedup is not None
         report_problems(problems)
         #: every configuration problem, as logged (for the health report)
         self.problems: tuple[str, ...] = (*configuration_problems, *map(str, problems))
@@ -117,6 +128,8 @@ class AlertingSystem:
         self._evaluate_lock = threading.Lock()
         self.manager.reset_lock_after_fork()
         self.state.store.after_fork()
+        if self.dedup is not None:
+            self.dedup.after_fork()
 
     def _restore(self, saved: SavedState, now: float) -> None:
         """Give the manager, the silences and the notification groups what they had
@@ -128,8 +141,12 @@ class AlertingSystem:
         skipped = self.manager.restore_state(saved.alerts, now, grace)
         skipped += self.silences.restore(saved.silences)
         told = self.state.notified()
-        for notification in self.manager.told_firing(now):
+        firing = self.manager.told_firing(now)
+        for notification in firing:
             self.pipeline.restore(notification, told.get(notification.fingerprint, {}), now)
+        if self.dedup is not None:
+            # held from the start: a process that died meanwhile does not make them orphans
+            self.dedup.hold(firing, now)
         if skipped:
             _logger.warning(
                 "otel-alerting: %d saved item(s) of %s left out (the rules changed):\n  %s",
@@ -149,7 +166,8 @@ class AlertingSystem:
         if isinstance(self.state.store, MemoryStore):
             return  # nothing outlives the process: no record is worth building
         try:
-            self.state.write(self.manager.export_state(), self.silences.export(now), now)
+            changed, forgotten = self.manager.export_changes()
+            self.state.write(changed, self.silences.export(now), now, removed=forgotten)
         except Exception:
             _logger.exception("otel-alerting: saving the alert state failed")
 
@@ -184,9 +202,18 @@ class AlertingSystem:
                 callback(notifications)
             except Exception:
                 _logger.exception("otel-alerting: a notification subscriber failed")
+        if self.dedup is not None:
+            # before delivery: a RESOLVED claimed below finds this process's lease gone
+            self.dedup.hold(notifications, now)
         batches = self.pipeline.process(notifications, now)
         if batches or not self.pipeline.idle():
             self._deliver(batches)
+        if self.dedup is not None:
+            orphaned = self.dedup.orphans(now)
+            if orphaned:  # claimed already: resolved in the log as they were found
+                self.dispatcher.submit([b for b in map(self._without_unwanted_resolutions, orphaned) if b is not None])
+        if not self._prefork_checked:
+            self._check_prefork()
         self._save(now)
         self.last_evaluation = now
         if self.evaluator.overflowed and len(self.evaluator.overflowed) > len(self._warned_overflow):
@@ -197,6 +224,29 @@ class AlertingSystem:
             # only an evaluation that ran to its end pings: a stuck or dead evaluator stops the pings
             self.heartbeat.beat()
         return notifications
+
+    def _check_prefork(self) -> None:
+        """Warn once when this process is part of a pre-fork server that has no shared
+        store: said by the process that forked the workers (gunicorn's master), or by
+        the first spawned worker of a supervisor (uvicorn ``--workers``)."""
+        # asked at each evaluation until known: a spawned worker is told it is one only
+        # once multiprocessing has started it, which may be after the first evaluation
+        spawned = spawned_worker()
+        if spawned:
+            self._prefork_checked = True
+            if not first_of_siblings():
+                return
+        elif forked_children():
+            self._prefork_checked = True
+        else:
+            return  # maybe later: a master forks its workers after it starts
+        _logger.warning(
+            "otel-alerting: this process runs in a pre-fork server (%s): each worker evaluates its own "
+            "metrics and notifies on its own, so an alert that every worker trips is sent once per worker; "
+            "set %s to a file (or a redis:// URL) they share to send it once",
+            "a worker spawned by its supervisor" if spawned else "it forked its workers",
+            ev.OTEL_PYTHON_ALERTING_STATE,
+        )
 
     def _warn_overflow(self) -> None:
         for name in self.evaluator.overflowed_metrics():
@@ -227,6 +277,10 @@ class AlertingSystem:
         """Hand batches to the channels, and note what each receiver is sent (the
         notification log, saved with the next evaluation)."""
         wanted = [b for b in map(self._without_unwanted_resolutions, batches) if b is not None]
+        if self.dedup is not None:
+            # the shared log records what is sent, as it is claimed
+            self.dispatcher.submit(self.dedup.filter(wanted, self._clock(), self.pipeline.repeat_interval))
+            return
         self.state.sent(
             (
                 (n.fingerprint, batch.channel, n.status.value, int(n.severity))
@@ -282,6 +336,8 @@ class AlertingSystem:
             _logger.exception("otel-alerting: final notification flush failed")
         # the state of the final evaluation, with what its flush sent: a restart goes on from here
         self._save(self._clock())
+        if self.dedup is not None:
+            self.dedup.stop()
         self.state.close()
         self.dispatcher.shutdown(timeout)
 

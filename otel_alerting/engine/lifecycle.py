@@ -68,6 +68,9 @@ class Alert:
         #: first evaluation at which a firing level's condition was false (keep_firing_for)
         self._cleared: dict[Severity, float] = {}
         self._firing: set[Severity] = set()
+        #: grows whenever what ``export`` gives changes: a saved state is written again
+        #: only for the alerts whose revision moved
+        self.revision = 0
 
     def export(self) -> dict[str, Any]:
         """The state a restart must keep, as plain values (JSON-ready): the ``for``
@@ -120,6 +123,8 @@ class Alert:
         if value is None:
             if rule.no_data == "keep":
                 return []
+            if self._since or self._cleared or self._firing:
+                self.revision += 1
             self._since.clear()
             self._cleared.clear()
             self._firing.clear()
@@ -131,36 +136,50 @@ class Alert:
             if not holds and severity is lowest and self._firing and rule.recovery is not None:
                 holds = not rule.recovered(value)
             self._track(severity, holds, now)
-        self._firing = {
+        firing = {
             severity
             for severity, _ in rule.thresholds
             if (since := self._since.get(severity)) is not None and now - since >= rule.for_
         }
+        if firing != self._firing:
+            self.revision += 1
+        self._firing = firing
         return self._settle(now, value)
 
     def _track(self, severity: Severity, holds: bool, now: float) -> None:
         """Start (or go on counting) the time ``severity``'s condition holds, or forget it."""
         if holds:
-            self._since.setdefault(severity, now)
-            self._cleared.pop(severity, None)
+            if severity not in self._since:
+                self._since[severity] = now
+                self.revision += 1
+            if self._cleared.pop(severity, None) is not None:
+                self.revision += 1
             return
         # As Prometheus: a firing level keeps firing while less than keep_firing_for has
         # passed since the first evaluation at which its condition was false (measuring
         # from the last true evaluation made a keep_firing_for of one interval do
         # nothing). Its `since` is kept, so a condition back in that time continues the
         # same firing alert.
-        if severity in self._firing and now - self._cleared.setdefault(severity, now) < self.rule.keep_firing_for:
-            return
-        self._since.pop(severity, None)
-        # only tidies up: a level that is not firing never reads its entry, and one that
-        # holds again drops it above
-        self._cleared.pop(severity, None)  # pragma: no mutate (equivalent, see above)
+        if severity in self._firing:
+            if severity not in self._cleared:
+                self._cleared[severity] = now
+                self.revision += 1
+            if now - self._cleared[severity] < self.rule.keep_firing_for:
+                return
+        if self._since.pop(severity, None) is not None:
+            self.revision += 1
+        # for the lifecycle only a tidy-up (a level that is not firing never reads its
+        # entry, and one that holds again drops it above); a saved state loses it too
+        if self._cleared.pop(severity, None) is not None:
+            self.revision += 1
 
     def _settle(self, now: float, value: float | None) -> list[Transition]:
         """Take the state the levels give; the transitions that makes, in order."""
         previous_state, previous = self.state, self.severity
         self.severity = max(self._firing) if self._firing else None
         self.state = self._current_state()
+        if self.state is not previous_state or self.severity != previous:
+            self.revision += 1
         if self.state is AlertState.FIRING and value is not None:
             self.last_firing_value = value
         if previous_state is AlertState.INACTIVE and self.state is not AlertState.INACTIVE:

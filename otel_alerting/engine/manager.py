@@ -79,6 +79,10 @@ class _Tracked:
     #: restored from a saved state: no data before this time is the restart's gap, not
     #: the alert's (the first collections may not hold its series yet)
     restored_until: float | None = None
+    #: what receivers were told changed since the last ``export_changes``
+    dirty: bool = True
+    #: the lifecycle's revision at the last ``export_changes`` (-1: never exported)
+    exported: int = -1
 
 
 class AlertManager:
@@ -90,6 +94,9 @@ class AlertManager:
         self._rule_errors: dict[str, str] = {}
         self._stats = ManagerStats()
         self._lock = threading.RLock()
+        #: fingerprints forgotten since the last ``export_changes`` (None: not kept, no
+        #: one reads the changes)
+        self._forgotten: list[str] | None = None
 
     # --- evaluation -------------------------------------------------------
 
@@ -124,6 +131,8 @@ class AlertManager:
                         out.append(notification)
                     if self._forgettable(tracked, now):
                         del alerts[key]
+                        if self._forgotten is not None:
+                            self._forgotten.append(tracked.fingerprint)
                 if not alerts:
                     del self._alerts[name]
         return out
@@ -179,6 +188,7 @@ class AlertManager:
             previous = tracked.notified
             assert previous is not None
             tracked.notified = None
+            tracked.dirty = True
             self._stats.notifications += 1
             return self._notification(tracked, Status.RESOLVED, Change.RESOLVED, previous, None, now)
         previous = tracked.notified
@@ -198,6 +208,7 @@ class AlertManager:
             tracked.notified_starts_at = alert.fired_at if alert.fired_at is not None else now
         tracked.notified = desired
         tracked.sent_at[(desired, change)] = now
+        tracked.dirty = True
         self._stats.notifications += 1
         return self._notification(tracked, Status.FIRING, change, desired, previous, now)
 
@@ -269,17 +280,32 @@ class AlertManager:
         """Each tracked alert's lifecycle and what receivers were told, by fingerprint,
         as plain values."""
         with self._lock:
-            return {
-                t.fingerprint: {
-                    "alert": t.alert.rule.alert,
-                    "group": dict(t.alert.labels),
-                    "lifecycle": t.alert.export(),
-                    "notified": None if t.notified is None else int(t.notified),
-                    "notified_starts_at": t.notified_starts_at,
-                    "sent_at": [[int(s), c.value, at] for (s, c), at in t.sent_at.items()],
-                }
-                for t in self._all()
-            }
+            return {t.fingerprint: _record(t) for t in self._all()}
+
+    def keep_changes(self) -> None:
+        """From now on, note what ``export_changes`` needs (the forgotten alerts): called
+        once, before the first evaluation, by a system that saves its state."""
+        with self._lock:
+            if self._forgotten is None:
+                self._forgotten = []
+
+    def export_changes(self) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """What changed since the last call: the records (as ``export_state``) of the
+        alerts whose lifecycle or notifications changed, and the fingerprints forgotten
+        (since ``keep_changes``). The first call gives every alert. Cheap when little
+        changed (most evaluations): no record is built for an alert that did not change."""
+        with self._lock:
+            changed: dict[str, dict[str, Any]] = {}
+            for alerts in self._alerts.values():
+                for t in alerts.values():
+                    if t.dirty or t.exported != t.alert.revision:
+                        changed[t.fingerprint] = _record(t)
+                        t.dirty = False
+                        t.exported = t.alert.revision
+            forgotten = self._forgotten or []
+            if self._forgotten is not None:
+                self._forgotten = []
+            return changed, forgotten
 
     def restore_state(self, saved: Mapping[str, Mapping[str, Any]], now: float, grace: float) -> list[str]:
         """Take back what ``export_state`` gave (before the first evaluation). A record
@@ -390,3 +416,15 @@ class AlertManager:
     @property
     def rules(self) -> list[Rule]:
         return list(self._rules.values())
+
+
+def _record(t: _Tracked) -> dict[str, Any]:
+    """One alert's saved record: its lifecycle and what receivers were told."""
+    return {
+        "alert": t.alert.rule.alert,
+        "group": dict(t.alert.labels),
+        "lifecycle": t.alert.export(),
+        "notified": None if t.notified is None else int(t.notified),
+        "notified_starts_at": t.notified_starts_at,
+        "sent_at": [[int(s), c.value, at] for (s, c), at in t.sent_at.items()],
+    }

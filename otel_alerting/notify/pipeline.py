@@ -90,6 +90,11 @@ class NotificationPipeline:
                     group.told[notification.fingerprint] = (notification.status, notification.severity)
                     group.flushed = group.repeated = max(at, group.flushed or at)
 
+    def repeat_interval(self, group_key: str) -> float | None:
+        """The repeat interval of the group's route (None: no such group)."""
+        group = self._groups.get(group_key)
+        return None if group is None else group.route.timers.repeat_interval
+
     def idle(self) -> bool:
         """No group holds an alert: nothing is due later (read without the lock: a
         stale answer only defers a wake-up to the next evaluation)."""

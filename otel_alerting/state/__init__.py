@@ -1,5 +1,5 @@
 """Alert state kept across restarts: each alert's lifecycle, the silences and the
-notification log, in a ``StateStore`` (memory, or an SQLite file).
+notification log, in a ``StateStore`` (memory, an SQLite file or Redis).
 
 ``system`` loads it once at start and hands the manager and the silences what they
 had; after each evaluation a ``StateKeeper`` writes what changed, in one transaction.
@@ -12,6 +12,7 @@ from .keeper import StateKeeper
 from .memory import MemoryStore
 from .model import Changes, NotificationLogKey, Record, SavedState
 from .opening import open_store
+from .redis_store import RedisStore
 from .sqlite import SqliteStore
 from .store import StateError, StateStore
 
@@ -20,6 +21,7 @@ __all__ = [
     "MemoryStore",
     "NotificationLogKey",
     "Record",
+    "RedisStore",
     "SavedState",
     "SqliteStore",
     "StateError",

@@ -37,7 +37,12 @@ class StateKeeper:
         self._silences: Mapping[str, Record] = {}
         self._nflog: dict[NotificationLogKey, Record] = {}
         self._sent: dict[NotificationLogKey, Record] = {}
+        #: alerts changed or removed since the last write that succeeded
+        self._pending: dict[str, Record] = {}
+        self._pending_removed: set[str] = set()
         self._writes = 0
+        #: the store's notification log is written by the processes' claims, not here
+        self.shared_log = False
         self._error: str | None = None
         self._lock = threading.Lock()
 
@@ -56,12 +61,33 @@ class StateKeeper:
             for fingerprint, receiver, status, severity in entries:
                 self._sent[(fingerprint, receiver)] = {"status": status, "severity": severity, "at": now}
 
-    def write(self, alerts: Mapping[str, Record], silences: Mapping[str, Record], now: float) -> bool:
+    def write(
+        self,
+        alerts: Mapping[str, Record],
+        silences: Mapping[str, Record],
+        now: float,
+        *,
+        removed: Iterable[str] | None = None,
+    ) -> bool:
         """Write what differs from the last write, in one transaction; False if the
-        store failed (logged, not raised)."""
+        store failed (logged, not raised). ``alerts``: every alert, or with ``removed``
+        (the manager's ``export_changes``) only those changed since the last call and
+        the fingerprints gone; what a failed write held is written with the next."""
         with self._lock:
-            changes = self._changes(alerts, silences, now)
+            if removed is None:
+                self._pending = dict(alerts)
+                self._pending_removed = {fp for fp in self._alerts if fp not in alerts}
+            else:
+                for fp in removed:
+                    self._pending.pop(fp, None)
+                    self._pending_removed.add(fp)
+                for fp, record in alerts.items():
+                    self._pending[fp] = record
+                    self._pending_removed.discard(fp)
+            changes = self._changes(silences, now)
             if not changes:
+                self._pending.clear()
+                self._pending_removed.clear()
                 return True
             try:
                 self.store.save(changes)
@@ -72,15 +98,21 @@ class StateKeeper:
                 self._failed(f"{type(exc).__name__}: {exc}")
                 return False
             self._written(changes)
+            self._pending.clear()
+            self._pending_removed.clear()
         return True
 
-    def _changes(self, alerts: Mapping[str, Record], silences: Mapping[str, Record], now: float) -> Changes:
-        upserts = {fp: record for fp, record in alerts.items() if self._alerts.get(fp) != record}
-        removed = frozenset(fp for fp in self._alerts if fp not in alerts)
+    def _changes(self, silences: Mapping[str, Record], now: float) -> Changes:
+        upserts = {fp: record for fp, record in self._pending.items() if self._alerts.get(fp) != record}
+        removed = frozenset(fp for fp in self._pending_removed if fp in self._alerts)
         nflog = {key: record for key, record in self._sent.items() if self._nflog.get(key) != record}
         swept: frozenset[NotificationLogKey] = frozenset()
         self._writes += 1
-        if self._writes % _SWEEP_EVERY == 1:
+        # a shared log (see notify.dedup) is written and bounded by the claims themselves
+        if self._writes % _SWEEP_EVERY == 1 and not self.shared_log:
+            alerts = {**self._alerts, **self._pending}
+            for fp in removed:
+                alerts.pop(fp, None)
             swept = self._sweep({**self._nflog, **nflog}, alerts, now)
             nflog = {key: record for key, record in nflog.items() if key not in swept}
         return Changes(

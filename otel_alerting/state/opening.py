@@ -4,23 +4,30 @@ from __future__ import annotations
 
 from ..secrets import clean, longest_first
 from .memory import MemoryStore
+from .redis_store import RedisStore, describe_url
 from .sqlite import SqliteStore
 from .store import StateError, StateStore
 
-__all__ = ["open_store"]
+__all__ = ["REDIS_SCHEMES", "open_store"]
+
+#: what makes OTEL_PYTHON_ALERTING_STATE a Redis URL rather than a file's path
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def open_store(location: str | None) -> tuple[StateStore, str | None]:
-    """``location``: a path to an SQLite file, or None (memory). A store that cannot be
-    used gives memory and the reason (never raises)."""
+    """``location``: a path to an SQLite file, a Redis URL, or None (memory). A store
+    that cannot be used gives memory and the reason, without the URL's password (never
+    raises)."""
     if location is None:
         return MemoryStore(), None
+    redis = location.startswith(REDIS_SCHEMES)
+    where = describe_url(location) if redis else location
     try:
-        return SqliteStore(location), None
+        return (RedisStore(location) if redis else SqliteStore(location)), None
     except StateError as exc:
         return MemoryStore(), _shown(f"{exc}; alert state is kept in memory only (lost at exit)", location)
     except Exception as exc:  # the host never crashes over its alert state
-        reason = f"cannot open {location}: {type(exc).__name__}: {exc}; alert state is kept in memory only"
+        reason = f"cannot open {where}: {type(exc).__name__}; alert state is kept in memory only"
         return MemoryStore(), _shown(reason, location)
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from typing import Any
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, TypeVar
 
+from ..notify.dedup import Claim, LogRecord
+from . import sqlite_shared
 from .model import Changes, NotificationLogKey, Record, SavedState
 from .store import StateError
 
@@ -29,6 +32,9 @@ _TABLES = (
     "CREATE TABLE nflog (fingerprint TEXT NOT NULL, receiver TEXT NOT NULL, record TEXT NOT NULL,"
     " PRIMARY KEY (fingerprint, receiver))",
 )
+
+
+_T = TypeVar("_T")
 
 
 class SqliteStore:
@@ -94,6 +100,37 @@ class SqliteStore:
             except (sqlite3.Error, TypeError, ValueError) as exc:
                 raise StateError(f"cannot write {self._path}: {exc}") from None
 
+    # --- the shared notification log (see otel_alerting.notify.dedup) --------------
+
+    def hold(self, holder: str, expires: float, held: Mapping[str, int], released: Collection[str]) -> None:
+        self._transaction(lambda c: sqlite_shared.hold(c, holder, expires, held, released))
+
+    def claim(self, holder: str, now: float, claims: Sequence[Claim]) -> list[float | bool | None]:
+        return self._transaction(lambda c: sqlite_shared.claim(c, holder, now, claims))
+
+    def orphans(self, now: float, retention: float, limit: int) -> list[tuple[str, str, LogRecord]]:
+        return self._transaction(lambda c: sqlite_shared.orphans(c, now, retention, limit))
+
+    def stop(self, holder: str) -> None:
+        self._transaction(lambda c: sqlite_shared.stop(c, holder))
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``work`` in one write transaction (BEGIN IMMEDIATE: the processes of the host
+        take turns); StateError if it failed, and then nothing of it is kept."""
+        with self._lock:
+            connection = self._connect()
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(connection)
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+                connection.execute("COMMIT")
+            except (sqlite3.Error, TypeError, ValueError) as exc:
+                raise StateError(f"cannot write {self._path}: {exc}") from None
+        return result
+
     def after_fork(self) -> None:
         # a connection must not be used across fork(): the child opens its own (the
         # parent's is left to the parent, not closed here)
@@ -114,12 +151,15 @@ def _check_schema(connection: sqlite3.Connection, path: str) -> None:
     # WAL: readers and one writer at a time, across the processes of the host
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
+    if tables:
+        # a file written before the shared log existed gets its tables (same schema version)
+        connection.executescript("".join(f"{statement};" for statement in sqlite_shared.TABLES))
     if not tables:
         connection.execute("BEGIN IMMEDIATE")
         try:
             tables = _tables(connection)  # another process may have created them meanwhile
             if not tables:
-                for statement in _TABLES:
+                for statement in (*_TABLES, *sqlite_shared.TABLES):
                     connection.execute(statement)
                 connection.executemany(
                     "INSERT INTO otel_alerting_meta (key, value) VALUES (?, ?)",

@@ -16,12 +16,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from otel_alerting.testing import OtlpReceiver
 
+from ..instrumentation.servers import RedisServer, redis_server_fixture
 from ..support.http import HttpReceiver
 from ..support.ports import free_port
 from ..support.waiting import holds_for, wait_until
 from .instrumented import APPS, BIN, ROOT, instrumented_env
+
+__all__ = ["redis_server_fixture"]  # the module's redis-server
 
 RULES = """
 rules:
@@ -32,6 +37,16 @@ rules:
     above: {high: 500}
     for: 1s
 """
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """OTEL_PYTHON_ALERTING_STATE: an SQLite file, or a real redis-server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state.db")
+    server: RedisServer = request.getfixturevalue("redis_server")
+    server.flush()
+    return server.url
 
 
 @contextmanager
@@ -59,7 +74,9 @@ def _alerts(hook: HttpReceiver) -> list[dict[str, Any]]:
     ]
 
 
-def _setup(tmp_path: Path, receiver: OtlpReceiver, hook: HttpReceiver, **extra: str) -> tuple[dict[str, str], Path]:
+def _setup(
+    tmp_path: Path, receiver: OtlpReceiver, hook: HttpReceiver, state: str, **extra: str
+) -> tuple[dict[str, str], Path]:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     level = tmp_path / "level"
@@ -70,16 +87,16 @@ def _setup(tmp_path: Path, receiver: OtlpReceiver, hook: HttpReceiver, **extra: 
         OTEL_PYTHON_ALERTING_DEFAULT_RULES="false",
         OTEL_PYTHON_ALERTING_CHANNELS="webhook",
         OTEL_PYTHON_ALERTING_WEBHOOK_URL=f"{hook.url}/hook",
-        OTEL_PYTHON_ALERTING_STATE=str(tmp_path / "state.db"),
+        OTEL_PYTHON_ALERTING_STATE=state,
         LEVEL_FILE=str(level),
         **extra,
     )
     return env, level
 
 
-def test_a_deploy_sends_one_firing_and_one_resolved(receiver: OtlpReceiver, tmp_path: Path) -> None:
+def test_a_deploy_sends_one_firing_and_one_resolved(receiver: OtlpReceiver, tmp_path: Path, state: str) -> None:
     with HttpReceiver() as hook:
-        env, level = _setup(tmp_path, receiver, hook)
+        env, level = _setup(tmp_path, receiver, hook, state)
         with running(env):
             wait_until(lambda: _alerts(hook), "the FIRING", 20, seen=lambda: _alerts(hook))
         # stopped while the value is still high: no RESOLVED
@@ -97,10 +114,10 @@ def test_a_deploy_sends_one_firing_and_one_resolved(receiver: OtlpReceiver, tmp_
     assert len(hook.requests) == 2
 
 
-def test_a_silence_made_before_a_restart_mutes_after_it(receiver: OtlpReceiver, tmp_path: Path) -> None:
+def test_a_silence_made_before_a_restart_mutes_after_it(receiver: OtlpReceiver, tmp_path: Path, state: str) -> None:
     port = free_port()
     with HttpReceiver() as hook:
-        env, level = _setup(tmp_path, receiver, hook, OTEL_PYTHON_ALERTING_HTTP_PORT=str(port))
+        env, level = _setup(tmp_path, receiver, hook, state, OTEL_PYTHON_ALERTING_HTTP_PORT=str(port))
         level.write_text("1")
         now = time.time()
         body = {

@@ -1,0 +1,114 @@
+"""The shared notification log's statements for an SQLite file: heartbeats and leases
+beside the ``nflog`` table. Each function runs inside the caller's write transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from ..notify.dedup import Claim, Lease, LogRecord, decide, episode_start, granted
+
+__all__ = ["TABLES", "claim", "hold", "orphans", "stop"]
+
+TABLES = (
+    "CREATE TABLE IF NOT EXISTS holders (holder TEXT PRIMARY KEY, expires REAL NOT NULL, stopped INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS leases (fingerprint TEXT NOT NULL, holder TEXT NOT NULL, severity INTEGER NOT NULL,"
+    " PRIMARY KEY (fingerprint, holder))",
+    "CREATE INDEX IF NOT EXISTS leases_by_holder ON leases (holder)",
+)
+
+_LIVE_LEASES = (
+    "SELECT l.severity, h.stopped FROM leases l JOIN holders h ON h.holder = l.holder"
+    " WHERE l.fingerprint = ? AND l.holder != ? AND h.expires > ?"
+)
+
+
+def hold(
+    connection: sqlite3.Connection, holder: str, expires: float, held: Mapping[str, int], released: Collection[str]
+) -> None:
+    connection.execute("INSERT OR REPLACE INTO holders (holder, expires, stopped) VALUES (?, ?, 0)", (holder, expires))
+    if held:
+        connection.executemany(
+            "INSERT OR REPLACE INTO leases (fingerprint, holder, severity) VALUES (?, ?, ?)",
+            ((fp, holder, severity) for fp, severity in held.items()),
+        )
+    if released:
+        connection.executemany(
+            "DELETE FROM leases WHERE fingerprint = ? AND holder = ?", ((fp, holder) for fp in released)
+        )
+
+
+def claim(
+    connection: sqlite3.Connection, holder: str, now: float, claims: Sequence[Claim]
+) -> list[float | bool | None]:
+    answers: list[float | bool | None] = []
+    for c in claims:
+        row = connection.execute(
+            "SELECT record FROM nflog WHERE fingerprint = ? AND receiver = ?", (c.fingerprint, c.receiver)
+        ).fetchone()
+        entry = None if row is None else _record(row[0])
+        others = [
+            Lease(severity, bool(stopped))
+            for severity, stopped in connection.execute(_LIVE_LEASES, (c.fingerprint, holder, now))
+        ]
+        if not decide(c, entry, others, now):
+            answers.append(False)
+            continue
+        connection.execute(
+            "INSERT OR REPLACE INTO nflog (fingerprint, receiver, record) VALUES (?, ?, ?)",
+            (c.fingerprint, c.receiver, _text(granted(c, entry))),
+        )
+        answers.append(episode_start(entry))
+    return answers
+
+
+def orphans(
+    connection: sqlite3.Connection, now: float, retention: float, limit: int
+) -> list[tuple[str, str, LogRecord]]:
+    rows = connection.execute(
+        "SELECT n.fingerprint, n.receiver, n.record FROM nflog n"
+        " WHERE json_extract(n.record, '$.status') = 'FIRING' AND NOT EXISTS ("
+        " SELECT 1 FROM leases l JOIN holders h ON h.holder = l.holder"
+        " WHERE l.fingerprint = n.fingerprint AND h.expires > ?)",
+        (now,),
+    ).fetchall()
+    found: list[tuple[str, str, LogRecord]] = []
+    for fp, receiver, text in rows:
+        entry = _record(text)
+        found.append((fp, receiver, entry))
+        resolved = {"status": "RESOLVED", "severity": entry.get("severity"), "at": now}
+        connection.execute(
+            "UPDATE nflog SET record = ? WHERE fingerprint = ? AND receiver = ?", (_text(resolved), fp, receiver)
+        )
+    # bounds: what is no longer firing goes after the retention, then the oldest past the limit
+    connection.execute(
+        "DELETE FROM nflog WHERE json_extract(record, '$.status') != 'FIRING' AND json_extract(record, '$.at') < ?",
+        (now - retention,),
+    )
+    (count,) = connection.execute("SELECT count(*) FROM nflog").fetchone()
+    if count > limit:
+        connection.execute(
+            "DELETE FROM nflog WHERE rowid IN (SELECT rowid FROM nflog ORDER BY json_extract(record, '$.at') LIMIT ?)",
+            (count - limit,),
+        )
+    # holders dead for a whole retention, and their leases
+    connection.execute("DELETE FROM holders WHERE expires < ?", (now - retention,))
+    connection.execute("DELETE FROM leases WHERE holder NOT IN (SELECT holder FROM holders)")
+    return found
+
+
+def stop(connection: sqlite3.Connection, holder: str) -> None:
+    connection.execute("UPDATE holders SET stopped = 1 WHERE holder = ?", (holder,))
+
+
+def _text(record: LogRecord) -> str:
+    return json.dumps(record, separators=(",", ":"), allow_nan=False)
+
+
+def _record(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"a saved record is a {type(value).__name__}, not an object")
+    return value

@@ -1,0 +1,216 @@
+"""End to end: pre-fork servers (real gunicorn with 3 workers, with and without
+``--preload``, and real uvicorn with ``--workers 3``) under opentelemetry-instrument,
+each worker evaluating its own ``app.level``, a real webhook receiver.
+
+With ``OTEL_PYTHON_ALERTING_STATE`` (an SQLite file the workers share), an alert that
+every worker trips arrives once as FIRING and once as RESOLVED, the RESOLVED only when
+every worker has resolved, or once the lease of a worker that was SIGKILLed holding it
+has expired. Without it, each worker notifies (documented) and one warning says so.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otel_alerting.testing import OtlpReceiver
+
+from ..instrumentation.servers import RedisServer, redis_server_fixture
+from ..support.http import HttpReceiver
+from ..support.ports import free_port
+from ..support.waiting import holds_for, wait_until
+from .instrumented import APPS, BIN, ROOT, instrumented_env
+
+__all__ = ["redis_server_fixture"]  # the module's redis-server
+
+RULES = """
+rules:
+  - alert: WorkersLevelHigh
+    expr:
+      value: {metric: app.level, reduce: max}
+      by: [proc]
+    above: {high: 500}
+"""
+
+WARNING = "runs in a pre-fork server"
+LEASE_S = 2.0
+
+SERVERS = {
+    "gunicorn": ["gunicorn", "--workers", "3", "--chdir", str(APPS), "prefork_app:application"],
+    "gunicorn --preload": ["gunicorn", "--workers", "3", "--preload", "--chdir", str(APPS), "prefork_app:application"],
+    # a worker slow to start under load is not taken for a hung one
+    "uvicorn": [
+        "uvicorn",
+        "--workers",
+        "3",
+        "--timeout-worker-healthcheck",
+        "60",
+        "--app-dir",
+        str(APPS),
+        "prefork_app:asgi",
+    ],
+}
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    levels: Path
+    hook: HttpReceiver
+    stderr: str = ""
+
+    def workers(self) -> list[int]:
+        """The pids of the processes that report ``app.level``, the master left out
+        (under --preload it reports it too)."""
+        return sorted(
+            pid
+            for pid in (int(p.name.split("-")[1]) for p in self.levels.glob("seen-*"))
+            if pid != self.process.pid and _alive(pid)
+        )
+
+    def level(self, value: float, pid: int | None = None) -> None:
+        (self.levels / ("level" if pid is None else f"level-{pid}")).write_text(f"{value:g}")
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return [
+            {"status": alert["status"], "fingerprint": alert["fingerprint"], "startsAt": alert["startsAt"]}
+            for request in self.hook.requests
+            for alert in request.json()["alerts"]
+            if alert["labels"].get("alertname") == "WorkersLevelHigh"
+        ]
+
+    def statuses(self) -> list[str]:
+        return [a["status"] for a in self.alerts()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@contextmanager
+def serving(kind: str, receiver: OtlpReceiver, tmp_path: Path, state: str | None, **extra: str) -> Iterator[Server]:
+    """``kind`` serving the app with 3 workers until the block ends, then SIGTERM; the
+    block starts once all 3 workers evaluate (the level low)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    levels = tmp_path / "levels"
+    levels.mkdir()
+    (levels / "level").write_text("1")
+    with HttpReceiver() as hook:
+        env = instrumented_env(
+            receiver,
+            OTEL_PYTHON_ALERTING_RULES=str(rules),
+            OTEL_PYTHON_ALERTING_DEFAULT_RULES="false",
+            OTEL_PYTHON_ALERTING_CHANNELS="webhook",
+            OTEL_PYTHON_ALERTING_WEBHOOK_URL=f"{hook.url}/hook",
+            OTEL_PYTHON_ALERTING_STATE_LEASE=f"{LEASE_S:g}s",
+            LEVEL_DIR=str(levels),
+            TMPDIR=str(tmp_path),  # where spawned workers leave their once-only marker
+            **extra,
+        )
+        if state is not None:
+            env["OTEL_PYTHON_ALERTING_STATE"] = state
+        port = free_port()
+        command = [str(BIN / "opentelemetry-instrument"), *SERVERS[kind]]
+        command += ["--bind", f"127.0.0.1:{port}"] if kind.startswith("gunicorn") else ["--port", str(port)]
+        process = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        server = Server(process, levels, hook)
+        try:
+            wait_until(lambda: len(server.workers()) == 3, "3 workers evaluating", 60, seen=server.workers)
+            yield server
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                server.stderr = process.communicate(timeout=45)[1]
+            except subprocess.TimeoutExpired:
+                process.kill()
+                server.stderr = process.communicate()[1]
+                raise AssertionError(
+                    f"{kind} did not stop within 45 s after SIGTERM:\n{server.stderr[-3000:]}"
+                ) from None
+    assert "Traceback" not in server.stderr, server.stderr[-3000:]
+
+
+def _state(store: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """OTEL_PYTHON_ALERTING_STATE: an SQLite file, or the module's redis-server."""
+    if store == "sqlite":
+        return str(tmp_path / "state.db")
+    server: RedisServer = request.getfixturevalue("redis_server")
+    server.flush()
+    return server.url
+
+
+@pytest.mark.parametrize(
+    ("kind", "store"),
+    [*((kind, "sqlite") for kind in SERVERS), ("gunicorn", "redis"), ("uvicorn", "redis")],
+)
+def test_every_worker_trips_it_one_firing_and_one_resolved(
+    kind: str, store: str, receiver: OtlpReceiver, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    with serving(kind, receiver, tmp_path, _state(store, request, tmp_path)) as server:
+        server.level(700)
+        wait_until(server.alerts, "the FIRING", 20, seen=server.alerts)
+        # every worker evaluates it firing (several intervals): still one notification
+        holds_for(lambda: len(server.alerts()) == 1, "one FIRING", 3, seen=server.alerts)
+        first, *others = server.workers()
+        server.level(1, first)  # one worker recovers while the others still fire
+        holds_for(lambda: server.statuses() == ["firing"], "no RESOLVED while two still fire", 3, seen=server.alerts)
+        server.level(1)
+        for pid in others:
+            server.level(1, pid)
+        wait_until(lambda: len(server.alerts()) == 2, "the RESOLVED", 20, seen=server.alerts)
+        holds_for(lambda: len(server.alerts()) == 2, "nothing more", 2, seen=server.alerts)
+    firing, resolved = server.alerts()
+    assert [firing["status"], resolved["status"]] == ["firing", "resolved"]
+    assert resolved["fingerprint"] == firing["fingerprint"]
+    assert resolved["startsAt"] == firing["startsAt"]
+    assert WARNING not in server.stderr
+
+
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
+def test_a_worker_killed_holding_the_alert_is_resolved_after_its_lease(
+    store: str, receiver: OtlpReceiver, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    with serving("gunicorn", receiver, tmp_path, _state(store, request, tmp_path)) as server:
+        server.level(700)
+        wait_until(server.alerts, "the FIRING", 20, seen=server.alerts)
+        victim = server.workers()[0]
+        server.level(700, victim)
+        server.level(1)  # the two others (and any worker started later) recover
+        holds_for(lambda: server.statuses() == ["firing"], "no RESOLVED while one holds it", 2 * LEASE_S)
+        os.kill(victim, signal.SIGKILL)
+        killed = time.monotonic()
+        wait_until(lambda: len(server.alerts()) == 2, "the RESOLVED after the lease", 30, seen=server.alerts)
+        after = time.monotonic() - killed
+        holds_for(lambda: len(server.alerts()) == 2, "nothing more", 2, seen=server.alerts)
+    assert server.statuses() == ["firing", "resolved"]
+    # the holder's last heartbeat came at most one interval (0.1 s) before the kill
+    assert after >= LEASE_S - 0.2, f"RESOLVED {after:.2f}s after the kill, before the {LEASE_S:g}s lease expired"
+
+
+@pytest.mark.parametrize("kind", ["gunicorn", "uvicorn"])
+def test_without_a_store_each_worker_notifies_and_one_warning_says_so(
+    kind: str, receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    with serving(kind, receiver, tmp_path, None) as server:
+        server.level(700)
+        wait_until(lambda: len(server.alerts()) == 3, "one FIRING per worker", 20, seen=server.alerts)
+        holds_for(lambda: len(server.alerts()) == 3, "no fourth", 2, seen=server.alerts)
+    assert len({a["fingerprint"] for a in server.alerts()}) == 1
+    warnings = [line for line in server.stderr.splitlines() if WARNING in line]
+    assert len(warnings) == 1, server.stderr[-3000:]
