@@ -93,7 +93,12 @@ def scrub(text: str, secrets: Iterable[str | Secret | None]) -> str:
 def redact_location(location: str) -> str:
     """A file path as it is; a URL (``redis://user:password@host/0``) as ``redact_url``
     shows it: a location setting may carry credentials."""
-    return redact_url(location) if "://" in location else location
+    if "://" not in location:
+        return location
+    shown = redact_url(location)
+    database = urlsplit(location).path if location.startswith(("redis://", "rediss://")) else ""
+    # a Redis URL's path is the database number, which the reader needs and which is no secret
+    return shown.removesuffix(f"/{REDACTED}") + database if database.strip("/").isdigit() else shown
 
 
 def longest_first(secrets: Iterable[str | Secret | None]) -> list[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..secrets import clean, longest_first
+from urllib.parse import urlsplit
+
+from ..secrets import longest_first, scrub
 from .memory import MemoryStore
 from .redis_store import RedisStore, describe_url
 from .sqlite import SqliteStore
@@ -32,5 +34,11 @@ def open_store(location: str | None) -> tuple[StateStore, str | None]:
 
 
 def _shown(reason: str, location: str) -> str:
-    # a location written as a URL may carry a password (redis://user:password@host/0)
-    return clean(reason, longest_first([location])) if "://" in location else reason
+    # a location written as a URL may carry a password (redis://user:password@host/0);
+    # the rest of it (host, port, database) is what the reader needs to find the store
+    try:
+        parts = urlsplit(location)
+        credentials = [parts.password] if "://" in location else []
+    except ValueError:
+        return "cannot use the state store (a URL that cannot be read); alert state is kept in memory only"
+    return scrub(reason, longest_first(credentials))
