@@ -320,6 +320,8 @@ def test_check_reads_a_prometheus_file(tmp_path: Path) -> None:
     assert "Rules (6):" in done.stdout  # one per alert name: a ladder each
     ladder = "QueueBacklog: max(app.queue.depth{queue!~'test.*'}) by (queue) [MEDIUM >= 100, CRITICAL >= 500] for 2m"
     assert f"{ladder} ({tmp_path / 'prom.yml'}:5)" in done.stdout
+    assert "[MEDIUM > 1, CRITICAL > 3]" in done.stdout  # `> 1` as written, not `>= 1`
+    assert "[HIGH <= 1]" in done.stdout
 
 
 def test_check_names_the_file_line_and_part_of_what_is_not_supported(tmp_path: Path) -> None:
