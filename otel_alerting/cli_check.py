@@ -7,6 +7,7 @@ and the exporters shown are those the instrumented service gets.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -20,7 +21,7 @@ from .durations import format_duration
 from .instrumentation.probes.targets import load_probe_settings
 from .notify.routing import Route
 
-__all__ = ["run_check"]
+__all__ = ["comparison", "number", "run_check"]
 
 
 def run_check(environ: Mapping[str, str], rules_paths: Sequence[str] = ()) -> int:
@@ -40,16 +41,14 @@ def run_check(environ: Mapping[str, str], rules_paths: Sequence[str] = ()) -> in
     rules = config.rule_set.rules
     out.write(f"\nRules ({len(rules)}):\n")
     for rule in rules:
-        ladder = ", ".join(
-            f"{sev.name}{' >=' if rule.direction == 'above' else ' <'} {thr:g}" for sev, thr in rule.thresholds
-        )
+        ladder = ", ".join(f"{sev.name} {comparison(rule.direction, thr)}" for sev, thr in rule.thresholds)
         out.write(f"  {rule.alert}: {rule.expr.describe()} [{ladder}]")
         if rule.for_:
             out.write(f" for {format_duration(rule.for_)}")
         if rule.keep_firing_for:
             out.write(f" keep_firing_for {format_duration(rule.keep_firing_for)}")
         if rule.recovery is not None:
-            out.write(f" recovery {rule.recovery:g}")
+            out.write(f" recovery {number(rule.recovery)}")
         out.write(f" ({rule.source})\n")
     out.write("\nChannels:\n")
     for channel in config.channels:
@@ -73,6 +72,32 @@ def run_check(environ: Mapping[str, str], rules_paths: Sequence[str] = ()) -> in
         return 1
     out.write("\nOK\n")
     return 0
+
+
+def number(value: float) -> str:
+    """``value`` in the fewest digits that read back as the same float (``0.05``, ``1e+06``)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
+def comparison(direction: str, threshold: float) -> str:
+    """A level's condition as written: ``above`` is ``>=`` and ``below`` is ``<``
+    (``engine.results.crossing``). A threshold that is one float past a number of at most
+    15 significant digits, and is not such a number itself, is shown as that number with
+    ``>`` or ``<=``: the same condition, as it was written (the Prometheus import stores
+    ``> 0.05`` as ``>=`` the next float after 0.05)."""
+    before = math.nextafter(threshold, -math.inf)
+    if _written(before) and not _written(threshold):
+        return f"{'>' if direction == 'above' else '<='} {number(before)}"
+    return f"{'>=' if direction == 'above' else '<'} {number(threshold)}"
+
+
+def _written(value: float) -> bool:
+    # every decimal of at most 15 significant digits reads back as itself from a normal
+    # float; a subnormal one (the float after 0) is no number anyone writes
+    if value != 0 and abs(value) < sys.float_info.min:
+        return False
+    return float(f"{value:.15g}") == value
 
 
 def _routes(route: Route, depth: int = 0) -> list[str]:

@@ -30,7 +30,11 @@ from .secrets import Secret, redact_location
 __all__ = [
     "ALIASES",
     "KNOWN_CHANNELS",
+    "MAX_CARDINALITY_LIMIT",
+    "MAX_COUNT",
+    "MAX_HISTORY_SIZE",
     "MAX_INTERVAL_MS",
+    "MAX_QUEUE_SIZE",
     "MODES",
     "ConfigError",
     "EnvReader",
@@ -74,6 +78,18 @@ _NOT_SHOWN = "the value (not shown: it is a secret)"
 _SHOWN_CHARACTERS = 80
 #: the longest evaluation interval, in milliseconds: the longest duration
 MAX_INTERVAL_MS = MAX_DURATION_S * 1000
+# The largest whole-number settings. Nothing is allocated up front from them (the queues,
+# the history and the SDK's series grow as they fill), but a number past C's ssize_t
+# stops ``deque(maxlen=...)`` with an OverflowError, and a limit no process could fill is
+# no limit: each is well past what one process holds, and well within what it can count.
+#: OTEL_PYTHON_ALERTING_QUEUE_SIZE: notifications queued per channel
+MAX_QUEUE_SIZE = 1_000_000
+#: OTEL_PYTHON_ALERTING_HISTORY_SIZE: alert transitions kept in memory
+MAX_HISTORY_SIZE = 100_000
+#: OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT: series per metric
+MAX_CARDINALITY_LIMIT = 1_000_000
+#: any other count (``EnvReader.count``: OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS)
+MAX_COUNT = 1_000_000
 
 
 def parse_bool(text: str) -> bool | None:
@@ -163,28 +179,33 @@ class EnvReader:
             return default
         try:
             number = float(value)
-            if integer and not number.is_integer():
+            if integer and not number.is_integer() and math.isfinite(number):
                 raise ValueError
         except ValueError:
             self.invalid(variable, value, "a whole number" if integer else "a number")
             return default
-        if not number >= minimum or number == float("inf"):
+        if math.isinf(maximum) and (not number >= minimum or number == math.inf):
             self.invalid(variable, value, f"a finite number of at least {minimum:g}")
             return default
-        if number > maximum:
-            self.invalid(variable, value, f"a number from {minimum:g} to {maximum:.0f}")
+        if not minimum <= number <= maximum:  # NaN and infinities too
+            kind = "a whole number" if integer else "a number"
+            self.invalid(variable, value, f"{kind} from {minimum:g} to {maximum:.0f}")
             return default
         return number
 
-    def count(self, name: str, default: int = 0) -> int:
-        """A whole number of 0 or more, written in digits."""
+    def count(self, name: str, default: int = 0, maximum: int = MAX_COUNT) -> int:
+        """A whole number from 0 to ``maximum``, written in digits."""
         value, variable = self.lookup(name)
         if value is None:
             return default
-        if not value.isdigit():
+        if not _ascii_digits(value):
             self.invalid(variable, value, "0 or more")
             return default
-        return int(value)
+        number = _digits(value, len(str(maximum)))
+        if number is None or number > maximum:
+            self.invalid(variable, value, f"a whole number of at most {maximum}")
+            return default
+        return number
 
     def duration(self, name: str, default: float, positive: bool = False) -> float:
         """A duration (``30s``, ``5m`` or seconds); zero allowed unless ``positive``."""
@@ -262,10 +283,11 @@ class EnvReader:
         value, variable = self.lookup(name)
         if value is None:
             return None
-        if not value.isdigit() or not 0 < int(value) < 65536:
+        number = _digits(value, 5)
+        if number is None or not 0 < number < 65536:
             self.invalid(variable, value, "a port number from 1 to 65535")
             return None
-        return int(value)
+        return number
 
     def url(self, name: str, *, secret: bool = False) -> str | None:
         """An ``http(s)`` URL with a host. A secret URL (a webhook whose path is its
@@ -277,6 +299,20 @@ class EnvReader:
             self.invalid(variable, value, "an http:// or https:// URL with a host", secret=secret)
             return None
         return value
+
+
+def _ascii_digits(value: str) -> bool:
+    # str.isdigit takes ``²`` (which int refuses) and the digits of other scripts
+    return value.isascii() and value.isdigit()
+
+
+def _digits(value: str, most: int) -> int | None:
+    """The whole number ``value`` writes in ASCII digits, or None when it is not one or
+    has more than ``most`` digits after its leading zeros (``int`` refuses more than 4,300)."""
+    if not _ascii_digits(value):
+        return None
+    significant = value.lstrip("0") or "0"
+    return int(significant) if len(significant) <= most else None
 
 
 def _http_url(value: str) -> bool:
@@ -377,15 +413,21 @@ def _channels(r: EnvReader) -> tuple[str, ...]:
     return tuple(c for c in channels if c in KNOWN_CHANNELS)
 
 
+def _whole(r: EnvReader, name: str, default: int, maximum: int) -> int:
+    """A whole number from 1 to ``maximum``."""
+    return int(r.number(name, default, 1, True, maximum))
+
+
 def _http_status(r: EnvReader, name: str, default: int) -> int:
     """An HTTP status code from 200 to 599."""
     value, variable = r.lookup(name)
     if value is None:
         return default
-    if not value.isdigit() or not 200 <= int(value) <= 599:
+    status = _digits(value, 3)
+    if status is None or not 200 <= status <= 599:
         r.invalid(variable, value, "an HTTP status from 200 to 599")
         return default
-    return int(value)
+    return status
 
 
 def _secret_url(r: EnvReader, name: str) -> Secret | None:
@@ -406,12 +448,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rules_paths=r.paths(ev.OTEL_PYTHON_ALERTING_RULES),
         default_rules=r.boolean(ev.OTEL_PYTHON_ALERTING_DEFAULT_RULES, True),
         cooldown_s=r.duration(ev.OTEL_PYTHON_ALERTING_COOLDOWN, Settings.cooldown_s),
-        history_size=int(r.number(ev.OTEL_PYTHON_ALERTING_HISTORY_SIZE, Settings.history_size, 1, True)),
-        cardinality_limit=int(r.number(ev.OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT, Settings.cardinality_limit, 1, True)),
+        history_size=_whole(r, ev.OTEL_PYTHON_ALERTING_HISTORY_SIZE, Settings.history_size, MAX_HISTORY_SIZE),
+        cardinality_limit=_whole(
+            r, ev.OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT, Settings.cardinality_limit, MAX_CARDINALITY_LIMIT
+        ),
         channels=channels,
         channels_set=r.text(ev.OTEL_PYTHON_ALERTING_CHANNELS) is not None,
         console_color=r.choice(ev.OTEL_PYTHON_ALERTING_CONSOLE_COLOR, "auto", ("auto", "always", "never")),
-        queue_size=int(r.number(ev.OTEL_PYTHON_ALERTING_QUEUE_SIZE, Settings.queue_size, 1, True)),
+        queue_size=_whole(r, ev.OTEL_PYTHON_ALERTING_QUEUE_SIZE, Settings.queue_size, MAX_QUEUE_SIZE),
         delivery_deadline_s=r.duration(ev.OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE, Settings.delivery_deadline_s, True),
         shutdown_timeout_s=r.duration(ev.OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT, Settings.shutdown_timeout_s, True),
         http_port=r.port(ev.OTEL_PYTHON_ALERTING_HTTP_PORT),

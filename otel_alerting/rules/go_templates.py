@@ -1,7 +1,8 @@
 """Our annotation templates (``rules/template.py``) as Prometheus's Go templates.
 
-``{value}`` becomes ``{{ $value }}``, ``{labels[x]}`` ``{{ $labels.x }}`` (with the
-label's Prometheus name), and what is fixed per alerting rule (the threshold of its
+``{value}`` becomes ``{{ $value }}``, ``{value:humanize}`` ``{{ humanize $value }}`` (the
+named specs of ``template_formats`` are Prometheus's own functions), ``{labels[x]}``
+``{{ $labels.x }}`` (with the label's Prometheus name), and what is fixed per alerting rule (the threshold of its
 level, the alert's name, its severity, ``for``, the window, the expression) becomes
 literal text. What has no equivalent is rendered as close as it gets and reported.
 """
@@ -14,10 +15,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .prometheus_names import label_name
+from .template_formats import formatted
 
 __all__ = ["TemplateFacts", "to_go_template"]
 
 _FIXED_F = re.compile(r"\.(\d+)f")
+#: named spec (``template_formats``) -> the Go action printing ``$value`` the same way
+_NAMED_VALUE = {
+    "go": "{{ $value }}",
+    "humanize": "{{ humanize $value }}",
+    "humanizePercentage": "{{ humanizePercentage $value }}",
+}
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ def _field(field: str, spec: str, facts: TemplateFacts, notes: list[str]) -> str
     literals = facts.literals()
     if field in literals:
         try:
-            return _literal(format(literals[field], spec))
+            return _literal(formatted(literals[field], spec))
         except (TypeError, ValueError):
             return _literal(str(literals[field]))
     notes.append(f"{{{field}}} is not a template field: kept as text")
@@ -85,6 +93,8 @@ def _value(spec: str, notes: list[str]) -> str:
     """``$value`` with the closest Go formatting of a Python format spec."""
     if not spec:
         return "{{ $value }}"
+    if spec in _NAMED_VALUE:
+        return _NAMED_VALUE[spec]
     if spec.endswith("%"):
         if spec not in (".0%", "%"):
             notes.append(f"format spec {spec!r} written as humanizePercentage")

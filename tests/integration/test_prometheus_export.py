@@ -528,3 +528,61 @@ def test_by_job_instance_inhibits_within_one_process(tmp_path: Path) -> None:
     ladder = next(r for r in config["inhibit_rules"] if 'alertname="Depth"' in r["source_matchers"])
     assert ladder["equal"] == ["alertname", "queue", "job", "instance"]
     assert all({"job", "instance"} <= set(rule["equal"]) for rule in config["inhibit_rules"])
+
+
+# --- the named format specs print what Prometheus's functions print ----------------------
+
+#: one alert group per value; each fires at once, its annotation rendered with its value
+SPEC_VALUES = {
+    "big": 1234567.0,
+    "huge": 5.5e21,
+    "small": 0.000123,
+    "ratio": 0.1234,
+    "whole": 12.0,
+    "zero": 0.0,
+    "negative": -2500.0,
+    "tiny": 3e-9,
+}
+SPEC_SUMMARY = "{value:humanize} | {value:humanizePercentage} | {value:go} | {threshold:humanize}"
+
+
+def test_humanize_specs_render_in_promtool_as_in_the_engine(tmp_path: Path) -> None:
+    promtool = _binary("promtool")
+    body = {
+        "alert": "Level",
+        "expr": {"value": {"metric": "app.level"}, "by": ["case"]},
+        "above": {"high": -1_000_000},
+        "annotations": {"summary": SPEC_SUMMARY},
+    }
+    (tmp_path / "specs.yaml").write_text(yaml.safe_dump({"rules": [body]}))
+    with RuleTester(tmp_path / "specs.yaml", interval="1m") as tester:
+        for case, value in SPEC_VALUES.items():
+            tester.gauge("app.level", value, case=case)
+        fired = {n.labels["case"]: n.annotations["summary"] for n in tester.evaluate() if n.alert == "Level"}
+    assert set(fired) == set(SPEC_VALUES)
+    assert fired["big"] == "1.235M | 1.235e+08% | 1.234567e+06 | -1M"  # the engine's side, spelled out once
+
+    rules = _export(tmp_path, "prometheus", "--rules", str(tmp_path / "specs.yaml"))
+    assert "{{ humanize $value }}" in rules and "{{ humanizePercentage $value }}" in rules
+    (tmp_path / "rules.yml").write_text(rules)
+    expected = [
+        {"exp_labels": {"case": case, "severity": "high"}, "exp_annotations": {"summary": summary}}
+        for case, summary in fired.items()
+    ]
+    unit = {
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": f'app_level{{case="{case}"}}', "values": repr(value)}
+                    for case, value in SPEC_VALUES.items()
+                ],
+                "alert_rule_test": [{"eval_time": "0m", "alertname": "Level", "exp_alerts": expected}],
+            }
+        ],
+    }
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(unit, sort_keys=False))
+    done = _run([promtool, "test", "rules", "test.yml"], tmp_path)
+    assert done.returncode == 0, textwrap.shorten(done.stdout + done.stderr, 4000)

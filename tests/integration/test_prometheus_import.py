@@ -38,6 +38,9 @@ Fired = dict[tuple[str, int], list[tuple[str, dict[str, str]]]]
 ENVIRON = {ev.OTEL_PYTHON_ALERTING_PROMETHEUS_METRICS: ",".join(f"{k}={v}" for k, v in METRICS.items())}
 
 SUMMARY = 'Queue {{ $labels.queue }} holds {{ printf "%.0f" $value }} items'
+#: Prometheus's formatting functions, both spellings (the import reads each as a named spec)
+DEPTH_NOTE = "{{ $value | humanize }} items, {{ humanizePercentage $value }} of one"
+BURST_NOTE = "{{ humanize $value }} errors a second ({{ $value | humanizePercentage }})"
 ERRORS = 'sum by (http_route) (rate(app_requests_total{status=~"5.."}[5m]))'
 ALL = "sum by (http_route) (rate(app_requests_total[5m]))"
 P90 = "histogram_quantile(0.9, sum by (le) (rate(app_latency_milliseconds_bucket[5m])))"
@@ -52,18 +55,20 @@ groups:
     expr: max by (queue) (app_queue_depth{{queue!~"test.*"}}) >= 100
     for: 2m
     labels: {{severity: warning, team: platform}}
-    annotations: {{summary: '{SUMMARY}'}}
+    annotations: {{summary: '{SUMMARY}', description: '{DEPTH_NOTE}'}}
   - alert: QueueBacklog
     expr: max by (queue) (app_queue_depth{{queue!~"test.*"}}) >= 500
     for: 2m
     labels: {{severity: critical, team: platform}}
-    annotations: {{summary: '{SUMMARY}'}}
+    annotations: {{summary: '{SUMMARY}', description: '{DEPTH_NOTE}'}}
   - alert: ErrorBurst
     expr: {ERRORS} > 1
     labels: {{severity: warning}}
+    annotations: {{description: '{BURST_NOTE}'}}
   - alert: ErrorBurst
     expr: {ERRORS} > 3
     labels: {{severity: critical}}
+    annotations: {{description: '{BURST_NOTE}'}}
   - alert: ErrorRatio
     expr: {ERRORS} / {ALL} > 0.1
     keep_firing_for: 2m
@@ -315,6 +320,8 @@ def test_check_reads_a_prometheus_file(tmp_path: Path) -> None:
     assert "Rules (6):" in done.stdout  # one per alert name: a ladder each
     ladder = "QueueBacklog: max(app.queue.depth{queue!~'test.*'}) by (queue) [MEDIUM >= 100, CRITICAL >= 500] for 2m"
     assert f"{ladder} ({tmp_path / 'prom.yml'}:5)" in done.stdout
+    assert "[MEDIUM > 1, CRITICAL > 3]" in done.stdout  # `> 1` as written, not `>= 1`
+    assert "[HIGH <= 1]" in done.stdout
 
 
 def test_check_names_the_file_line_and_part_of_what_is_not_supported(tmp_path: Path) -> None:
