@@ -202,3 +202,21 @@ def test_the_furthest_record_is_restored() -> None:
     assert furthest([early, high, pending]) == high
     assert furthest([high, critical]) == critical
     assert furthest([{"broken": True}, pending]) == pending
+
+
+def test_a_forked_worker_writes_the_alerts_it_inherited_under_its_own_name(tmp_path: Path) -> None:
+    import sqlite3
+
+    workers = Workers(str(tmp_path / "state.db"))
+    parent = workers.start()
+    for _ in range(4):
+        workers.tick(50)
+    before = parent.state.holder
+    parent._after_fork_in_child()  # what os.register_at_fork runs in a child
+    assert parent.dedup is not None and parent.state.holder == parent.dedup.holder != before
+    workers.tick(50)  # nothing changed in the alert, yet the child's own record is written
+    with sqlite3.connect(tmp_path / "state.db") as connection:
+        holders = {h for (h,) in connection.execute("SELECT holder FROM alert_rows")}
+    connection.close()
+    assert parent.state.holder in holders
+    workers.stop()
