@@ -12,6 +12,7 @@ import pytest
 
 from otel_alerting.config import Settings
 from otel_alerting.engine.lifecycle import AlertState
+from otel_alerting.notify.dedup import Claim
 from otel_alerting.notify.model import Notification
 from otel_alerting.rules import RuleSet
 from otel_alerting.rules.model import Selector, ValueExpr
@@ -176,6 +177,19 @@ def test_the_records_of_a_dead_process_go_after_its_lease_and_the_retention(loca
     assert set(store.load().alerts) == {"fp", "fp2"}
     store.orphans(1200.0, retention=1000.0, limit=100)
     assert set(store.load().alerts) == {"fp2"}
+    store.close()
+
+
+def test_an_alert_resolved_for_dead_holders_leaves_their_records(location: str) -> None:
+    # otherwise a restart would bring back, as told firing, an alert its receivers were told resolved
+    store = _store(location)
+    record = {"alert": "Level", "lifecycle": {"state": "firing", "severity": 3, "active_since": 1.0}}
+    told = {"status": "FIRING", "severity": 3, "at": 10.0}
+    store.hold("dead", 100.0, {"fp": 3}, ())
+    assert store.claim("dead", 10.0, [Claim("fp", "rec", "FIRING", 3, None, told)]) == [None]
+    store.save(Changes(alerts={"fp": record, "other": record}, holder="dead", at=10.0))
+    assert [fp for fp, _, _ in store.orphans(150.0, retention=1000.0, limit=100)] == ["fp"]
+    assert set(store.load().alerts) == {"other"}
     store.close()
 
 
