@@ -3,8 +3,9 @@
 For SQLite (a file in a temporary directory) and Redis (a redis-server this script starts
 on a free port, no persistence), with 100 and 10,000 firing alerts of one rule (``value``
 ``by id``): per evaluation, what the system does for its store after the rules are
-evaluated, that is the manager's ``export_changes`` (the records of the alerts that
-changed), the keeper's ``write`` (what changed, in one transaction) and the shared log's
+evaluated, that is the read of the silences other processes changed (``read_silences``:
+the store's count of silence changes, nothing else when none changed), the manager's
+``export_changes`` (the records of the alerts that changed), the keeper's ``write`` (what changed, in one transaction) and the shared log's
 heartbeat (``SharedDedup.hold``). Two cases:
 *steady* (nothing changed since the last evaluation) and *one changed* (one alert
 escalates or de-escalates at each evaluation), and beside them what rebuilding every
@@ -144,6 +145,7 @@ def measure(location: str, size: int, evaluations: int) -> dict[str, tuple[float
             outcome = system.evaluator.evaluate(reader.get_metrics_data(), now)
             notifications = system.manager.process(outcome, now)
             c0, w0 = time.process_time(), time.perf_counter()
+            system._read_silences()
             dedup.hold(notifications, now)
             if case == FULL:
                 system.state.write(system.manager.export_state(), system.silences.export(now), now)

@@ -89,6 +89,7 @@ class AlertingSystem:
             lease = max(settings.state_lease_s, 3 * settings.interval_ms / 1000)
             self.dedup = SharedDedup(self.state.store, lease, start=now)
             self.state.shared_log = True
+            self.state.holder = self.dedup.holder  # its alert records live as long as its leases
         # one warning for a pre-fork server without a shared store (see _check_prefork)
         self._prefork_checked = self.dedup is not None
         report_problems(problems)
@@ -127,9 +128,11 @@ class AlertingSystem:
         # A lock held by a parent's thread at fork() stays held forever in the child.
         self._evaluate_lock = threading.Lock()
         self.manager.reset_lock_after_fork()
-        self.state.store.after_fork()
         if self.dedup is not None:
             self.dedup.after_fork()
+        # another process: its alert records are written again under its own name
+        self.state.after_fork(None if self.dedup is None else self.dedup.holder)
+        self.manager.export_all_again()
 
     def _restore(self, saved: SavedState, now: float) -> None:
         """Give the manager, the silences and the notification groups what they had
@@ -160,6 +163,16 @@ class AlertingSystem:
             len(saved.silences) - sum(s.startswith("silence ") for s in skipped),
             self.state.store.description,
         )
+
+    def _read_silences(self) -> None:
+        """The silences other processes sharing the store made or changed since the
+        last evaluation, before this one's notifications meet the silences."""
+        if isinstance(self.state.store, MemoryStore):
+            return
+        changed = self.state.read_silences()
+        if changed:
+            for skipped in self.silences.restore(changed):
+                _logger.warning("otel-alerting: a silence of %s left out: %s", self.state.store.description, skipped)
 
     def _save(self, now: float) -> None:
         """One transaction: the lifecycles, the silences and what was sent since the last."""
@@ -202,6 +215,7 @@ class AlertingSystem:
                 callback(notifications)
             except Exception:
                 _logger.exception("otel-alerting: a notification subscriber failed")
+        self._read_silences()
         if self.dedup is not None:
             # before delivery: a RESOLVED claimed below finds this process's lease gone
             self.dedup.hold(notifications, now)

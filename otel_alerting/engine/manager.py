@@ -307,6 +307,13 @@ class AlertManager:
                 self._forgotten = []
             return changed, forgotten
 
+    def export_all_again(self) -> None:
+        """The next ``export_changes`` gives every alert (a forked child writes its own
+        records of what it inherited)."""
+        with self._lock:
+            for t in self._all():
+                t.exported = -1
+
     def restore_state(self, saved: Mapping[str, Mapping[str, Any]], now: float, grace: float) -> list[str]:
         """Take back what ``export_state`` gave (before the first evaluation). A record
         that no longer fits the rules (a rule removed or changed) is left out; returns

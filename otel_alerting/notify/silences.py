@@ -127,7 +127,10 @@ class SilenceStore:
         }
 
     def restore(self, saved: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
-        """Take back what ``export`` gave; returns why, one line per silence left out."""
+        """Take back what ``export`` gave (here or in another process sharing the
+        store), merged by id as Alertmanager merges its silences: a version older than
+        the one held (by ``updated_at``) is left. Returns why, one line per silence left
+        out."""
         skipped: tuple[str, ...] = ()
         for silence_id, record in saved.items():
             try:
@@ -147,7 +150,9 @@ class SilenceStore:
                 skipped += (f"silence {silence_id}: {type(exc).__name__}: {exc}",)
                 continue
             with self._lock:
-                self._silences[silence.id] = silence
+                held = self._silences.get(silence.id)
+                if held is None or _stamp(silence) >= _stamp(held):
+                    self._silences[silence.id] = silence
         return skipped
 
     def muting(self, labels: Mapping[str, str], now: float) -> Silence | None:
@@ -156,6 +161,10 @@ class SilenceStore:
                 if silence.mutes(labels, now):
                     return silence
         return None
+
+
+def _stamp(silence: Silence) -> float:
+    return silence.starts_at if silence.updated_at is None else silence.updated_at
 
 
 def _checked(

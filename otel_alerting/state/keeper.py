@@ -1,11 +1,14 @@
 """Writes what each evaluation changed to a ``StateStore``, and keeps it bounded.
 
 The keeper remembers what it last wrote, so a write holds only the alerts whose record
-changed (most evaluations change none). A write that fails is logged once (and again
-only when the error changes) and retried with the next evaluation: what it held is
-still different from what was written. The notification log keeps one entry per alert
-and receiver; entries of resolved or forgotten alerts go after ``nflog_retention``, and
-the oldest past ``nflog_limit``.
+changed (most evaluations change none). Alert records are this process's own (under its
+``holder`` name); silences are written as changes (created, updated, expired: merged by
+id in the store), read back as the changes other processes made (``read_silences``),
+and deleted from the store by whichever process finds them past ``silence_retention``.
+A write that fails is logged once (and again only when the error changes) and retried
+with the next evaluation: what it held is still different from what was written. The
+notification log keeps one entry per alert and receiver; entries of resolved or
+forgotten alerts go after ``nflog_retention``, and the oldest past ``nflog_limit``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping
 
+from ..notify.dedup import holder_id
 from .model import Changes, NotificationLogKey, Record, SavedState
 from .store import StateError, StateStore
 
@@ -29,12 +33,25 @@ _SWEEP_EVERY = 60
 
 
 class StateKeeper:
-    def __init__(self, store: StateStore, *, nflog_retention: float = 24 * 3600.0, nflog_limit: int = 10_000) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        *,
+        nflog_retention: float = 24 * 3600.0,
+        nflog_limit: int = 10_000,
+        silence_retention: float = 24 * 3600.0,
+    ) -> None:
         self.store = store
         self._retention = nflog_retention
         self._limit = nflog_limit
+        self._silence_retention = silence_retention
+        #: this process's name for its alert records (the shared log's holder, when there is one)
+        self.holder = holder_id()
+        #: this process's alert records as last written
         self._alerts: dict[str, Record] = {}
-        self._silences: Mapping[str, Record] = {}
+        #: the silences as the store holds them, as far as this process knows
+        self._silences: dict[str, Record] = {}
+        self._silence_seq = 0
         self._nflog: dict[NotificationLogKey, Record] = {}
         self._sent: dict[NotificationLogKey, Record] = {}
         #: alerts changed or removed since the last write that succeeded
@@ -50,10 +67,31 @@ class StateKeeper:
         """What the store holds (StateError if it cannot be read); taken as written."""
         saved = self.store.load()
         with self._lock:
-            self._alerts = dict(saved.alerts)
+            self._alerts = {}  # the records of other processes: this one has written none
             self._silences = dict(saved.silences)
+            self._silence_seq = saved.silence_seq
             self._nflog = dict(saved.nflog)
         return saved
+
+    def read_silences(self) -> dict[str, Record]:
+        """The silences other processes changed since the last read ({} if the store
+        cannot be read: logged as a failed write is, and read again next time)."""
+        with self._lock:
+            try:
+                changed, self._silence_seq = self.store.silences_since(self._silence_seq)
+            except Exception as exc:  # a store must not take the evaluation down
+                self._failed(str(exc) if isinstance(exc, StateError) else f"{type(exc).__name__}: {exc}")
+                return {}
+            self._silences.update(changed)
+            return changed
+
+    def after_fork(self, holder: str | None = None) -> None:
+        """In a forked child: another process, whose alert records are still to be
+        written under its own name (``holder``, the shared log's)."""
+        self.holder = holder_id() if holder is None else holder
+        self._lock = threading.Lock()
+        self._alerts = {}
+        self.store.after_fork()
 
     def sent(self, entries: Iterable[SentEntry], now: float) -> None:
         """Notifications handed to receivers; written with the next ``write``."""
@@ -104,6 +142,13 @@ class StateKeeper:
 
     def _changes(self, silences: Mapping[str, Record], now: float) -> Changes:
         upserts = {fp: record for fp, record in self._pending.items() if self._alerts.get(fp) != record}
+        changed_silences = {i: record for i, record in silences.items() if self._silences.get(i) != record}
+        # only a silence this process forgot past its retention leaves the store: one it
+        # has not read yet is another process's, never deleted here
+        horizon = now - self._silence_retention
+        gone_silences = frozenset(
+            i for i, record in self._silences.items() if i not in silences and _ended_before(record, horizon)
+        )
         removed = frozenset(fp for fp in self._pending_removed if fp in self._alerts)
         nflog = {key: record for key, record in self._sent.items() if self._nflog.get(key) != record}
         swept: frozenset[NotificationLogKey] = frozenset()
@@ -118,9 +163,12 @@ class StateKeeper:
         return Changes(
             upserts,
             removed,
-            None if silences == self._silences else dict(silences),
+            changed_silences,
             nflog,
             frozenset(key for key in swept if key in self._nflog),
+            gone_silences,
+            self.holder,
+            now,
         )
 
     def _sweep(
@@ -142,8 +190,9 @@ class StateKeeper:
         self._alerts.update(changes.alerts)
         for fp in changes.removed_alerts:
             del self._alerts[fp]
-        if changes.silences is not None:
-            self._silences = changes.silences
+        self._silences.update(changes.silences)
+        for silence_id in changes.removed_silences:
+            self._silences.pop(silence_id, None)
         self._nflog.update(changes.nflog)
         for key in changes.removed_nflog:
             del self._nflog[key]
@@ -177,3 +226,10 @@ class StateKeeper:
                 self.store.close()
             except Exception:
                 _logger.debug("otel-alerting: closing the state store failed", exc_info=True)
+
+
+def _ended_before(record: Record, horizon: float) -> bool:
+    try:
+        return float(record["ends_at"]) < horizon
+    except (KeyError, TypeError, ValueError):
+        return True  # a record no process can read: nothing to keep

@@ -1,14 +1,20 @@
 """The state in Redis (``redis://[:password@]host:port/db``), for processes on several
 hosts: the same records as the SQLite file, under one key prefix.
 
-Keys (``otel-alerting:`` by default): ``meta`` (the schema's name and version), the
-hashes ``alerts``, ``silences`` and ``nflog`` (field ``fingerprint NUL receiver``) with
-two indexes of the log, ``nflog:at`` (a sorted set by time, for its bounds) and
-``firing`` (a set of the entries told FIRING, for the search for orphans); for the
-shared notification log ``holders`` (holder -> heartbeat) and one hash ``held:<holder>``
-per process (fingerprint -> severity). A write is one MULTI/EXEC; a
-claim or a search for orphans reads under WATCH and writes in MULTI/EXEC, retried when
-another process wrote in between. ``redis`` (the ``redis`` extra) is imported here only.
+Keys (``otel-alerting:`` by default): ``meta`` (the schema's name and version); one
+hash ``alerts:<holder>`` of alert records per process (fingerprint -> record), and the
+set ``alert-holders`` of the processes that have one; the silences in the hash
+``silence-log`` (id -> record), merged by id and ``updated_at`` in one script, each
+change numbered by the counter ``silence-log:count`` in the sorted set
+``silence-log:seq`` (so that a process reads only what changed since its last read);
+the hash ``nflog`` (field ``fingerprint NUL receiver``) with two indexes of the log,
+``nflog:at`` (a sorted set by time, for its bounds) and ``firing`` (a set of the entries
+told FIRING, for the search for orphans); for the shared notification log ``holders``
+(holder -> heartbeat) and one hash ``held:<holder>`` per process (fingerprint ->
+severity). A process writes only its own alert records, and deletes another's record of
+an alert it writes only once that process holds no live lease (its record is stale). A
+write is one MULTI/EXEC; a claim or a search for orphans reads under WATCH and writes in
+MULTI/EXEC, retried when another process wrote in between. ``redis`` (the ``redis`` extra) is imported here only.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from urllib.parse import urlsplit
 
 from ..notify.dedup import Claim, Lease, LogRecord, decide, episode_start, granted
 from ..secrets import scrub
-from .model import Changes, NotificationLogKey, Record, SavedState
+from .model import Changes, NotificationLogKey, Record, SavedState, furthest, silence_stamp
 from .store import StateError
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "RedisStore", "describe_url"]
@@ -36,6 +42,27 @@ _FULL_SEARCH_S = 300.0
 _RETRIES = 50
 
 _T = TypeVar("_T")
+
+#: KEYS: the silences, their change numbers, the counter; ARGV: id, updated_at, record, ...
+#: A version older than the one saved (another process changed it since) is left out.
+_MERGE_SILENCES = """
+for i = 1, #ARGV, 3 do
+  local id, updated = ARGV[i], tonumber(ARGV[i + 1])
+  local old = redis.call('HGET', KEYS[1], id)
+  local newer = true
+  if old then
+    local saved = cjson.decode(old)
+    local stamp = saved['updated_at']
+    if stamp == nil or stamp == cjson.null then stamp = saved['starts_at'] end
+    if type(stamp) == 'number' and stamp > updated then newer = false end
+  end
+  if newer then
+    redis.call('HSET', KEYS[1], id, ARGV[i + 2])
+    redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), id)
+  end
+end
+return 0
+"""
 
 
 def describe_url(url: str) -> str:
@@ -110,10 +137,15 @@ class RedisStore:
 
     def load(self) -> SavedState:
         def read(client: Any) -> SavedState:
-            alerts = {k.decode(): _record(v) for k, v in client.hgetall(self._key("alerts")).items()}
-            silences = {k.decode(): _record(v) for k, v in client.hgetall(self._key("silences")).items()}
+            rows: dict[str, list[Record]] = {}
+            for holder in sorted(h.decode() for h in client.smembers(self._key("alert-holders"))):
+                for fp, raw in client.hgetall(self._key(f"alerts:{holder}")).items():
+                    rows.setdefault(fp.decode(), []).append(_record(raw))
+            alerts = {fp: furthest(records) for fp, records in rows.items()}
+            seq = int(client.get(self._key("silence-log:count")) or 0)
+            silences = {k.decode(): _record(v) for k, v in client.hgetall(self._key("silence-log")).items()}
             nflog = {_log_key(k): _record(v) for k, v in client.hgetall(self._key("nflog")).items()}
-            return SavedState(alerts, silences, nflog)
+            return SavedState(alerts, silences, nflog, seq)
 
         return self._call(read)
 
@@ -122,15 +154,27 @@ class RedisStore:
             return
 
         def write(client: Any) -> None:
+            touched = [*changes.alerts, *changes.removed_alerts]
+            # the records of these alerts kept by processes that no longer speak for them
+            stale = self._stale_holders(client, changes.holder, changes.at) if touched else []
             pipe = client.pipeline(transaction=True)
+            own = self._key(f"alerts:{changes.holder}")
             if changes.alerts:
-                pipe.hset(self._key("alerts"), mapping={fp: _text(r) for fp, r in changes.alerts.items()})
+                pipe.hset(own, mapping={fp: _text(r) for fp, r in changes.alerts.items()})
+                pipe.sadd(self._key("alert-holders"), changes.holder)
             if changes.removed_alerts:
-                pipe.hdel(self._key("alerts"), *changes.removed_alerts)
-            if changes.silences is not None:
-                pipe.delete(self._key("silences"))
-                if changes.silences:
-                    pipe.hset(self._key("silences"), mapping={i: _text(r) for i, r in changes.silences.items()})
+                pipe.hdel(own, *changes.removed_alerts)
+            for holder in stale:
+                pipe.hdel(self._key(f"alerts:{holder}"), *touched)
+            if changes.silences:
+                merged: list[str | float] = []
+                for silence_id, record in changes.silences.items():
+                    merged += [silence_id, repr(max(silence_stamp(record), -1e300)), _text(record)]
+                keys = [self._key("silence-log"), self._key("silence-log:seq"), self._key("silence-log:count")]
+                pipe.eval(_MERGE_SILENCES, len(keys), *keys, *merged)
+            if changes.removed_silences:
+                pipe.hdel(self._key("silence-log"), *changes.removed_silences)
+                pipe.zrem(self._key("silence-log:seq"), *changes.removed_silences)
             if changes.nflog:
                 self._log_entries(pipe, {_field(k): r for k, r in changes.nflog.items()})
             if changes.removed_nflog:
@@ -138,6 +182,28 @@ class RedisStore:
             pipe.execute()
 
         self._call(write)
+
+    def silences_since(self, seq: int) -> tuple[dict[str, Record], int]:
+        def read(client: Any) -> tuple[dict[str, Record], int]:
+            latest = int(client.get(self._key("silence-log:count")) or 0)
+            if latest == seq:
+                return {}, latest
+            # read after the count: a change made in between is read now and again next time
+            ids = [i.decode() for i in client.zrangebyscore(self._key("silence-log:seq"), f"({seq}", "+inf")]
+            raws = client.hmget(self._key("silence-log"), ids) if ids else []
+            return {i: _record(raw) for i, raw in zip(ids, raws, strict=True) if raw is not None}, latest
+
+        return self._call(read)
+
+    def _stale_holders(self, client: Any, holder: str, now: float) -> list[str]:
+        """The processes other than ``holder`` that keep alert records and hold no live lease."""
+        live = {
+            h.decode()
+            for h, raw in client.hgetall(self._key("holders")).items()
+            if float((r := _record(raw)).get("expires", 0.0)) > now and not r.get("stopped")
+        }
+        members = (h.decode() for h in client.smembers(self._key("alert-holders")))
+        return [h for h in members if h != holder and h not in live]
 
     def after_fork(self) -> None:
         # the parent's sockets stay the parent's: the child connects on first use
@@ -219,7 +285,11 @@ class RedisStore:
                 oldest = [f.decode() for f in pipe.zrange(self._key("nflog:at"), 0, excess + len(gone) - 1)]
                 gone += [f for f in oldest if f not in going][:excess]
             dead = [h for h, r in heartbeats.items() if float(r.get("expires", 0.0)) < now - retention]
+            # resolved for the processes that held them: their records of these alerts are stale
+            stale = self._stale_holders(pipe, "", now) if found else []
             pipe.multi()
+            for holder in stale:
+                pipe.hdel(self._key(f"alerts:{holder}"), *{fp for fp, _, _ in found})
             searched = {h: json.dumps({**heartbeats[h], "searched": True}) for h in expired if h not in dead}
             if searched:  # a holder that renews again is searched for again once it expires
                 pipe.hset(self._key("holders"), mapping=searched)
@@ -236,6 +306,8 @@ class RedisStore:
             if dead:
                 pipe.hdel(self._key("holders"), *dead)
                 pipe.delete(*(self._key(f"held:{h}") for h in dead))
+                pipe.delete(*(self._key(f"alerts:{h}") for h in dead))
+                pipe.srem(self._key("alert-holders"), *dead)
             if search:
                 self._next_search = now + _FULL_SEARCH_S
             return found

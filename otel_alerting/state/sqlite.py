@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ..notify.dedup import Claim, LogRecord
-from . import sqlite_shared
+from . import sqlite_rows, sqlite_shared
 from .model import Changes, NotificationLogKey, Record, SavedState
 from .store import StateError
 
@@ -27,8 +27,6 @@ SCHEMA_VERSION = 1
 
 _TABLES = (
     "CREATE TABLE otel_alerting_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE alerts (fingerprint TEXT PRIMARY KEY, record TEXT NOT NULL)",
-    "CREATE TABLE silences (id TEXT PRIMARY KEY, record TEXT NOT NULL)",
     "CREATE TABLE nflog (fingerprint TEXT NOT NULL, receiver TEXT NOT NULL, record TEXT NOT NULL,"
     " PRIMARY KEY (fingerprint, receiver))",
 )
@@ -73,16 +71,22 @@ class SqliteStore:
         with self._lock:
             try:
                 connection = self._connect()
-                rows = connection.execute("SELECT fingerprint, record FROM alerts")
-                alerts = {fp: _record(text) for fp, text in rows}
-                silences = {i: _record(text) for i, text in connection.execute("SELECT id, record FROM silences")}
+                alerts = sqlite_rows.load_alerts(connection)
+                silences, seq = sqlite_rows.silences_since(connection, -1)
                 nflog = {
                     (fp, receiver): _record(text)
                     for fp, receiver, text in connection.execute("SELECT fingerprint, receiver, record FROM nflog")
                 }
             except (sqlite3.Error, ValueError) as exc:
                 raise StateError(f"cannot read {self._path}: {exc}") from None
-        return SavedState(alerts, silences, nflog)
+        return SavedState(alerts, silences, nflog, seq)
+
+    def silences_since(self, seq: int) -> tuple[dict[str, Record], int]:
+        with self._lock:
+            try:
+                return sqlite_rows.silences_since(self._connect(), seq)
+            except (sqlite3.Error, ValueError) as exc:
+                raise StateError(f"cannot read {self._path}: {exc}") from None
 
     def save(self, changes: Changes) -> None:
         if not changes:
@@ -153,13 +157,13 @@ def _check_schema(connection: sqlite3.Connection, path: str) -> None:
     connection.execute("PRAGMA synchronous=NORMAL")
     if tables:
         # a file written before the shared log existed gets its tables (same schema version)
-        connection.executescript("".join(f"{statement};" for statement in sqlite_shared.TABLES))
+        connection.executescript("".join(f"{statement};" for statement in (*sqlite_shared.TABLES, *sqlite_rows.TABLES)))
     if not tables:
         connection.execute("BEGIN IMMEDIATE")
         try:
             tables = _tables(connection)  # another process may have created them meanwhile
             if not tables:
-                for statement in (*_TABLES, *sqlite_shared.TABLES):
+                for statement in (*_TABLES, *sqlite_shared.TABLES, *sqlite_rows.TABLES):
                     connection.execute(statement)
                 connection.executemany(
                     "INSERT INTO otel_alerting_meta (key, value) VALUES (?, ?)",
@@ -192,19 +196,8 @@ def _tables(connection: sqlite3.Connection) -> set[str]:
 def _write(connection: sqlite3.Connection, changes: Changes) -> None:
     # serialised row by row inside the transaction: a value that cannot be written
     # undoes the rows before it too
-    if changes.alerts:
-        connection.executemany(
-            "INSERT OR REPLACE INTO alerts (fingerprint, record) VALUES (?, ?)",
-            ((fp, _text(record)) for fp, record in changes.alerts.items()),
-        )
-    if changes.removed_alerts:
-        connection.executemany("DELETE FROM alerts WHERE fingerprint = ?", ((fp,) for fp in changes.removed_alerts))
-    if changes.silences is not None:
-        connection.execute("DELETE FROM silences")
-        connection.executemany(
-            "INSERT INTO silences (id, record) VALUES (?, ?)",
-            ((i, _text(record)) for i, record in changes.silences.items()),
-        )
+    sqlite_rows.write_alerts(connection, changes)
+    sqlite_rows.write_silences(connection, changes)
     if changes.nflog:
         connection.executemany(
             "INSERT OR REPLACE INTO nflog (fingerprint, receiver, record) VALUES (?, ?, ?)",

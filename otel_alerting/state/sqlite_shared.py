@@ -1,5 +1,6 @@
 """The shared notification log's statements for an SQLite file: heartbeats and leases
-beside the ``nflog`` table. Each function runs inside the caller's write transaction."""
+beside the ``nflog`` table; a holder's alert records (``sqlite_rows``) go with it. Each
+function runs inside the caller's write transaction."""
 
 from __future__ import annotations
 
@@ -82,6 +83,12 @@ def orphans(
         connection.execute(
             "UPDATE nflog SET record = ? WHERE fingerprint = ? AND receiver = ?", (_text(resolved), fp, receiver)
         )
+        # resolved for the processes that held it: their records of it are stale now
+        connection.execute(
+            "DELETE FROM alert_rows WHERE fingerprint = ? AND holder NOT IN"
+            " (SELECT holder FROM holders WHERE expires > ? AND stopped = 0)",
+            (fp, now),
+        )
     # bounds: what is no longer firing goes after the retention, then the oldest past the limit
     connection.execute(
         "DELETE FROM nflog WHERE json_extract(record, '$.status') != 'FIRING' AND json_extract(record, '$.at') < ?",
@@ -93,9 +100,10 @@ def orphans(
             "DELETE FROM nflog WHERE rowid IN (SELECT rowid FROM nflog ORDER BY json_extract(record, '$.at') LIMIT ?)",
             (count - limit,),
         )
-    # holders dead for a whole retention, and their leases
-    connection.execute("DELETE FROM holders WHERE expires < ?", (now - retention,))
-    connection.execute("DELETE FROM leases WHERE holder NOT IN (SELECT holder FROM holders)")
+    # holders dead for a whole retention, and their leases and alert records
+    if connection.execute("DELETE FROM holders WHERE expires < ?", (now - retention,)).rowcount:
+        connection.execute("DELETE FROM leases WHERE holder NOT IN (SELECT holder FROM holders)")
+        connection.execute("DELETE FROM alert_rows WHERE holder NOT IN (SELECT holder FROM holders)")
     return found
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .model import Changes, SavedState
+from .model import Changes, Record, SavedState
 
 __all__ = ["StateError", "StateStore"]
 
@@ -24,6 +24,12 @@ class StateStore(Protocol):
 
     def save(self, changes: Changes) -> None:
         """Apply ``changes`` all at once or not at all; StateError if that failed."""
+        ...
+
+    def silences_since(self, seq: int) -> tuple[dict[str, Record], int]:
+        """The silences changed (by any process) since the store's count of silence
+        changes was ``seq``, and the count now; StateError if they cannot be read. Cheap
+        when nothing changed: one read of the count."""
         ...
 
     def after_fork(self) -> None:

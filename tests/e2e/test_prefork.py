@@ -2,18 +2,22 @@
 ``--preload``, and real uvicorn with ``--workers 3``) under opentelemetry-instrument,
 each worker evaluating its own ``app.level``, a real webhook receiver.
 
-With ``OTEL_PYTHON_ALERTING_STATE`` (an SQLite file the workers share), an alert that
-every worker trips arrives once as FIRING and once as RESOLVED, the RESOLVED only when
-every worker has resolved, or once the lease of a worker that was SIGKILLed holding it
-has expired. Without it, each worker notifies (documented) and one warning says so.
+With ``OTEL_PYTHON_ALERTING_STATE`` (an SQLite file or a Redis the workers share), an
+alert that every worker trips arrives once as FIRING and once as RESOLVED, the RESOLVED
+only when every worker has resolved, or once the lease of a worker that was SIGKILLed
+holding it has expired; a silence posted to the Alertmanager API (to whichever worker
+accepts the connection) mutes it in every worker, and its expiry, posted the same way,
+unmutes it. Without it, each worker notifies (documented) and one warning says so.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +50,8 @@ LEASE_S = 2.0
 
 SERVERS = {
     "gunicorn": ["gunicorn", "--workers", "3", "--chdir", str(APPS), "prefork_app:application"],
+    # the app with the plugin's HTTP surface mounted under /alerting
+    "gunicorn api": ["gunicorn", "--workers", "3", "--chdir", str(APPS), "prefork_api_app:application"],
     "gunicorn --preload": ["gunicorn", "--workers", "3", "--preload", "--chdir", str(APPS), "prefork_app:application"],
     # a worker slow to start under load is not taken for a hung one
     "uvicorn": [
@@ -66,6 +72,7 @@ class Server:
     process: subprocess.Popen[str]
     levels: Path
     hook: HttpReceiver
+    port: int = 0
     stderr: str = ""
 
     def workers(self) -> list[int]:
@@ -129,7 +136,7 @@ def serving(kind: str, receiver: OtlpReceiver, tmp_path: Path, state: str | None
         process = subprocess.Popen(
             command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
-        server = Server(process, levels, hook)
+        server = Server(process, levels, hook, port)
         try:
             wait_until(lambda: len(server.workers()) == 3, "3 workers evaluating", 60, seen=server.workers)
             yield server
@@ -180,6 +187,55 @@ def test_every_worker_trips_it_one_firing_and_one_resolved(
     assert resolved["fingerprint"] == firing["fingerprint"]
     assert resolved["startsAt"] == firing["startsAt"]
     assert WARNING not in server.stderr
+
+
+def _api(server: Server, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """One request to the Alertmanager API mounted in the app: the worker that answered, and the JSON."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}/alerting/api/v2/{path}",
+        None if body is None else json.dumps(body).encode(),
+        {"Content-Type": "application/json"},
+        method=method,
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        text = response.read()
+        return int(response.headers["X-Worker-Pid"]), json.loads(text) if text else None
+
+
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
+def test_a_silence_posted_to_one_worker_mutes_the_alert_in_every_worker(
+    store: str, receiver: OtlpReceiver, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    with serving("gunicorn api", receiver, tmp_path, _state(store, request, tmp_path)) as server:
+        now = time.time()
+        silence = {
+            "matchers": [{"name": "alertname", "value": "WorkersLevelHigh", "isRegex": False, "isEqual": True}],
+            "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60)),
+            "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 3600)),
+            "createdBy": "ops",
+            "comment": "maintenance",
+        }
+        posted_to, answer = _api(server, "POST", "silences", silence)
+        silence_id = answer["silenceID"]
+        knowing: set[int] = set()
+
+        def every_worker_knows_it() -> bool:
+            # the connections land on the workers in turn or at random: each says if it knows it
+            try:
+                pid, found = _api(server, "GET", f"silence/{silence_id}")
+            except OSError:  # 404 from a worker that has not read it yet
+                return False
+            if found["status"]["state"] == "active":
+                knowing.add(pid)
+            return set(server.workers()) <= knowing
+
+        wait_until(every_worker_knows_it, "every worker knowing the silence", 20, seen=lambda: (posted_to, knowing))
+        server.level(700)  # every worker trips the alert, and every worker mutes it
+        holds_for(lambda: not server.alerts(), "no FIRING from any worker while silenced", 4, seen=server.alerts)
+        expired_by, _ = _api(server, "DELETE", f"silence/{silence_id}")
+        wait_until(server.alerts, "the FIRING once the silence expired", 20, seen=lambda: (expired_by, server.alerts()))
+        holds_for(lambda: len(server.alerts()) == 1, "one FIRING", 2, seen=server.alerts)
+        assert server.statuses() == ["firing"]
 
 
 @pytest.mark.parametrize("store", ["sqlite", "redis"])

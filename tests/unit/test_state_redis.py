@@ -44,7 +44,7 @@ def test_what_is_saved_is_loaded(redis: RedisServer) -> None:
             nflog={("fp1", "webhook"): {"status": "FIRING", "severity": 3, "at": 5.0}},
         )
     )
-    store.save(Changes(removed_alerts=frozenset({"fp2"}), silences={}))
+    store.save(Changes(removed_alerts=frozenset({"fp2"}), removed_silences=frozenset({"s1"})))
     store.close()
     again = RedisStore(redis.url)  # another process, or a restart
     assert again.load() == SavedState(
