@@ -5,8 +5,8 @@ on a free port, no persistence), with 100 and 10,000 firing alerts of one rule (
 ``by id``): per evaluation, what the system does for its store after the rules are
 evaluated, that is the read of the silences other processes changed (``read_silences``:
 the store's count of silence changes, nothing else when none changed), the manager's
-``export_changes`` (the records of the alerts that changed), the keeper's ``write`` (what changed, in one transaction) and the shared log's
-heartbeat (``SharedDedup.hold``). Two cases:
+``export_changes`` (the records of the alerts that changed), the keeper's ``write``
+(what changed, in one transaction) and the shared log's heartbeat (``SharedDedup.hold``). Two cases:
 *steady* (nothing changed since the last evaluation) and *one changed* (one alert
 escalates or de-escalates at each evaluation), and beside them what rebuilding every
 record at each evaluation would cost (``export_state``, the full records the keeper then
