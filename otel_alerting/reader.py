@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from .http import HealthServer
     from .system import AlertingSystem
 
-__all__ = ["AlertingMetricReader"]
+__all__ = ["READER_MODE_TEMPORALITY", "AlertingMetricReader"]
 
 _logger = logging.getLogger("otel_alerting")
 
@@ -79,6 +79,16 @@ _INSTRUMENTS = (
     ObservableUpDownCounter,
     ObservableGauge,
 )
+
+#: The aggregation of a reader-mode reader, which no exporter reads: counters and
+#: histograms as deltas, so that the SDK forgets a series at the first collection
+#: without a measurement of it (cumulative aggregation keeps every series ever seen,
+#: and counts them all against the cardinality limit). Gauges and up-down counters stay
+#: cumulative: their value is their last one, measured or not.
+READER_MODE_TEMPORALITY: Mapping[type, AggregationTemporality] = {
+    Counter: AggregationTemporality.DELTA,
+    Histogram: AggregationTemporality.DELTA,
+}
 
 
 class AlertingMetricReader(MetricReader):
@@ -106,6 +116,8 @@ class AlertingMetricReader(MetricReader):
         forward_to = exporters_for(settings, env, exporters)
         # one aggregation for both: it takes the preferences of the exporter it feeds
         first = forward_to[0] if forward_to else None
+        if first is None and preferred_temporality is None:
+            preferred_temporality = dict(READER_MODE_TEMPORALITY)
         super().__init__(
             preferred_temporality=getattr(first, "_preferred_temporality", preferred_temporality),
             preferred_aggregation=getattr(first, "_preferred_aggregation", None),

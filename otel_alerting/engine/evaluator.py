@@ -88,6 +88,10 @@ class Evaluator:
     def overflowed_metrics(self) -> list[str]:
         return sorted(self.overflowed)
 
+    def series_count(self) -> dict[str, int]:
+        """Series kept per watched metric (forgotten ones not counted once pruned)."""
+        return {name: len(watched.state) for name, watched in self._watched.items()}
+
     def evaluate(self, data: MetricsData | None, now: float) -> list[RuleResult]:
         """One collection: every rule's value per group at ``now``."""
         failed: dict[RuleState, str] = {}
