@@ -275,6 +275,7 @@ class Settings:
     cooldown_s: float = 60.0
     history_size: int = 1000
     cardinality_limit: int = 10_000
+    max_series_per_rule: int = 10_000
     channels: tuple[str, ...] = ("log", "console")
     #: OTEL_PYTHON_ALERTING_CHANNELS was set: exactly those channels, none added
     channels_set: bool = False
@@ -308,6 +309,7 @@ class Settings:
             ev.OTEL_PYTHON_ALERTING_COOLDOWN: f"{self.cooldown_s:g}s",
             ev.OTEL_PYTHON_ALERTING_HISTORY_SIZE: self.history_size,
             ev.OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT: self.cardinality_limit,
+            ev.OTEL_PYTHON_ALERTING_MAX_SERIES_PER_RULE: self.max_series_per_rule,
             ev.OTEL_PYTHON_ALERTING_CHANNELS: ",".join(self.channels)
             if self.channels_set
             else "(unset: log, console and every configured channel)",
@@ -379,6 +381,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         cooldown_s=r.duration(ev.OTEL_PYTHON_ALERTING_COOLDOWN, Settings.cooldown_s),
         history_size=int(r.number(ev.OTEL_PYTHON_ALERTING_HISTORY_SIZE, Settings.history_size, 1, True)),
         cardinality_limit=int(r.number(ev.OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT, Settings.cardinality_limit, 1, True)),
+        max_series_per_rule=int(
+            r.number(ev.OTEL_PYTHON_ALERTING_MAX_SERIES_PER_RULE, Settings.max_series_per_rule, 1, True)
+        ),
         channels=channels,
         channels_set=r.text(ev.OTEL_PYTHON_ALERTING_CHANNELS) is not None,
         console_color=r.choice(ev.OTEL_PYTHON_ALERTING_CONSOLE_COLOR, "auto", ("auto", "always", "never")),
