@@ -28,7 +28,8 @@ in a process of its own, so its memory is not counted. Per phase (firing, resolv
   *tracemalloc*: peak traced by ``tracemalloc`` during the phase, from a separate run
   (tracemalloc slows allocation several times, so that run's times are not reported).
 
-Each run is a fresh process. Times and RSS are medians over ``--runs`` runs.
+Each run is a fresh process; the scenarios take turns, run after run. Times, rates and
+RSS are medians over ``--runs`` runs.
 
 **Latency.** A single HIGH alert with the default routes (``log`` without grouping, by
 design; ``webhook`` with the default ``group_wait`` of 2 s): from the start of the
@@ -476,10 +477,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"command: python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}".rstrip())
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
     started = time.monotonic()
-    for name, group_by, group_wait, queue, count in SCENARIOS:
-        if args.only and args.only not in name:
-            continue
-        base = {
+    chosen = [s for s in SCENARIOS if not args.only or args.only in s[0]]
+    specs = {
+        name: {
             "kind": "storm",
             "alerts": count or args.alerts,
             "shards": args.shards,
@@ -487,9 +487,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             "group_wait": group_wait,
             "queue": queue,
         }
-        timed = [child({**base, "traced": False}) for _ in range(args.runs)]
-        traced = [child({**base, "traced": True})]
-        results[name] = {"timed": timed, "traced": traced}
+        for name, group_by, group_wait, queue, count in chosen
+    }
+    # round-robin over the scenarios, so that the machine's drift falls on each alike
+    for _ in range(args.runs):
+        for name in specs:
+            timed = results.setdefault(name, {"timed": [], "traced": []})["timed"]
+            timed.append(child({**specs[name], "traced": False}))
+    for name in specs:
+        results[name]["traced"] = [child({**specs[name], "traced": True})]
         print(f"  {name}: done ({time.monotonic() - started:.0f} s)", file=sys.stderr)
     print()
     print(storm_table(results, args.alerts))
