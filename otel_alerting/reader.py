@@ -213,9 +213,12 @@ class AlertingMetricReader(MetricReader):
 
     def _wait_for_loading(self) -> None:
         loading = self._loading
-        if loading is not None and loading is not threading.current_thread():
-            # at shutdown, only as long as its deadline allows (see ``shutdown``)
-            loading.join(0 if self._shutdown_done else None)
+        if loading is None or loading is threading.current_thread():
+            return
+        # not past shutdown: a process that ends while its rules load has nothing to
+        # evaluate yet, and neither its exit nor its final export waits for them
+        while loading.is_alive() and not self._stop.is_set():
+            loading.join(0.05)
 
     def _start_up(
         self, settings: Settings, env: Mapping[str, str], channels: Sequence[Channel] | None
@@ -284,8 +287,6 @@ class AlertingMetricReader(MetricReader):
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(max(deadline - time.monotonic(), 0.0))
-        if self._loading is not None and self._loading is not threading.current_thread():
-            self._loading.join(max(deadline - time.monotonic(), 0.0))
         if self._system is not None or self._has_work():
             self._collect_once(max(deadline - time.monotonic(), 0.001) * 1000)  # the final evaluation
         if self._forwarder is not None:

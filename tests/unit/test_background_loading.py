@@ -4,6 +4,7 @@ for a large rules file; strict mode loads it during the start-up, to stop it the
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -64,3 +65,26 @@ def test_strict_mode_loads_during_the_start_up_and_stops_it(monkeypatch: pytest.
     with pytest.raises(ConfigurationProblems):
         AlertingMetricReader(environ=env)
     assert names == [threading.current_thread().name]
+
+
+def test_a_process_that_ends_while_its_rules_load_does_not_wait_for_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    release = threading.Event()
+    load = reader_module.load_configuration
+
+    def slow(settings: Any, env: Mapping[str, str], channels: Sequence[Any] | None) -> Configuration:
+        release.wait(30)
+        return load(settings, env, channels)
+
+    monkeypatch.setattr(reader_module, "load_configuration", slow)
+    env = environment(tmp_path, OTEL_PYTHON_ALERTING_INTERVAL="10")  # the first tick comes while loading
+    reader = AlertingMetricReader(environ=env)
+    provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+    try:
+        started = time.monotonic()
+        provider.shutdown()
+        assert time.monotonic() - started < 2.0
+        assert reader._loading is not None and reader._loading.is_alive()
+    finally:
+        release.set()
