@@ -3,6 +3,7 @@ for a large rules file; strict mode loads it during the start-up, to stop it the
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,8 @@ from otel_alerting import reader as reader_module
 from otel_alerting.configuration import Configuration
 from otel_alerting.errors import ConfigurationProblems
 from otel_alerting.reader import AlertingMetricReader
+
+from ..support.waiting import wait_until
 
 RULES = "rules:\n  - alert: Level\n    expr: {value: {metric: app.level}}\n    above: {high: 1}\n"
 
@@ -82,6 +85,16 @@ def test_a_process_that_ends_while_its_rules_load_does_not_wait_for_them(
     reader = AlertingMetricReader(environ=env)
     provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
     try:
+        ticker = reader._thread
+        assert ticker is not None and ticker.ident is not None
+
+        def ticker_waits() -> bool:
+            frame = sys._current_frames().get(ticker.ident)  # type: ignore[arg-type]
+            while frame is not None and frame.f_code.co_name != "_wait_for_loading":
+                frame = frame.f_back
+            return frame is not None
+
+        wait_until(ticker_waits, timeout=10, what="the first tick waiting for the rules")
         started = time.monotonic()
         provider.shutdown()
         assert time.monotonic() - started < 2.0
