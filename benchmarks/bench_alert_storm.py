@@ -17,6 +17,9 @@ in a process of its own, so its memory is not counted. Per phase (firing, resolv
   receiver's first and last request (``time.monotonic`` is system-wide on Linux);
 * *drain*: from the start of ``collect()`` until every notification has an outcome in
   the manager's statistics (delivered, failed or dropped);
+* *POSTs/s*: requests over the time from the first to the last (the *a group per
+  alert* scenarios, ``group_by: ['...']``, send one POST per alert: their rate at 1,000
+  and at 10,000 alerts shows whether a delivery costs more as the queue grows);
 * *requests*, *received*: HTTP requests and alerts the receiver got; *delivered*,
   *dropped*: notifications counted by the plugin (its manager's statistics);
 * *lost*: alerts neither received exactly once nor counted as dropped; *dup*: alerts
@@ -25,7 +28,8 @@ in a process of its own, so its memory is not counted. Per phase (firing, resolv
   *tracemalloc*: peak traced by ``tracemalloc`` during the phase, from a separate run
   (tracemalloc slows allocation several times, so that run's times are not reported).
 
-Each run is a fresh process. Times and RSS are medians over ``--runs`` runs.
+Each run is a fresh process; the scenarios take turns, run after run. Times, rates and
+RSS are medians over ``--runs`` runs.
 
 **Latency.** A single HIGH alert with the default routes (``log`` without grouping, by
 design; ``webhook`` with the default ``group_wait`` of 2 s): from the start of the
@@ -34,7 +38,8 @@ webhook request's arrival; and the same for its resolution (never held by groupi
 
     python benchmarks/bench_alert_storm.py [--runs 3] [--alerts 10000] [--latency-runs 10]
 
-About 2 minutes with the defaults on 2 cores.
+About 3 minutes with the defaults on 2 cores; ``--only 'a group per alert'`` runs the
+last two scenarios alone.
 """
 
 from __future__ import annotations
@@ -87,14 +92,17 @@ rules:
     above: {{high: {threshold}}}
 """
 
-#: (name, group_by, group_wait, queue size or None for the default); --quick keeps the first two
-SCENARIOS: list[tuple[str, str, str, int | None]] = [
-    ("one group", "alertname", "2s", None),
-    ("100 groups", "shard", "2s", 10_000),
-    ("100 groups, default queue", "shard", "2s", None),
-    ("100 groups, small queue", "shard", "2s", 2_000),
-    ("one group, queue 1", "alertname", "2s", 1),
-    ("100 groups, no group_wait", "shard", "0s", 10_000),
+#: (name, group_by, group_wait, queue size or None for the default, alerts or None for --alerts)
+SCENARIOS: list[tuple[str, str, str, int | None, int | None]] = [
+    ("one group", "alertname", "2s", None, None),
+    ("100 groups", "shard", "2s", 10_000, None),
+    ("100 groups, default queue", "shard", "2s", None, None),
+    ("100 groups, small queue", "shard", "2s", 2_000, None),
+    ("one group, queue 1", "alertname", "2s", 1, None),
+    ("100 groups, no group_wait", "shard", "0s", 10_000, None),
+    # one group per alert: as many POSTs as alerts, so the cost of each must not grow with the queue
+    ("a group per alert, 1,000", "'...'", "2s", None, 1_000),
+    ("a group per alert, 10,000", "'...'", "2s", None, 10_000),
 ]
 
 
@@ -235,7 +243,7 @@ def storm_run(
         reader.collect()
         held = time.monotonic() - start
         target = sum(n for (c, _), n in before.items() if c == "webhook") + alerts
-        end = start + 120
+        end = start + 600
         while (expected := outcomes()) < target and time.monotonic() < end:
             time.sleep(0.002)
         drained = time.monotonic() - start
@@ -245,7 +253,7 @@ def storm_run(
             traced_peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
         if expected < target:
-            raise RuntimeError(f"{phase}: only {expected - (target - alerts)} of {alerts} outcomes within 120 s")
+            raise RuntimeError(f"{phase}: only {expected - (target - alerts)} of {alerts} outcomes within 600 s")
         after = system.manager.stats().deliveries
         counts = {o: after[("webhook", o)] - before[("webhook", o)] for o in ("delivered", "failed", "dropped")}
         stats = receiver.stats()
@@ -369,7 +377,7 @@ def ms(value: float | None) -> str:
 
 def storm_table(results: dict[str, dict[str, list[dict[str, Any]]]], alerts: int) -> str:
     rows = []
-    for name, _group_by, group_wait, queue in SCENARIOS:
+    for name, _group_by, group_wait, queue, count in SCENARIOS:
         if name not in results:
             continue
         timed, traced = results[name]["timed"], results[name]["traced"]
@@ -386,9 +394,14 @@ def storm_table(results: dict[str, dict[str, list[dict[str, Any]]]], alerts: int
                 for r in runs
                 for k in ("requests", "received", "delivered", "dropped", "lost", "dup")
             )
+            first, last_req = med("first"), med("last")
+            rate = [
+                r["requests"] / (r["last"] - r["first"]) for r in runs if r["requests"] > 1 and r["last"] > r["first"]
+            ]
             rows.append(
                 [
                     name,
+                    f"{count or alerts:,}",
                     group_wait,
                     f"{queue:,}" if queue else f"{Settings.queue_size:,} (default)",
                     phase,
@@ -399,15 +412,17 @@ def storm_table(results: dict[str, dict[str, list[dict[str, Any]]]], alerts: int
                     f"{last['lost']}" + ("" if counts_equal else "*"),
                     f"{last['dup']}",
                     ms(med("eval")),
-                    ms(med("first")),
-                    ms(med("last")),
+                    ms(first),
+                    ms(last_req),
+                    f"{median(rate):,.0f}" if rate else "-",
                     ms(med("drain")),
                     f"{(med('rss') or 0) / MIB:.1f}",
                     f"{traced[0][phase]['traced'] / MIB:.1f}",
                 ]
             )
     headers = [
-        f"scenario ({alerts:,} alerts)",
+        "scenario",
+        "alerts",
         "group_wait",
         "queue",
         "phase",
@@ -420,6 +435,7 @@ def storm_table(results: dict[str, dict[str, list[dict[str, Any]]]], alerts: int
         "eval ms",
         "first req ms",
         "last req ms",
+        "POSTs/s",
         "drain ms",
         "RSS Δ MiB",
         "tracemalloc MiB",
@@ -461,20 +477,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"command: python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}".rstrip())
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
     started = time.monotonic()
-    for name, group_by, group_wait, queue in SCENARIOS:
-        if args.only and args.only not in name:
-            continue
-        base = {
+    chosen = [s for s in SCENARIOS if not args.only or args.only in s[0]]
+    specs = {
+        name: {
             "kind": "storm",
-            "alerts": args.alerts,
+            "alerts": count or args.alerts,
             "shards": args.shards,
             "group_by": group_by,
             "group_wait": group_wait,
             "queue": queue,
         }
-        timed = [child({**base, "traced": False}) for _ in range(args.runs)]
-        traced = [child({**base, "traced": True})]
-        results[name] = {"timed": timed, "traced": traced}
+        for name, group_by, group_wait, queue, count in chosen
+    }
+    # round-robin over the scenarios, so that the machine's drift falls on each alike
+    for _ in range(args.runs):
+        for name in specs:
+            timed = results.setdefault(name, {"timed": [], "traced": []})["timed"]
+            timed.append(child({**specs[name], "traced": False}))
+    for name in specs:
+        results[name]["traced"] = [child({**specs[name], "traced": True})]
         print(f"  {name}: done ({time.monotonic() - started:.0f} s)", file=sys.stderr)
     print()
     print(storm_table(results, args.alerts))

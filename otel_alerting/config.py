@@ -31,6 +31,7 @@ __all__ = [
     "ALIASES",
     "KNOWN_CHANNELS",
     "MAX_CARDINALITY_LIMIT",
+    "MAX_SERIES_PER_RULE",
     "MAX_COUNT",
     "MAX_HISTORY_SIZE",
     "MAX_INTERVAL_MS",
@@ -88,6 +89,8 @@ MAX_QUEUE_SIZE = 1_000_000
 MAX_HISTORY_SIZE = 100_000
 #: OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT: series per metric
 MAX_CARDINALITY_LIMIT = 1_000_000
+#: OTEL_PYTHON_ALERTING_MAX_SERIES_PER_RULE: series one rule reads per metric
+MAX_SERIES_PER_RULE = 1_000_000
 #: any other count (``EnvReader.count``: OTEL_PYTHON_ALERTING_WEBHOOK_MAX_ALERTS)
 MAX_COUNT = 1_000_000
 
@@ -337,6 +340,7 @@ class Settings:
     cooldown_s: float = 60.0
     history_size: int = 1000
     cardinality_limit: int = 10_000
+    max_series_per_rule: int = 10_000
     channels: tuple[str, ...] = ("log", "console")
     #: OTEL_PYTHON_ALERTING_CHANNELS was set: exactly those channels, none added
     channels_set: bool = False
@@ -372,6 +376,7 @@ class Settings:
             ev.OTEL_PYTHON_ALERTING_COOLDOWN: f"{self.cooldown_s:g}s",
             ev.OTEL_PYTHON_ALERTING_HISTORY_SIZE: self.history_size,
             ev.OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT: self.cardinality_limit,
+            ev.OTEL_PYTHON_ALERTING_MAX_SERIES_PER_RULE: self.max_series_per_rule,
             ev.OTEL_PYTHON_ALERTING_CHANNELS: ",".join(self.channels)
             if self.channels_set
             else "(unset: log, console and every configured channel)",
@@ -451,6 +456,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         history_size=_whole(r, ev.OTEL_PYTHON_ALERTING_HISTORY_SIZE, Settings.history_size, MAX_HISTORY_SIZE),
         cardinality_limit=_whole(
             r, ev.OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT, Settings.cardinality_limit, MAX_CARDINALITY_LIMIT
+        ),
+        max_series_per_rule=_whole(
+            r, ev.OTEL_PYTHON_ALERTING_MAX_SERIES_PER_RULE, Settings.max_series_per_rule, MAX_SERIES_PER_RULE
         ),
         channels=channels,
         channels_set=r.text(ev.OTEL_PYTHON_ALERTING_CHANNELS) is not None,

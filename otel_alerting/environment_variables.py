@@ -110,6 +110,16 @@ one overflow series (reported in the log and ``otel_alerting.cardinality.overflo
 Default: ``10000``.
 """
 
+OTEL_PYTHON_ALERTING_MAX_SERIES_PER_RULE = "OTEL_PYTHON_ALERTING_MAX_SERIES_PER_RULE"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_MAX_SERIES_PER_RULE
+
+Series one rule reads at most (per metric it reads). A new series past the limit is not
+read by that rule, so it cannot alert, until others have gone away; such series are
+counted per rule in ``otel_alerting.rule.series.refused`` and ``/health``, and a rule's
+first refusal is logged once. Default: ``10000``.
+"""
+
 OTEL_PYTHON_ALERTING_CHANNELS = "OTEL_PYTHON_ALERTING_CHANNELS"
 """
 .. envvar:: OTEL_PYTHON_ALERTING_CHANNELS

@@ -13,8 +13,9 @@ Two modes (see docs/modes.md):
 * ``export``: the only reader. It evaluates, then hands the same ``MetricsData`` to
   the metric exporters (``export_mode``).
 
-At start-up it loads the settings, the rules and the channels, and reports their
-problems (strict mode stops the process there). The alerting system itself (the
+At start-up it reads the settings, then loads the rules and the channels on a thread of
+its own and reports their problems, so that the host's start-up does not wait for a large
+rules file; strict mode loads them during the start-up, to stop the process there. The alerting system itself (the
 engine, the notification pipeline and its thread) is assembled at the first tick,
 or when something asks for it first: the host's start-up does not pay for it.
 """
@@ -62,7 +63,7 @@ if TYPE_CHECKING:
     from .http import HealthServer
     from .system import AlertingSystem
 
-__all__ = ["AlertingMetricReader"]
+__all__ = ["READER_MODE_TEMPORALITY", "AlertingMetricReader"]
 
 _logger = logging.getLogger("otel_alerting")
 
@@ -78,6 +79,16 @@ _INSTRUMENTS = (
     ObservableUpDownCounter,
     ObservableGauge,
 )
+
+#: The aggregation of a reader-mode reader, which no exporter reads: counters and
+#: histograms as deltas, so that the SDK forgets a series at the first collection
+#: without a measurement of it (cumulative aggregation keeps every series ever seen,
+#: and counts them all against the cardinality limit). Gauges and up-down counters stay
+#: cumulative: their value is their last one, measured or not.
+READER_MODE_TEMPORALITY: Mapping[type, AggregationTemporality] = {
+    Counter: AggregationTemporality.DELTA,
+    Histogram: AggregationTemporality.DELTA,
+}
 
 
 class AlertingMetricReader(MetricReader):
@@ -105,6 +116,8 @@ class AlertingMetricReader(MetricReader):
         forward_to = exporters_for(settings, env, exporters)
         # one aggregation for both: it takes the preferences of the exporter it feeds
         first = forward_to[0] if forward_to else None
+        if first is None and preferred_temporality is None:
+            preferred_temporality = dict(READER_MODE_TEMPORALITY)
         super().__init__(
             preferred_temporality=getattr(first, "_preferred_temporality", preferred_temporality),
             preferred_aggregation=getattr(first, "_preferred_aggregation", None),
@@ -134,10 +147,17 @@ class AlertingMetricReader(MetricReader):
         self._suppressed_in: int | None = None
         #: the standalone /health server, when OTEL_PYTHON_ALERTING_HTTP_PORT is set
         self._http: HealthServer | None = None
+        #: the configuration loading on its own thread (see ``_load_in_background``)
+        self._loading: threading.Thread | None = None
         if not settings.enabled:
             return
-        self._configuration = self._start_up(settings, env, channels)
-        if self._configuration is not None and settings.http_port is not None:
+        self._given_channels = channels
+        if _loads_in_background(settings, start_timer):
+            set_active_reader(self)
+            self._loading = self._start_loading(settings, env, channels)
+        else:
+            self._configuration = self._start_up(settings, env, channels)
+        if (self._configuration is not None or self._loading is not None) and settings.http_port is not None:
             self._http = self._start_http()
         if forward_to:
             delta = AggregationTemporality.DELTA in self._instrument_class_temporality.values()
@@ -148,7 +168,7 @@ class AlertingMetricReader(MetricReader):
         # exporters: it runs even when the alerting system could not be built.
         if start_timer and settings.interval_ms != math.inf and self._has_work():
             self._start_timer()
-        if self._thread is not None or self._configuration is not None:
+        if self._thread is not None or self._configuration is not None or self._loading is not None:
             after_fork_in_child(self._after_fork_in_child)
             around_fork(self._before_fork, self._after_fork_in_parent)
 
@@ -169,7 +189,36 @@ class AlertingMetricReader(MetricReader):
             return None
 
     def _has_work(self) -> bool:
-        return self._configuration is not None or self._forwarder is not None
+        return self._configuration is not None or self._forwarder is not None or self._loading is not None
+
+    def _start_loading(
+        self, settings: Settings, env: Mapping[str, str], channels: Sequence[Channel] | None
+    ) -> threading.Thread:
+        """Load the configuration on a thread of its own: ten thousand rules take
+        seconds to read, which the host's start-up must not wait for. Whatever needs
+        the configuration (the first tick, ``system``, a flush) waits for it."""
+
+        def load() -> None:
+            token = attach(OWN_WORK)
+            try:
+                self._configuration = self._start_up(settings, env, channels)
+            except Exception:  # strict mode loads in the foreground; nothing else raises
+                _logger.exception("otel-alerting: failed to start; alerting disabled")
+            finally:
+                detach(token)
+
+        thread = threading.Thread(target=load, name="otel-alerting-load", daemon=True)
+        thread.start()
+        return thread
+
+    def _wait_for_loading(self) -> None:
+        loading = self._loading
+        if loading is None or loading is threading.current_thread():
+            return
+        # not past shutdown: a process that ends while its rules load has nothing to
+        # evaluate yet, and neither its exit nor its final export waits for them
+        while loading.is_alive() and not self._stop.is_set():
+            loading.join(0.05)
 
     def _start_up(
         self, settings: Settings, env: Mapping[str, str], channels: Sequence[Channel] | None
@@ -257,7 +306,10 @@ class AlertingMetricReader(MetricReader):
 
     def _ensure_system(self) -> AlertingSystem | None:
         """The alerting system, assembled from the loaded configuration on first call."""
-        if self._system is not None or self._configuration is None:
+        if self._system is not None:
+            return self._system
+        self._wait_for_loading()
+        if self._configuration is None:
             return self._system
         with self._system_lock:
             # The configuration is let go of once the system is built, not before: a
@@ -291,7 +343,7 @@ class AlertingMetricReader(MetricReader):
 
     def _set_meter_provider(self, meter_provider: MeterProvider) -> None:
         super()._set_meter_provider(meter_provider)
-        if self._system is None and self._configuration is None:
+        if self._system is None and self._configuration is None and self._loading is None:
             return
         try:
             telemetry = SelfTelemetry(meter_provider)
@@ -366,6 +418,9 @@ class AlertingMetricReader(MetricReader):
         # in a child. So the fork waits, a bounded time, until neither is under way
         # (collect first: a collection may assemble the system).
         deadline = time.monotonic() + _FORK_WAIT_S
+        # a child forked while the configuration loads would have none, nor the thread
+        if self._loading is not None and self._loading is not threading.current_thread():
+            self._loading.join(_FORK_WAIT_S)
         for lock in (self._collect_lock, self._system_lock):
             if lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
                 self._held_for_fork.append(lock)
@@ -380,8 +435,18 @@ class AlertingMetricReader(MetricReader):
         self._collect_lock = threading.Lock()
         self._held_for_fork = []
         self._suppressed_in = None  # a parent's collection, if fork() did not wait for it
+        if self._loading is not None and self._loading.is_alive():
+            # forked while loading, past the wait: the thread is the parent's; load again
+            self._loading = self._start_loading(self.settings, self._env, self._given_channels)
         if self._thread is not None and not self._stop.is_set():
             self._start_timer()
+
+
+def _loads_in_background(settings: Settings, start_timer: bool) -> bool:
+    """Whether the configuration loads on a thread of its own: not in strict mode, which
+    must stop the process during its start-up, nor for a reader without its timer (tests
+    and ``otel_alerting.testing`` read the result at once)."""
+    return not settings.strict and start_timer and settings.interval_ms != math.inf
 
 
 def _read_settings(env: Mapping[str, str]) -> Settings:

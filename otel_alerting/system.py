@@ -67,7 +67,9 @@ class AlertingSystem:
         self._clock = clock
         env = os.environ if environ is None else environ
         now = clock() if start is None else start
-        self.evaluator = Evaluator(rule_set.rules, now, start_ns if start_ns is not None else time.time_ns())
+        self.evaluator = Evaluator(
+            rule_set.rules, now, start_ns if start_ns is not None else time.time_ns(), settings.max_series_per_rule
+        )
         self.manager = AlertManager(rule_set.rules, settings.cooldown_s, settings.history_size)
         # what the caller did not pass is built here, and its problems reported once
         problems: list[ConfigError] = []
@@ -189,7 +191,7 @@ class AlertingSystem:
 
     def use_telemetry(self, telemetry: SelfTelemetry) -> None:
         """Feed the plugin's own metrics (instruments created beforehand) from this system."""
-        telemetry.bind(self.manager, self.evaluator.overflowed_metrics)
+        telemetry.bind(self.manager, self.evaluator.overflowed_metrics, self.evaluator.series_refused)
         self._telemetry = telemetry
 
     def subscribe(self, callback: Callable[[list[Notification]], None]) -> None:
@@ -267,8 +269,8 @@ class AlertingSystem:
             if name not in self._warned_overflow:
                 self._warned_overflow.add(name)
                 _logger.warning(
-                    "metric %s has more series than the cardinality limit (%d): the rest are merged "
-                    "into one overflow series and alerts on them may be wrong; raise %s",
+                    "metric %s has more series than the cardinality limit (%d): the SDK merges the "
+                    "rest into one overflow series, and series merged there cannot alert; raise %s",
                     name,
                     self.settings.cardinality_limit,
                     ev.OTEL_PYTHON_ALERTING_CARDINALITY_LIMIT,

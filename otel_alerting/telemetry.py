@@ -45,6 +45,7 @@ class SelfTelemetry:
     ) -> None:
         self._manager = manager
         self._overflowed = overflowed
+        self._refused: Callable[[], dict[str, int]] | None = None
         self._reported: set[tuple[str, str, str]] = set()
         meter = provider.get_meter("otel_alerting", __version__)
         meter.create_observable_gauge(
@@ -58,6 +59,12 @@ class SelfTelemetry:
             callbacks=[self._observe_overflow],
             unit="1",
             description="1 for each watched metric whose series went past the cardinality limit.",
+        )
+        meter.create_observable_gauge(
+            "otel_alerting.rule.series.refused",
+            callbacks=[self._observe_refused],
+            unit="{series}",
+            description="Series a rule does not read, past its series limit: they cannot alert.",
         )
         self._notifications = meter.create_counter(
             "otel_alerting.notifications",
@@ -92,9 +99,15 @@ class SelfTelemetry:
             description="Rule evaluations that raised, by rule.",
         )
 
-    def bind(self, manager: AlertManager, overflowed: Callable[[], list[str]]) -> None:
+    def bind(
+        self,
+        manager: AlertManager,
+        overflowed: Callable[[], list[str]],
+        refused: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         self._manager = manager
         self._overflowed = overflowed
+        self._refused = refused
 
     def _observe_alerts(self, options: CallbackOptions) -> Iterable[Observation]:
         if self._manager is None:
@@ -116,6 +129,12 @@ class SelfTelemetry:
             return
         for name in self._overflowed():
             yield Observation(1, {METRIC_NAME: name})
+
+    def _observe_refused(self, options: CallbackOptions) -> Iterable[Observation]:
+        if self._refused is None:
+            return
+        for rule, count in self._refused().items():
+            yield Observation(count, {ALERT_NAME: rule})
 
     def record_outcome(self, outcome: DeliveryOutcome) -> None:
         attributes: dict[str, Any] = {CHANNEL: outcome.channel, OUTCOME: outcome.outcome}

@@ -11,11 +11,13 @@ rules (see ``MetricState.carry``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
+from ..environment_variables import OTEL_PYTHON_ALERTING_MAX_SERIES_PER_RULE
 from ..rules.model import Rule, Selector
 from ..rules.prometheus_names import label_name
 from .results import NO_VALUES, GroupKey, RuleResult
@@ -23,6 +25,8 @@ from .series import Attributes, MetricState, MetricUpdate
 from .states import FORGET_AFTER, RuleState, horizon, state_for
 
 __all__ = ["FORGET_AFTER", "Evaluator", "GroupKey", "RuleResult", "horizon"]
+
+_logger = logging.getLogger("otel_alerting")
 
 #: how many evaluations pass between two sweeps of forgotten series
 _PRUNE_EVERY = 64
@@ -60,14 +64,21 @@ def _selection(rule_state: RuleState, selector: Selector) -> Callable[[Attribute
 class Evaluator:
     """Feeds each collection to the rules that read its metrics."""
 
-    def __init__(self, rules: Sequence[Rule], start: float, start_ns: int) -> None:
+    def __init__(
+        self, rules: Sequence[Rule], start: float, start_ns: int, max_series_per_rule: int | None = None
+    ) -> None:
         self._previous = start
+        self.max_series_per_rule = max_series_per_rule
         self._states = [state_for(rule, start) for rule in rules]
         consumers: dict[str, list[tuple[RuleState, str, Selector]]] = {}
         for state in self._states:
             for role, selector in state.selectors():
                 consumers.setdefault(selector.metric, []).append((state, role, selector))
         self._watched: dict[str, _Watched] = {}
+        #: per watched metric, the rule of each consumer slot
+        self._slot_rules: dict[str, list[str]] = {}
+        #: rules already reported as past their series limit
+        self._warned_limit: set[str] = set()
         for name, found in consumers.items():
             readers: dict[RuleState, _Sides] = {}
             for slot, (state, role, _) in enumerate(found):
@@ -78,7 +89,9 @@ class Evaluator:
                 [_selection(state, selector) for state, _, selector in found],
                 start_ns,
                 max(state.horizon for state, _, _ in found),
+                max_series_per_rule,
             )
+            self._slot_rules[name] = [state.rule.alert for state, _, _ in found]
             pairs = list(readers.items())
             self._watched[name] = _Watched(metric, pairs, [(s, sides) for s, sides in pairs if s.carries])
         #: metrics that went past the cardinality limit (for good: see MetricState)
@@ -95,6 +108,20 @@ class Evaluator:
 
     def overflowed_metrics(self) -> list[str]:
         return sorted(self.overflowed)
+
+    def series_refused(self) -> dict[str, int]:
+        """Per rule past ``max_series_per_rule``: the series it does not read (they
+        cannot alert) among those kept now."""
+        refused: dict[str, int] = {}
+        for name, watched in self._watched.items():
+            for rule, count in zip(self._slot_rules[name], watched.state.refused):
+                if count:
+                    refused[rule] = refused.get(rule, 0) + count
+        return refused
+
+    def series_count(self) -> dict[str, int]:
+        """Series kept per watched metric (forgotten ones not counted once pruned)."""
+        return {name: len(watched.state) for name, watched in self._watched.items()}
 
     def evaluate(self, data: MetricsData | None, now: float) -> list[RuleResult]:
         """One collection: every rule's value per group at ``now``."""
@@ -116,6 +143,8 @@ class Evaluator:
             if watched.state.carrying:
                 for update in watched.state.carry(now):
                     _feed(watched.carried, update, failed)
+        if self.max_series_per_rule is not None:
+            self._warn_refused()
         results = [self._finish(state, failed.get(state), now) for state in self._states]
         self._previous = now
         self._evaluations += 1
@@ -123,6 +152,23 @@ class Evaluator:
             for watched in self._watched.values():
                 watched.state.prune(now - watched.state.horizon)
         return results
+
+    def _warn_refused(self) -> None:
+        """One line per rule, the first time it refuses a series."""
+        for name, watched in self._watched.items():
+            if not any(watched.state.refused):
+                continue
+            for rule, count in zip(self._slot_rules[name], watched.state.refused):
+                if count and rule not in self._warned_limit:
+                    self._warned_limit.add(rule)
+                    _logger.warning(
+                        "otel-alerting: rule %s reads more than %d series of %s; the series past "
+                        "that limit cannot alert until others go away (raise %s)",
+                        rule,
+                        self.max_series_per_rule,
+                        name,
+                        OTEL_PYTHON_ALERTING_MAX_SERIES_PER_RULE,
+                    )
 
     def _finish(self, state: RuleState, error: str | None, now: float) -> RuleResult:
         if error is None:

@@ -78,7 +78,7 @@ Selection = Callable[[Attributes], "GroupKey | None"]
 
 
 class _Series:
-    __slots__ = ("attributes", "groups", "last_seen", "raw", "source", "start_ns", "total")
+    __slots__ = ("attributes", "groups", "last_seen", "raw", "refused", "source", "start_ns", "total")
 
     def __init__(
         self,
@@ -98,6 +98,8 @@ class _Series:
         self.total = raw
         self.start_ns = 0
         self.last_seen = now
+        #: the consumers that would read this series but are at their series limit
+        self.refused: tuple[int, ...] = ()
 
 
 class _Scope:
@@ -127,19 +129,22 @@ class _Scope:
             self.by_object[id(source)] = found
         return found
 
-    def add(self, series: _Series) -> None:
+    def add(self, series: _Series) -> _Series | None:
+        """Keep ``series``; returns the series of the same attributes it replaces."""
         key = frozenset(series.attributes.items())
         replaced = self.by_key.get(key)
         if replaced is not None:
             self._forget_source(replaced)
         self.by_key[key] = series
         self.by_object[id(series.source)] = series
+        return replaced
 
-    def drop_older_than(self, older_than: float) -> int:
+    def drop_older_than(self, older_than: float) -> list[_Series]:
         stale = [key for key, series in self.by_key.items() if series.last_seen < older_than]
-        for key in stale:
-            self._forget_source(self.by_key.pop(key))
-        return len(stale)
+        dropped = [self.by_key.pop(key) for key in stale]
+        for series in dropped:
+            self._forget_source(series)
+        return dropped
 
     def _forget_source(self, series: _Series) -> None:
         if self.by_object.get(id(series.source)) is series:
@@ -186,15 +191,27 @@ class MetricState:
 
     ``selections``: one per consumer of the metric (a rule's side), in consumer order;
     ``horizon``: a series with no point for that many seconds is forgotten (no longer
-    carried, dropped at the next ``prune``, and new again if it comes back).
+    carried, dropped at the next ``prune``, and new again if it comes back);
+    ``max_series``: the most series one consumer reads. A new series past it is not read
+    by that consumer (counted in ``refused``) until it is seen again after others are
+    forgotten: a label with a million values costs a bounded amount per rule.
     """
 
     def __init__(
-        self, name: str, selections: Sequence[Selection], observe_from_ns: int, horizon: float = 600.0
+        self,
+        name: str,
+        selections: Sequence[Selection],
+        observe_from_ns: int,
+        horizon: float = 600.0,
+        max_series: int | None = None,
     ) -> None:
         self.name = name
         self.horizon = horizon
         self._selections = tuple(selections)
+        self._max_series = max_series
+        #: per consumer, the series it reads, and the series it would read past its limit
+        self._read = [0] * len(self._selections)
+        self.refused = [0] * len(self._selections)
         self._observe_from_ns = observe_from_ns
         #: per scope, its series
         self._series: dict[str, _Scope] = {}
@@ -248,9 +265,41 @@ class MetricState:
         if OVERFLOW_ATTRIBUTE in attributes:
             self.overflowed = True
         groups = tuple(select(attributes) for select in self._selections)
+        refused: tuple[int, ...] = ()
+        if self._max_series is not None:
+            groups, refused = self._within_limits(groups)
         state = _Series(source, attributes, groups, raw, now)
-        series.add(state)
+        state.refused = refused
+        replaced = series.add(state)
+        if replaced is not None:
+            self._release(replaced)
         return state, True
+
+    def _within_limits(
+        self, groups: tuple[GroupKey | None, ...]
+    ) -> tuple[tuple[GroupKey | None, ...], tuple[int, ...]]:
+        """``groups`` with the consumers at their series limit left out, and those consumers."""
+        limit, read = self._max_series, self._read
+        assert limit is not None
+        refused = tuple(slot for slot, group in enumerate(groups) if group is not None and read[slot] >= limit)
+        for slot in refused:
+            self.refused[slot] += 1
+        if refused:
+            groups = tuple(None if slot in refused else group for slot, group in enumerate(groups))
+        for slot, group in enumerate(groups):
+            if group is not None:
+                read[slot] += 1
+        return groups, refused
+
+    def _release(self, series: _Series) -> None:
+        """``series`` is forgotten: it no longer counts against any consumer's limit."""
+        if self._max_series is None:
+            return
+        for slot, group in enumerate(series.groups):
+            if group is not None:
+                self._read[slot] -= 1
+        for slot in series.refused:
+            self.refused[slot] -= 1
 
     def _gauges(self, series: _Scope, points: Sequence[NumberDataPoint], update: MetricUpdate) -> None:
         now, add = update.time, update.points.append
@@ -339,7 +388,10 @@ class MetricState:
         """Forget series not reported since ``older_than``; returns how many."""
         forgotten = 0
         for scope, series in list(self._series.items()):
-            forgotten += series.drop_older_than(older_than)
+            dropped = series.drop_older_than(older_than)
+            for state in dropped:
+                self._release(state)
+            forgotten += len(dropped)
             if not series:
                 del self._series[scope]
                 self._delta.pop(scope, None)

@@ -169,6 +169,9 @@ def _plugin(system: AlertingSystem, wall_now: float) -> Section:
         "rules": len(manager.rules),
         "rules_in_error": manager.rule_errors(),
         "configuration_problems": list(system.problems),
+        # series that cannot alert: past the SDK's cardinality limit, past a rule's series limit
+        "cardinality_overflow": system.evaluator.overflowed_metrics(),
+        "series_refused": system.evaluator.series_refused(),
         "channels": [c.name for c in system.dispatcher.channels],
         "heartbeat": _heartbeat(system),
     }

@@ -93,13 +93,14 @@ class RuleTester:
             UpDownCounter: AggregationTemporality.DELTA,
             Histogram: AggregationTemporality.DELTA,
         }
+        cumulative = dict.fromkeys(delta, AggregationTemporality.CUMULATIVE)
         self.reader = AlertingMetricReader(
             settings,
             environ=dict(environ or {}),
             channels=[],
             clock=self.clock,
             start_timer=False,
-            preferred_temporality=delta if temporality == "delta" else None,
+            preferred_temporality=delta if temporality == "delta" else cumulative,
         )
         system = self.reader.system
         if system is None:

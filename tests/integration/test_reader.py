@@ -190,6 +190,7 @@ def test_invalid_settings_never_raise_and_are_logged_once(
     monkeypatch.setenv("OTEL_PYTHON_ALERTING_QUEUE_SIZE", "-3")
     with caplog.at_level(logging.ERROR, logger="otel_alerting"):
         reader = AlertingMetricReader()
+        reader.system  # noqa: B018 (the configuration loads on a thread of its own: wait for it)
     records = [r for r in caplog.records if r.name == "otel_alerting"]
     assert len(records) == 1
     assert "OTEL_PYTHON_ALERTING_QUEUE_SIZE: invalid value '-3'" in records[0].getMessage()
