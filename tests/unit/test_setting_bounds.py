@@ -17,6 +17,7 @@ from otel_alerting.config import (
     MAX_COUNT,
     MAX_HISTORY_SIZE,
     MAX_QUEUE_SIZE,
+    MAX_SERIES_PER_RULE,
     EnvReader,
     Settings,
     load_settings,
@@ -31,6 +32,7 @@ SETTINGS = {
     P + "QUEUE_SIZE": ("queue_size", 10_000, MAX_QUEUE_SIZE),
     P + "HISTORY_SIZE": ("history_size", 1000, MAX_HISTORY_SIZE),
     P + "CARDINALITY_LIMIT": ("cardinality_limit", 10_000, MAX_CARDINALITY_LIMIT),
+    P + "MAX_SERIES_PER_RULE": ("max_series_per_rule", 10_000, MAX_SERIES_PER_RULE),
 }
 #: read with ``EnvReader.count``: 0 (no limit) to MAX_COUNT
 COUNTS = {P + "WEBHOOK_MAX_ALERTS"}
@@ -62,9 +64,10 @@ def test_every_whole_number_setting_has_a_maximum_here(whole_number_variables: s
 
 
 def test_the_maxima() -> None:
-    assert (MAX_QUEUE_SIZE, MAX_HISTORY_SIZE, MAX_CARDINALITY_LIMIT, MAX_COUNT) == (
+    assert (MAX_QUEUE_SIZE, MAX_HISTORY_SIZE, MAX_CARDINALITY_LIMIT, MAX_SERIES_PER_RULE, MAX_COUNT) == (
         1_000_000,
         100_000,
+        1_000_000,
         1_000_000,
         1_000_000,
     )
