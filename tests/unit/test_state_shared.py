@@ -174,7 +174,7 @@ def test_a_process_that_outlives_the_holders_resolves_only_what_crashed(location
     if clean:  # SIGTERM: the workers stop, the alert still holds
         workers.systems[0].shutdown(5.0)
         workers.systems[1].shutdown(5.0)
-        workers.tick(50, None, 1)  # a timer's last tick after the stop renews nothing
+        workers.tick(50, 50, 1)  # a timer's last tick after the stop renews nothing
     gone = workers.now
     while workers.now < gone + 3 * LEASE:  # the master's search runs every third of a lease
         workers.tick(None, None, 1)
