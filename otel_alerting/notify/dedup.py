@@ -13,6 +13,16 @@ after its last one. A RESOLVED is sent by the last holder to let go; the others 
 let go of their lease. An alert told firing whose every lease has expired (its holders
 died) is resolved by whichever process finds it so first (``orphans``).
 
+A process that stops cleanly (SIGTERM, the end of a script) marks itself stopped, with
+the time of its last heartbeat: it no longer speaks for its alerts, but they are not
+orphans either. They still held when it stopped, and the next process to start restores
+them from the alert records and resolves them itself if they no longer hold. So a
+stopped holder's lease keeps an alert from the search of every process that was already
+running when it stopped (the other workers stopping with it, a master that outlives its
+workers); a process started after the stop has restored what it could, and what it did
+not restore (a rule removed, a per-worker alert of a worker that is gone) is no longer
+evaluated by anyone: its search resolves it. A process that has stopped runs no search.
+
 A shared log that fails is logged once and the stage lets everything through: a page
 sent twice beats a page lost.
 """
@@ -60,8 +70,8 @@ class Lease:
     """Another process's live lease on an alert."""
 
     severity: int
-    #: the process stopped cleanly: it no longer speaks for the alert, but its lease
-    #: still keeps the alert from being resolved as an orphan until it expires
+    #: the process stopped cleanly: it no longer speaks for the alert (its lease still
+    #: keeps the alert from being taken for an orphan, see ``SharedLog.orphans``)
     stopped: bool = False
 
 
@@ -131,14 +141,19 @@ class SharedLog(Protocol):
         the log told firing (None: it told none)."""
         ...
 
-    def orphans(self, now: float, retention: float, limit: int) -> list[tuple[str, str, LogRecord]]:
-        """The entries told FIRING whose every lease has expired, recorded as resolved
-        now, as (fingerprint, receiver, entry before); and the log kept bounded (entries
-        not firing older than ``retention`` go, then the oldest past ``limit``)."""
+    def orphans(self, now: float, retention: float, limit: int, since: float = 0.0) -> list[tuple[str, str, LogRecord]]:
+        """The entries told FIRING with no lease left, recorded as resolved now, as
+        (fingerprint, receiver, entry before); and the log kept bounded (entries not
+        firing older than ``retention`` go, then the oldest past ``limit``). A lease is
+        left while its holder's heartbeat lives, or, when the holder stopped cleanly
+        after ``since`` (the searching process's start), until the holder leaves the log
+        (``retention`` after its last heartbeat): only a lease that expired without a
+        clean stop, or that a process started since has not taken over, makes an orphan."""
         ...
 
-    def stop(self, holder: str) -> None:
-        """``holder`` stopped cleanly (its leases expire as they would)."""
+    def stop(self, holder: str, at: float) -> None:
+        """``holder`` stopped cleanly; ``at``: its last heartbeat (its leases stay, see
+        ``orphans``)."""
         ...
 
 
@@ -219,6 +234,13 @@ class SharedDedup:
         self.log = log
         self.lease = lease
         self.holder = holder_id()
+        #: when this process read the store: holders that stopped cleanly since hold
+        #: their alerts against its search (a forked child keeps its parent's: it
+        #: knows what the parent read)
+        self._start = start
+        #: the time of the last heartbeat (the stop is recorded with it)
+        self._last = start
+        self._stopped = False
         self._retention = nflog_retention
         self._limit = nflog_limit
         #: fingerprint -> severity this process holds a lease on
@@ -241,6 +263,10 @@ class SharedDedup:
     def hold(self, notifications: Sequence[Notification], now: float) -> None:
         """Take or let go of leases as this evaluation's ``notifications`` say, and
         renew the heartbeat (every evaluation)."""
+        if self._stopped:
+            # an evaluation after the stop (a timer's last tick) must not renew the heartbeat:
+            # that would erase the stop, and the leases would expire as a crash's
+            return
         for n in notifications:
             fp = n.fingerprint
             if n.status is Status.FIRING:
@@ -257,6 +283,7 @@ class SharedDedup:
             return  # told again with the next heartbeat
         self._taken = {}
         self._released = set()
+        self._last = max(self._last, now)
         self._recovered()
 
     def filter(self, batches: Sequence[Batch], now: float, repeat_interval: RepeatInterval) -> list[Batch]:
@@ -288,12 +315,12 @@ class SharedDedup:
 
     def orphans(self, now: float) -> list[Batch]:
         """The RESOLVED of alerts whose holders all died, at most once per third of a
-        lease (the search reads the whole log)."""
-        if now < self._next_sweep:
+        lease (the search reads the whole log); none once this process has stopped."""
+        if self._stopped or now < self._next_sweep:
             return []
         self._next_sweep = now + self.lease / 3
         try:
-            found = self.log.orphans(now, self._retention, self._limit)
+            found = self.log.orphans(now, self._retention, self._limit, since=self._start)
         except Exception as exc:
             self._failed(exc)
             return []
@@ -312,8 +339,11 @@ class SharedDedup:
         return batches
 
     def stop(self) -> None:
+        """This process stops cleanly: it searches for orphans and renews its heartbeat
+        no more, and its alerts wait for the next process to start (see the module)."""
+        self._stopped = True
         try:
-            self.log.stop(self.holder)
+            self.log.stop(self.holder, self._last)
         except Exception as exc:
             self._failed(exc)
 

@@ -10,7 +10,8 @@ change numbered by the counter ``silence-log:count`` in the sorted set
 the hash ``nflog`` (field ``fingerprint NUL receiver``) with two indexes of the log,
 ``nflog:at`` (a sorted set by time, for its bounds) and ``firing`` (a set of the entries
 told FIRING, for the search for orphans); for the shared notification log ``holders``
-(holder -> heartbeat) and one hash ``held:<holder>`` per process (fingerprint ->
+(holder -> heartbeat: ``expires``, and ``stopped`` with ``stopped_at``, its last heartbeat,
+once it stopped cleanly) and one hash ``held:<holder>`` per process (fingerprint ->
 severity). A process writes only its own alert records, and deletes another's record of
 an alert it writes only once that process holds no live lease (its record is stale). A
 write is one MULTI/EXEC; a claim or a search for orphans reads under WATCH and writes in
@@ -228,6 +229,12 @@ class RedisStore:
                 pipe.hset(self._key(f"held:{holder}"), mapping=dict(held))
             if released:
                 pipe.hdel(self._key(f"held:{holder}"), *released)
+            if held:
+                # a live process speaks for these alerts now: the leases that stopped processes
+                # left on them would keep them from the search for orphans if this one crashed
+                for other, raw in client.hgetall(self._key("holders")).items():
+                    if other.decode() != holder and _record(raw).get("stopped"):
+                        pipe.hdel(self._key(f"held:{other.decode()}"), *held)
             pipe.execute()
 
         self._call(write)
@@ -257,7 +264,7 @@ class RedisStore:
 
         return self._call(lambda client: self._watched(client, attempt))
 
-    def orphans(self, now: float, retention: float, limit: int) -> list[tuple[str, str, LogRecord]]:
+    def orphans(self, now: float, retention: float, limit: int, since: float = 0.0) -> list[tuple[str, str, LogRecord]]:
         def attempt(pipe: Any) -> list[tuple[str, str, LogRecord]]:
             heartbeats = {h.decode(): _record(raw) for h, raw in pipe.hgetall(self._key("holders")).items()}
             # Orphans come from holders that stopped renewing: the log is searched when one
@@ -269,7 +276,7 @@ class RedisStore:
             ]
             search = bool(expired) or now >= self._next_search
             firing = [_log_key(raw) for raw in pipe.smembers(self._key("firing"))] if search else []
-            leases = self._leases(pipe, now, sorted({fp for fp, _ in firing}), exclude=None)
+            leases = self._leases(pipe, now, sorted({fp for fp, _ in firing}), exclude=None, stopped_since=since)
             orphaned = [key for key in firing if not leases.get(key[0])]
             found: list[tuple[str, str, LogRecord]] = []
             if orphaned:
@@ -331,28 +338,36 @@ class RedisStore:
         pipe.zrem(self._key("nflog:at"), *fields)
         pipe.srem(self._key("firing"), *fields)
 
-    def stop(self, holder: str) -> None:
+    def stop(self, holder: str, at: float) -> None:
         def write(client: Any) -> None:
             raw = client.hget(self._key("holders"), holder)
             if raw is not None:
-                record = {**_record(raw), "stopped": True}
+                record = {**_record(raw), "stopped": True, "stopped_at": at}
                 client.hset(self._key("holders"), holder, json.dumps(record))
 
         self._call(write)
 
     def _leases(
-        self, pipe: Any, now: float, fingerprints: Sequence[str], exclude: str | None
+        self,
+        pipe: Any,
+        now: float,
+        fingerprints: Sequence[str],
+        exclude: str | None,
+        stopped_since: float | None = None,
     ) -> dict[str, list[Lease]]:
-        """By fingerprint: the live leases on it of every holder but ``exclude``."""
+        """By fingerprint: the live leases on it of every holder but ``exclude``; with
+        ``stopped_since``, also those of the holders that stopped cleanly after it (see
+        SharedLog.orphans)."""
         leases: dict[str, list[Lease]] = {}
         if not fingerprints:
             return leases
         for raw_holder, raw in pipe.hgetall(self._key("holders")).items():
             holder = raw_holder.decode()
             heartbeat = _record(raw)
-            if holder == exclude or float(heartbeat.get("expires", 0.0)) <= now:
-                continue
             stopped = bool(heartbeat.get("stopped"))
+            kept = stopped_since is not None and stopped and float(heartbeat.get("stopped_at", 0.0)) > stopped_since
+            if holder == exclude or (float(heartbeat.get("expires", 0.0)) <= now and not kept):
+                continue
             for fp, severity in zip(fingerprints, pipe.hmget(self._key(f"held:{holder}"), fingerprints), strict=True):
                 if severity is not None:
                     leases.setdefault(fp, []).append(Lease(int(severity), stopped))

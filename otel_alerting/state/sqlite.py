@@ -112,11 +112,11 @@ class SqliteStore:
     def claim(self, holder: str, now: float, claims: Sequence[Claim]) -> list[float | bool | None]:
         return self._transaction(lambda c: sqlite_shared.claim(c, holder, now, claims))
 
-    def orphans(self, now: float, retention: float, limit: int) -> list[tuple[str, str, LogRecord]]:
-        return self._transaction(lambda c: sqlite_shared.orphans(c, now, retention, limit))
+    def orphans(self, now: float, retention: float, limit: int, since: float = 0.0) -> list[tuple[str, str, LogRecord]]:
+        return self._transaction(lambda c: sqlite_shared.orphans(c, now, retention, limit, since))
 
-    def stop(self, holder: str) -> None:
-        self._transaction(lambda c: sqlite_shared.stop(c, holder))
+    def stop(self, holder: str, at: float) -> None:
+        self._transaction(lambda c: sqlite_shared.stop(c, holder, at))
 
     def _transaction(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """``work`` in one write transaction (BEGIN IMMEDIATE: the processes of the host

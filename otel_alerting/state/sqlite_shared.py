@@ -1,6 +1,10 @@
 """The shared notification log's statements for an SQLite file: heartbeats and leases
 beside the ``nflog`` table; a holder's alert records (``sqlite_rows``) go with it. Each
-function runs inside the caller's write transaction."""
+function runs inside the caller's write transaction.
+
+``holders.stopped`` is 0 for a process that has not stopped, else the time of its last
+heartbeat before it stopped cleanly (files written before that held 1 there: stopped
+before any process started, so their leases make orphans once expired)."""
 
 from __future__ import annotations
 
@@ -35,6 +39,12 @@ def hold(
             "INSERT OR REPLACE INTO leases (fingerprint, holder, severity) VALUES (?, ?, ?)",
             ((fp, holder, severity) for fp, severity in held.items()),
         )
+        # a live process speaks for these alerts now: the leases that stopped processes
+        # left on them would keep them from the search for orphans if this one crashed
+        connection.executemany(
+            "DELETE FROM leases WHERE fingerprint = ? AND holder IN (SELECT holder FROM holders WHERE stopped != 0)",
+            ((fp,) for fp in held),
+        )
     if released:
         connection.executemany(
             "DELETE FROM leases WHERE fingerprint = ? AND holder = ?", ((fp, holder) for fp in released)
@@ -66,14 +76,16 @@ def claim(
 
 
 def orphans(
-    connection: sqlite3.Connection, now: float, retention: float, limit: int
+    connection: sqlite3.Connection, now: float, retention: float, limit: int, since: float
 ) -> list[tuple[str, str, LogRecord]]:
+    # a lease is left while its heartbeat lives, or, stopped cleanly after ``since``,
+    # until its holder leaves the log (see SharedLog.orphans)
     rows = connection.execute(
         "SELECT n.fingerprint, n.receiver, n.record FROM nflog n"
         " WHERE json_extract(n.record, '$.status') = 'FIRING' AND NOT EXISTS ("
         " SELECT 1 FROM leases l JOIN holders h ON h.holder = l.holder"
-        " WHERE l.fingerprint = n.fingerprint AND h.expires > ?)",
-        (now,),
+        " WHERE l.fingerprint = n.fingerprint AND (h.expires > ? OR h.stopped > ?))",
+        (now, since),
     ).fetchall()
     found: list[tuple[str, str, LogRecord]] = []
     for fp, receiver, text in rows:
@@ -107,8 +119,9 @@ def orphans(
     return found
 
 
-def stop(connection: sqlite3.Connection, holder: str) -> None:
-    connection.execute("UPDATE holders SET stopped = 1 WHERE holder = ?", (holder,))
+def stop(connection: sqlite3.Connection, holder: str, at: float) -> None:
+    # never 0 (not stopped), whatever the clock
+    connection.execute("UPDATE holders SET stopped = ? WHERE holder = ?", (max(at, 1e-6), holder))
 
 
 def _text(record: LogRecord) -> str:

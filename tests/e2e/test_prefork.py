@@ -7,7 +7,9 @@ alert that every worker trips arrives once as FIRING and once as RESOLVED, the R
 only when every worker has resolved, or once the lease of a worker that was SIGKILLed
 holding it has expired; a silence posted to the Alertmanager API (to whichever worker
 accepts the connection) mutes it in every worker, and its expiry, posted the same way,
-unmutes it. Without it, each worker notifies (documented) and one warning says so.
+unmutes it. A SIGTERM while the alert holds sends no RESOLVED, even from a master that
+outlives its workers by more than a lease; the next start resolves it if it no longer
+holds. Without it, each worker notifies (documented) and one warning says so.
 """
 
 from __future__ import annotations
@@ -107,49 +109,66 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def start(
+    kind: str, receiver: OtlpReceiver, tmp_path: Path, state: str | None, hook: HttpReceiver, *args: str, **extra: str
+) -> Server:
+    """``kind`` serving the app with 3 workers (the level low, ``args`` added to its
+    command line), once all 3 workers evaluate."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    levels = tmp_path / "levels"
+    levels.mkdir(exist_ok=True)  # a restart: the pids seen before are dead
+    (levels / "level").write_text("1")
+    env = instrumented_env(
+        receiver,
+        OTEL_PYTHON_ALERTING_RULES=str(rules),
+        OTEL_PYTHON_ALERTING_DEFAULT_RULES="false",
+        OTEL_PYTHON_ALERTING_CHANNELS="webhook",
+        OTEL_PYTHON_ALERTING_WEBHOOK_URL=f"{hook.url}/hook",
+        OTEL_PYTHON_ALERTING_STATE_LEASE=f"{LEASE_S:g}s",
+        LEVEL_DIR=str(levels),
+        TMPDIR=str(tmp_path),  # where spawned workers leave their once-only marker
+        **extra,
+    )
+    if state is not None:
+        env["OTEL_PYTHON_ALERTING_STATE"] = state
+    port = free_port()
+    command = [str(BIN / "opentelemetry-instrument"), *SERVERS[kind], *args]
+    command += ["--bind", f"127.0.0.1:{port}"] if kind.startswith("gunicorn") else ["--port", str(port)]
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = Server(process, levels, hook, port)
+    try:
+        wait_until(lambda: len(server.workers()) == 3, "3 workers evaluating", 60, seen=server.workers)
+    except BaseException:
+        process.kill()
+        process.communicate()
+        raise
+    return server
+
+
+def stop(server: Server, kind: str, signalled: bool = False) -> None:
+    """SIGTERM (unless ``signalled`` already) and wait at most 45 s for the exit; the
+    server's stderr then in ``server.stderr``."""
+    if not signalled:
+        server.process.send_signal(signal.SIGTERM)
+    try:
+        server.stderr = server.process.communicate(timeout=45)[1]
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.stderr = server.process.communicate()[1]
+        raise AssertionError(f"{kind} did not stop within 45 s after SIGTERM:\n{server.stderr[-3000:]}") from None
+
+
 @contextmanager
 def serving(kind: str, receiver: OtlpReceiver, tmp_path: Path, state: str | None, **extra: str) -> Iterator[Server]:
     """``kind`` serving the app with 3 workers until the block ends, then SIGTERM; the
     block starts once all 3 workers evaluate (the level low)."""
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES)
-    levels = tmp_path / "levels"
-    levels.mkdir()
-    (levels / "level").write_text("1")
     with HttpReceiver() as hook:
-        env = instrumented_env(
-            receiver,
-            OTEL_PYTHON_ALERTING_RULES=str(rules),
-            OTEL_PYTHON_ALERTING_DEFAULT_RULES="false",
-            OTEL_PYTHON_ALERTING_CHANNELS="webhook",
-            OTEL_PYTHON_ALERTING_WEBHOOK_URL=f"{hook.url}/hook",
-            OTEL_PYTHON_ALERTING_STATE_LEASE=f"{LEASE_S:g}s",
-            LEVEL_DIR=str(levels),
-            TMPDIR=str(tmp_path),  # where spawned workers leave their once-only marker
-            **extra,
-        )
-        if state is not None:
-            env["OTEL_PYTHON_ALERTING_STATE"] = state
-        port = free_port()
-        command = [str(BIN / "opentelemetry-instrument"), *SERVERS[kind]]
-        command += ["--bind", f"127.0.0.1:{port}"] if kind.startswith("gunicorn") else ["--port", str(port)]
-        process = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        server = Server(process, levels, hook, port)
+        server = start(kind, receiver, tmp_path, state, hook, **extra)
         try:
-            wait_until(lambda: len(server.workers()) == 3, "3 workers evaluating", 60, seen=server.workers)
             yield server
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                server.stderr = process.communicate(timeout=45)[1]
-            except subprocess.TimeoutExpired:
-                process.kill()
-                server.stderr = process.communicate()[1]
-                raise AssertionError(
-                    f"{kind} did not stop within 45 s after SIGTERM:\n{server.stderr[-3000:]}"
-                ) from None
+            stop(server, kind)
     assert "Traceback" not in server.stderr, server.stderr[-3000:]
 
 
@@ -270,3 +289,46 @@ def test_without_a_store_each_worker_notifies_and_one_warning_says_so(
     assert len({a["fingerprint"] for a in server.alerts()}) == 1
     warnings = [line for line in server.stderr.splitlines() if WARNING in line]
     assert len(warnings) == 1, server.stderr[-3000:]
+
+
+def test_a_sigterm_while_the_alert_holds_sends_no_resolved_and_the_next_start_resolves_it(
+    receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    # The master (--preload: it runs the plugin too, its own level low) outlives its stopped
+    # workers by more than a lease, searching the log for orphans all along.
+    kind, state = "gunicorn --preload", str(tmp_path / "state.db")
+    slow_exit = ("-c", str(APPS / "slow_exit_gunicorn.py"))
+    with HttpReceiver() as hook:
+        server = start(kind, receiver, tmp_path, state, hook, *slow_exit)
+        master = server.process.pid
+        server.level(1, master)
+        server.level(700)
+        wait_until(server.alerts, "the FIRING", 20, seen=server.alerts)
+        holds_for(lambda: len(server.alerts()) == 1, "one FIRING", 2, seen=server.alerts)
+        workers = server.workers()
+        server.process.send_signal(signal.SIGTERM)  # a deploy: the alert still holds
+        wait_until(lambda: not any(map(_alive, workers)), "the workers' exit", 30, seen=workers)
+        holds_for(
+            lambda: server.statuses() == ["firing"] and server.process.poll() is None,
+            "no RESOLVED from the master for 3 leases after its workers stopped",
+            3 * LEASE_S,
+            seen=lambda: (server.alerts(), server.process.poll()),
+        )
+        (server.levels / "release").touch()
+        stop(server, kind, signalled=True)
+        assert "Traceback" not in server.stderr, server.stderr[-3000:]
+        assert server.statuses() == ["firing"]
+        (server.levels / "release").unlink()
+        # the next start, the level low: the restored alert is resolved, once
+        again = start(kind, receiver, tmp_path, state, hook, *slow_exit)
+        try:
+            wait_until(lambda: len(again.alerts()) == 2, "the RESOLVED from the restart", 20, seen=again.alerts)
+            holds_for(lambda: len(again.alerts()) == 2, "nothing more", 2, seen=again.alerts)
+        finally:
+            (again.levels / "release").touch()
+            stop(again, kind)
+    assert "Traceback" not in again.stderr, again.stderr[-3000:]
+    firing, resolved = again.alerts()
+    assert [firing["status"], resolved["status"]] == ["firing", "resolved"]
+    assert resolved["fingerprint"] == firing["fingerprint"]
+    assert resolved["startsAt"] == firing["startsAt"]

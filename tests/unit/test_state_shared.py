@@ -44,6 +44,8 @@ class Workers:
     pre-fork server; every notification any of them sends lands in ``sent``."""
 
     def __init__(self, location: str, count: int, lease: float = LEASE) -> None:
+        self.location = location
+        self.lease = lease
         self.now = 0.0
         self.sent: list[Notification] = []
         settings = Settings(state_path=location, default_rules=False, state_lease_s=lease)
@@ -58,6 +60,16 @@ class Workers:
             )
             for _ in range(count)
         ]
+
+    def add(self, rules: RuleSet | None = None) -> AlertingSystem:
+        """One more process on the store, started now (after a restart, a deploy)."""
+        rules = RuleSet((LEVEL,), (), {"test": 1}, {}) if rules is None else rules
+        settings = Settings(state_path=self.location, default_rules=False, state_lease_s=self.lease)
+        system = AlertingSystem(
+            settings, rules, channels=[Recording(self.sent)], environ={}, clock=lambda: self.now, start=self.now
+        )
+        self.systems.append(system)
+        return system
 
     def tick(self, *levels: float | None, step: float = 1.0) -> None:
         """One evaluation in each worker given its level (None: that worker is dead)."""
@@ -152,6 +164,79 @@ def test_a_holder_that_stopped_cleanly_does_not_hold_back_a_resolution(location:
     workers.systems[1].shutdown(5.0)
 
 
+@pytest.mark.parametrize("clean", [True, False], ids=["stopped cleanly", "crashed"])
+def test_a_process_that_outlives_the_holders_resolves_only_what_crashed(location: str, clean: bool) -> None:
+    # two workers fire the alert; the third process (a master) holds nothing and searches on
+    workers = Workers(location, 3)
+    workers.tick(50, 50, 1)
+    workers.tick(50, 50, 1)
+    assert workers.told() == [(Status.FIRING, Change.FIRED, "HIGH")]
+    if clean:  # SIGTERM: the workers stop, the alert still holds
+        workers.systems[0].shutdown(5.0)
+        workers.systems[1].shutdown(5.0)
+        workers.tick(50, 50, 1)  # a timer's last tick after the stop renews nothing
+    gone = workers.now
+    while workers.now < gone + 3 * LEASE:  # the master's search runs every third of a lease
+        workers.tick(None, None, 1)
+        if clean or workers.now < gone + LEASE:
+            assert len(workers.sent) == 1, f"resolved {workers.now - gone:g}s after the holders went"
+    if clean:
+        assert workers.told() == [(Status.FIRING, Change.FIRED, "HIGH")]
+    else:  # SIGKILL: their leases expired without a stop
+        assert workers.told() == [(Status.FIRING, Change.FIRED, "HIGH"), (Status.RESOLVED, Change.RESOLVED, "HIGH")]
+    workers.systems[2].shutdown(5.0)
+
+
+@pytest.mark.parametrize("level", [1.0, 50.0], ids=["no longer true", "still true"])
+def test_a_process_started_after_a_clean_stop_takes_the_alert_over(location: str, level: float) -> None:
+    workers = Workers(location, 2)
+    workers.tick(50, 50)
+    workers.stop()  # the whole server stops while the alert holds
+    workers.now += 100 * LEASE  # and starts again much later
+    again = workers.add()
+    for _ in range(int(3 * LEASE)):
+        workers.tick(None, None, level)
+    if level < 10:  # the restart resolves it, once
+        assert workers.told() == [(Status.FIRING, Change.FIRED, "HIGH"), (Status.RESOLVED, Change.RESOLVED, "HIGH")]
+        assert workers.sent[1].starts_at == workers.sent[0].starts_at
+    else:
+        assert workers.told() == [(Status.FIRING, Change.FIRED, "HIGH")]
+    again.shutdown(5.0)
+
+
+def test_an_alert_no_process_started_since_the_stop_evaluates_is_resolved_by_its_search(location: str) -> None:
+    # the rule was removed during the deploy: nobody will ever resolve the alert but the log
+    workers = Workers(location, 2)
+    workers.tick(50, 50)
+    workers.stop()
+    workers.now += 1.0
+    other = rule("Other", ValueExpr(Selector("m"), by=("proc",)), above={"high": 1000.0}, for_=0.0)
+    workers.add(RuleSet((other,), (), {"test": 1}, {}))
+    started = workers.now
+    while len(workers.sent) == 1 and workers.now < started + 3 * LEASE:
+        workers.tick(None, None, 1)
+    assert workers.told() == [(Status.FIRING, Change.FIRED, "HIGH"), (Status.RESOLVED, Change.RESOLVED, "HIGH")]
+    assert workers.now >= started + LEASE  # its first search waits one lease: processes starting together
+    workers.systems[2].shutdown(5.0)
+
+
+def test_a_process_that_took_over_a_stopped_alert_and_crashed_leaves_an_orphan(location: str) -> None:
+    # the old process's stopped lease must not keep the alert from the search once another took it over
+    workers = Workers(location, 2)
+    workers.tick(50, 1)  # the first worker fires it; the second (a master) holds nothing
+    workers.systems[0].shutdown(5.0)
+    workers.tick(None, 1)
+    workers.add()  # a new worker restores it and fires it on
+    workers.tick(None, 1, 50)
+    workers.tick(None, 1, 50)
+    crashed = workers.now
+    while len(workers.sent) == 1 and workers.now < crashed + 3 * LEASE:
+        workers.tick(None, 1, None)  # the new worker crashed
+    assert workers.told() == [(Status.FIRING, Change.FIRED, "HIGH"), (Status.RESOLVED, Change.RESOLVED, "HIGH")]
+    assert workers.now >= crashed + LEASE
+    workers.systems[1].shutdown(5.0)
+
+
 def test_without_a_shared_store_each_worker_notifies(tmp_path: Path) -> None:
     workers = Workers(str(tmp_path / "state.db"), 3)
     for system in workers.systems:
@@ -170,10 +255,12 @@ class Failing:
     def claim(self, holder: str, now: float, claims: Sequence[Claim]) -> list[float | bool | None]:
         raise OSError("disk gone")
 
-    def orphans(self, now: float, retention: float, limit: int) -> list[tuple[str, str, dict[str, object]]]:
+    def orphans(
+        self, now: float, retention: float, limit: int, since: float = 0.0
+    ) -> list[tuple[str, str, dict[str, object]]]:
         raise OSError("disk gone")
 
-    def stop(self, holder: str) -> None:
+    def stop(self, holder: str, at: float) -> None:
         raise OSError("disk gone")
 
 
