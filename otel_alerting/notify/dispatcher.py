@@ -178,15 +178,18 @@ class Dispatcher:
                     continue
                 for victim in lane.queue.put(batch):
                     dropped.append((lane, victim, "queue full"))
+        # the drops of one hand-over are noted together: one line names what they lost
+        told: dict[tuple[str, str], list[Batch]] = {}
         for batch in unknown:
-            line = self._drop_log.note(batch.channel, "no such channel", len(batch.notifications), _sample(batch))
-            if line is not None:
-                _logger.error(*_format(line, self._drop_log.interval))
+            told.setdefault((batch.channel, "no such channel"), []).append(batch)
         for lane, victim, why in dropped:
             self._record(lane, DROPPED, len(victim.notifications), None, why)
-            line = self._drop_log.note(lane.channel.name, why, len(victim.notifications), _sample(victim))
+            told.setdefault((lane.channel.name, why), []).append(victim)
+        for (channel, why), victims in told.items():
+            line = self._drop_log.note(channel, why, sum(len(v.notifications) for v in victims), _sample(victims))
             if line is not None:
-                _logger.warning(*_format(line, self._drop_log.interval))
+                level = logging.ERROR if why == "no such channel" else logging.WARNING
+                _logger.log(level, *_format(line, self._drop_log.interval))
         self._call_in_loop(self._wake_all)
 
     def call_at(self, when: float, callback: Callable[[], None]) -> None:
@@ -368,11 +371,12 @@ class Dispatcher:
             self._thread.join(max(end - time.monotonic(), 0.1))
 
 
-def _sample(batch: Batch) -> str:
-    """The batch's first alerts, for the log."""
-    notifications = batch.notifications
-    shown = ", ".join(f"{n.alert} ({n.severity.name})" for n in notifications[:5])
-    return shown + (f" and {len(notifications) - 5} more" if len(notifications) > 5 else "")
+def _sample(batches: Sequence[Batch]) -> str:
+    """The first alerts of ``batches``, for the log."""
+    total = sum(len(batch.notifications) for batch in batches)
+    first = [n for batch in batches[:5] for n in batch.notifications[:5]][:5]
+    shown = ", ".join(f"{n.alert} ({n.severity.name})" for n in first)
+    return shown + (f" and {total - len(first):,} more" if total > len(first) else "")
 
 
 def _format(line: DropLine, interval: float) -> tuple[Any, ...]:
