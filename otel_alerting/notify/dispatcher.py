@@ -5,6 +5,11 @@ queue and wakes the worker. A full queue drops its lowest-severity batch first,
 and every notification ends counted as delivered, failed or dropped. Transient
 failures are retried with exponential backoff and jitter until the delivery
 deadline; permanent ones are not.
+
+Nothing is logged while the dispatcher's lock is held: a logging handler writing to a
+full pipe blocks, and ``submit`` (on the evaluation thread) waits for that lock. Drops
+are logged once per channel and reason, then at most once per ``drop_log_interval``
+with the count since (``DropLog``), so a storm writes a bounded number of lines.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach,
 from ..forking import after_fork_in_child
 from ..rules.model import Severity
 from .channel import Channel, DeliveryResult
+from .drop_log import DropLine, DropLog
 from .event_loop import new_event_loop
 from .model import Batch
 
@@ -72,7 +78,10 @@ class Dispatcher:
         max_backoff: float = 15.0,
         deadline: float = 120.0,
         listener: OutcomeListener | None = None,
+        drop_log_interval: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._drop_log = DropLog(drop_log_interval, clock)
         self._lanes = [_Lane(channel, queue_size) for channel in channels]
         self._by_name = {lane.channel.name: lane for lane in self._lanes}
         self._max_attempts = max_attempts
@@ -157,26 +166,30 @@ class Dispatcher:
         if not batches:
             return
         dropped: list[tuple[_Lane, Batch, str]] = []
+        unknown: list[Batch] = []
         with self._lock:
             for batch in batches:
                 lane = self._by_name.get(batch.channel)
                 if lane is None:
-                    _logger.error("otel-alerting: no channel named %r; batch dropped", batch.channel)
+                    unknown.append(batch)
                     continue
                 if self._closed:
                     dropped.append((lane, batch, "dispatcher shut down"))
                     continue
                 for victim in lane.queue.put(batch):
                     dropped.append((lane, victim, "queue full"))
+        # the drops of one hand-over are noted together: one line names what they lost
+        told: dict[tuple[str, str], list[Batch]] = {}
+        for batch in unknown:
+            told.setdefault((batch.channel, "no such channel"), []).append(batch)
         for lane, victim, why in dropped:
             self._record(lane, DROPPED, len(victim.notifications), None, why)
-            _logger.warning(
-                "otel-alerting: dropped for channel %s (%s): %s",
-                lane.channel.name,
-                why,
-                ", ".join(f"{n.alert} ({n.severity.name})" for n in victim.notifications[:5])
-                + (f" and {len(victim.notifications) - 5} more" if len(victim.notifications) > 5 else ""),
-            )
+            told.setdefault((lane.channel.name, why), []).append(victim)
+        for (channel, why), victims in told.items():
+            line = self._drop_log.note(channel, why, sum(len(v.notifications) for v in victims), _sample(victims))
+            if line is not None:
+                level = logging.ERROR if why == "no such channel" else logging.WARNING
+                _logger.log(level, *_format(line, self._drop_log.interval))
         self._call_in_loop(self._wake_all)
 
     def call_at(self, when: float, callback: Callable[[], None]) -> None:
@@ -290,14 +303,11 @@ class Dispatcher:
     def _record(self, lane: _Lane, outcome: str, count: int, latency: float | None, error: str | None) -> None:
         with self._lock:
             lane.counts[outcome] += count
-            if outcome == FAILED and error != lane.last_error:
+            new_error = outcome == FAILED and error != lane.last_error
+            if new_error:
                 lane.last_error = error
-                _logger.error(
-                    "channel %s failed to deliver %d notification(s): %s",
-                    lane.channel.name,
-                    count,
-                    error,
-                )
+        if new_error:
+            _logger.error("channel %s failed to deliver %d notification(s): %s", lane.channel.name, count, error)
         if self._listener is not None:
             try:
                 self._listener(DeliveryOutcome(lane.channel.name, outcome, count, latency, error))
@@ -338,6 +348,9 @@ class Dispatcher:
         for lane, count in leftovers:
             self._record(lane, DROPPED, count, None, "shut down")
             undelivered[lane.channel.name] = undelivered.get(lane.channel.name, 0) + count
+        # the drops of the last interval, not yet told
+        for line in self._drop_log.pending():
+            _logger.warning(*_format(line, self._drop_log.interval))
         if undelivered:
             # one line for the whole loss: a storm cut short at exit must not vanish unseen,
             # nor flood the log while the host is exiting
@@ -356,6 +369,19 @@ class Dispatcher:
                 pass
         if self._thread is not None:
             self._thread.join(max(end - time.monotonic(), 0.1))
+
+
+def _sample(batches: Sequence[Batch]) -> str:
+    """The first alerts of ``batches``, for the log."""
+    total = sum(len(batch.notifications) for batch in batches)
+    first = [n for batch in batches[:5] for n in batch.notifications[:5]][:5]
+    shown = ", ".join(f"{n.alert} ({n.severity.name})" for n in first)
+    return shown + (f" and {total - len(first):,} more" if total > len(first) else "")
+
+
+def _format(line: DropLine, interval: float) -> tuple[Any, ...]:
+    message, args = line.message(interval)
+    return (message, *args)
 
 
 class _Queue:
