@@ -219,3 +219,19 @@ def test_export_mode_does_not_wrap_the_exporters_of_other_readers() -> None:
         assert exporter.export == original
     finally:
         provider.shutdown()
+
+
+def test_reader_mode_finds_a_periodic_reader_registered_after_the_alerting_reader() -> None:
+    exporter = ScriptedExporter([MetricExportResult.FAILURE])
+    periodic = PeriodicExportingMetricReader(exporter, export_interval_millis=math.inf)
+    alerting = AlertingMetricReader(Settings(mode="reader"), channels=[], start_timer=False)
+    provider = MeterProvider(metric_readers=[alerting, periodic], shutdown_on_exit=False)
+    counted: list[None] = []
+    system = alerting.system
+    assert system is not None
+    system.record_export_failure = lambda: counted.append(None)  # type: ignore[method-assign]
+    try:
+        periodic.collect()
+        assert (exporter.calls, len(counted)) == (1, 1)
+    finally:
+        provider.shutdown()
