@@ -31,13 +31,48 @@ from .exit_probe import PROBE_TIMEOUT_S, endpoint_of, printable_endpoint, unreac
 from .forking import after_fork_in_child
 from .own_work import OWN_WORK
 
-__all__ = ["NO_EXPORTER", "Forwarder", "export_interval_s", "exporters_for", "load_exporters"]
+__all__ = ["NO_EXPORTER", "ExportOutcomes", "Forwarder", "export_interval_s", "exporters_for", "load_exporters"]
 
 _logger = logging.getLogger("otel_alerting")
 
 #: the value of OTEL_PYTHON_ALERTING_EXPORTERS that forwards to nothing (as the SDK's
 #: OTEL_METRICS_EXPORTER=none)
 NO_EXPORTER = "none"
+
+
+class ExportOutcomes:
+    """Counts failed metric exports and says so: a WARNING when exporting starts failing
+    or fails differently (not at every retry of a collector that stays down), an INFO
+    when it works again. ``on_failure`` is called for each failure; what it raises is
+    logged at debug and goes no further."""
+
+    def __init__(self, on_failure: Callable[[], None] | None = None) -> None:
+        self._on_failure = on_failure
+        self.failures = 0
+        #: the error last logged (None: the last export succeeded)
+        self._failing: str | None = None
+
+    def failed(self, exporter: object, error: str) -> None:
+        self.failures += 1
+        if error != self._failing:
+            self._failing = error
+            # the exporter logs its own details (the endpoint, the HTTP error) on each attempt
+            _logger.warning(
+                "otel-alerting: exporting metrics with %s failed (%s); counted in otel_alerting.export.failures, "
+                "logged again only if the error changes",
+                type(exporter).__name__,
+                error,
+            )
+        if self._on_failure is not None:
+            try:
+                self._on_failure()
+            except Exception:
+                _logger.debug("otel-alerting: counting an export failure failed", exc_info=True)
+
+    def succeeded(self, exporter: object) -> None:
+        if self._failing is not None:
+            self._failing = None
+            _logger.info("otel-alerting: exporting metrics with %s works again", type(exporter).__name__)
 
 
 class Forwarder:
@@ -68,10 +103,7 @@ class Forwarder:
         on_failure: Callable[[], None] | None = None,
     ) -> None:
         self._on_drop = on_drop
-        self._on_failure = on_failure
-        self.failures = 0
-        #: the error last logged (None: the last export succeeded)
-        self._failing: str | None = None
+        self._outcomes = ExportOutcomes(on_failure)
         self._exporters = exporters
         self._every = every_collection
         self._interval = export_interval_s(env)
@@ -151,34 +183,21 @@ class Forwarder:
             result = exporter.export(data, timeout_millis=self._timeout_ms)
         except Exception as exc:
             _logger.debug("otel-alerting: the metric exporter raised", exc_info=True)
-            self._failed(exporter, f"{type(exc).__name__} raised")
+            self._outcomes.failed(exporter, f"{type(exc).__name__} raised")
             return
         if result is MetricExportResult.FAILURE:
             given_up = self._given_up.get(id(exporter))
             if given_up is not None:  # under way when shut down at exit: said in its warning
                 given_up.dropped += 1
             else:
-                self._failed(exporter, "FAILURE returned")
-        elif self._failing is not None:
-            self._failing = None
-            _logger.info("otel-alerting: exporting metrics with %s works again", type(exporter).__name__)
+                self._outcomes.failed(exporter, "FAILURE returned")
+        else:
+            self._outcomes.succeeded(exporter)
 
-    def _failed(self, exporter: MetricExporter, error: str) -> None:
-        self.failures += 1
-        if error != self._failing:
-            self._failing = error
-            # the exporter logs its own details (the endpoint, the HTTP error) on each attempt
-            _logger.warning(
-                "otel-alerting: exporting metrics with %s failed (%s); counted in otel_alerting.export.failures, "
-                "logged again only if the error changes",
-                type(exporter).__name__,
-                error,
-            )
-        if self._on_failure is not None:
-            try:
-                self._on_failure()
-            except Exception:
-                _logger.debug("otel-alerting: counting an export failure failed", exc_info=True)
+    @property
+    def failures(self) -> int:
+        """The exports that failed so far."""
+        return self._outcomes.failures
 
     def flush(self, timeout: float, force_last: bool = False) -> bool:
         """Wait for the queued exports, then flush the exporters; ``force_last``: export

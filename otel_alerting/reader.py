@@ -54,6 +54,7 @@ from .config import Settings, load_settings, report_problems
 from .configuration import Configuration, load_configuration
 from .errors import ConfigurationProblems
 from .export_mode import Forwarder, exporters_for
+from .export_watch import watch_exports
 from .forking import after_fork_in_child, around_fork
 from .notify.channel import Channel
 from .own_work import OWN_WORK
@@ -343,6 +344,8 @@ class AlertingMetricReader(MetricReader):
 
     def _set_meter_provider(self, meter_provider: MeterProvider) -> None:
         super()._set_meter_provider(meter_provider)
+        if self.settings.enabled and self.settings.mode == "reader":  # the OTLP reader's failures, counted too
+            watch_exports(meter_provider, self._export_failed)
         if self._system is None and self._configuration is None and self._loading is None:
             return
         try:
