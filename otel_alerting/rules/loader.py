@@ -121,6 +121,19 @@ def parse_rules(
     if not isinstance(raw_rules, list):
         errors.append(RuleError(source, "must be a list", _line(document, "rules"), "rules"))
         raw_rules = []
+    rules, disabled = _parse_rule_list(raw_rules, source, errors)
+    errors.extend(
+        RuleError(source, f"unknown top-level key (expected {', '.join(_TOP_LEVEL_KEYS)})", _line(document, key), key)
+        for key in document
+        if key not in _TOP_LEVEL_KEYS
+    )
+    extra = {k: v for k, v in document.items() if k in _TOP_LEVEL_KEYS and k != "rules"}
+    lines = {k: line for k in extra if (line := _line(document, k)) is not None}
+    return RulesFile(tuple(rules), frozenset(disabled), extra, tuple(errors), lines)
+
+
+def _parse_rule_list(raw_rules: list[Any], source: str, errors: list[RuleError]) -> tuple[list[Rule], set[str]]:
+    """The rules of the ``rules`` list, and the names it turns off; problems go to ``errors``."""
     rules: list[Rule] = []
     disabled: set[str] = set()
     seen: dict[str, int] = {}
@@ -151,16 +164,7 @@ def parse_rules(
             disabled.add(rule.alert)
         else:
             rules.append(rule)
-    for key in document:
-        if key not in _TOP_LEVEL_KEYS:
-            errors.append(
-                RuleError(
-                    source, f"unknown top-level key (expected {', '.join(_TOP_LEVEL_KEYS)})", _line(document, key), key
-                )
-            )
-    extra = {k: v for k, v in document.items() if k in _TOP_LEVEL_KEYS and k != "rules"}
-    lines = {k: line for k in extra if (line := _line(document, k)) is not None}
-    return RulesFile(tuple(rules), frozenset(disabled), extra, tuple(errors), lines)
+    return rules, disabled
 
 
 def _line(node: Any, key: str | None = None) -> int | None:

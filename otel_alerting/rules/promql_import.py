@@ -226,34 +226,7 @@ class _Mapper:
             raise Unsupported(node, "offset and @ (the engine reads the present)")
         if node.matchers.or_matchers:
             raise Unsupported(node, "or in a selector")
-        name = node.name
-        match: dict[str, tuple[str, ...]] = {}
-        matchers: list[tuple[str, MatchOp, str]] = []
-        for matcher in node.matchers.matchers:
-            op = _MATCH_OPS.get(str(matcher.op))
-            if op is None:
-                raise Unsupported(node, f"the matcher {matcher.op}")
-            if matcher.name == "__name__":
-                if op != "=" or name not in (None, matcher.value):
-                    raise Unsupported(node, "a metric name that is not one name")
-                name = matcher.value
-                continue
-            if op in ("=~", "!~"):
-                try:
-                    re.compile(matcher.value)
-                except re.error as exc:
-                    raise Unsupported(node, f"the regular expression {matcher.value!r} ({exc})") from None
-            alternatives = matcher.value.split("|")
-            if op == "=" and matcher.value and matcher.name not in match:
-                match[matcher.name] = (matcher.value,)
-            elif (
-                op == "=~"
-                and matcher.name not in match
-                and all(a and not (_REGEX_SPECIAL & set(a)) for a in alternatives)
-            ):
-                match[matcher.name] = tuple(alternatives)  # literal alternatives: as `match` lists them
-            else:
-                matchers.append((matcher.name, op, matcher.value))  # type: ignore[arg-type]
+        name, match, matchers = _read_matchers(node)
         if not name:
             raise Unsupported(node, "a selector without a metric name")
         exposed = self.resolve(name)
@@ -269,6 +242,38 @@ class _Mapper:
             tuple(matchers),
             prometheus_labels=True,
         )
+
+
+def _read_matchers(node: Any) -> tuple[str | None, dict[str, tuple[str, ...]], list[tuple[str, MatchOp, str]]]:
+    """A selector's metric name, its equality (and literal-alternative) matchers as our
+    ``match`` lists them, and the other matchers as they are."""
+    name = node.name
+    match: dict[str, tuple[str, ...]] = {}
+    matchers: list[tuple[str, MatchOp, str]] = []
+    for matcher in node.matchers.matchers:
+        op = _MATCH_OPS.get(str(matcher.op))
+        if op is None:
+            raise Unsupported(node, f"the matcher {matcher.op}")
+        if matcher.name == "__name__":
+            if op != "=" or name not in (None, matcher.value):
+                raise Unsupported(node, "a metric name that is not one name")
+            name = matcher.value
+            continue
+        if op in ("=~", "!~"):
+            try:
+                re.compile(matcher.value)
+            except re.error as exc:
+                raise Unsupported(node, f"the regular expression {matcher.value!r} ({exc})") from None
+        alternatives = matcher.value.split("|")
+        if op == "=" and matcher.value and matcher.name not in match:
+            match[matcher.name] = (matcher.value,)
+        elif (
+            op == "=~" and matcher.name not in match and all(a and not (_REGEX_SPECIAL & set(a)) for a in alternatives)
+        ):
+            match[matcher.name] = tuple(alternatives)  # literal alternatives: as `match` lists them
+        else:
+            matchers.append((matcher.name, op, matcher.value))  # type: ignore[arg-type]
+    return name, match, matchers
 
 
 def _misuse(name: str, exposed: Exposed, parts: tuple[str, ...]) -> str:
