@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from otel_alerting.config import Settings
 from otel_alerting.engine.lifecycle import AlertState
 from otel_alerting.notify.dedup import Claim
@@ -20,24 +18,14 @@ from otel_alerting.state import Changes, RedisStore, SqliteStore, StateStore
 from otel_alerting.state.model import furthest
 from otel_alerting.system import AlertingSystem
 
-from ..instrumentation.servers import RedisServer, redis_server_fixture
+from ..instrumentation.servers import redis_server_fixture
 from .helpers import data, gauge_metric, number, rule
-from .test_state_shared import Recording
+from .test_state_shared import Recording, location
 
-__all__ = ["redis_server_fixture"]  # the module's redis-server
+__all__ = ["location", "redis_server_fixture"]  # the module's fixtures: the shared store, a redis-server
 
 LEVEL = rule("Level", ValueExpr(Selector("m"), by=("proc",)), above={"high": 10.0}, for_=2.0)
 DAY = 24 * 3600.0
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where the workers share their state: an SQLite file, or a real redis-server."""
-    if request.param == "sqlite":
-        return str(tmp_path / "state.db")
-    server: RedisServer = request.getfixturevalue("redis_server")
-    server.flush()
-    return server.url
 
 
 class Workers:
