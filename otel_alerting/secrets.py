@@ -91,14 +91,20 @@ def scrub(text: str, secrets: Iterable[str | Secret | None]) -> str:
 
 
 def redact_location(location: str) -> str:
-    """A file path as it is; a URL (``redis://user:password@host/0``) as ``redact_url``
-    shows it: a location setting may carry credentials."""
+    """A file path as it is; a store's URL (``redis://user:password@host:6379/0``) without
+    its user info and query, which may carry credentials: scheme, host, port and path (a
+    database number, a socket's path), which the reader needs to find the store."""
     if "://" not in location:
         return location
-    shown = redact_url(location)
-    database = urlsplit(location).path if location.startswith(("redis://", "rediss://")) else ""
-    # a Redis URL's path is the database number, which the reader needs and which is no secret
-    return shown.removesuffix(f"/{REDACTED}") + database if database.strip("/").isdigit() else shown
+    try:
+        parts = urlsplit(location)
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+    except ValueError:
+        return REDACTED
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def longest_first(secrets: Iterable[str | Secret | None]) -> list[str]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ..secrets import longest_first, scrub
+from ..secrets import longest_first, redact_location, scrub
 from .memory import MemoryStore
-from .redis_store import RedisStore, describe_url
+from .redis_store import RedisStore
 from .sqlite import SqliteStore
 from .store import StateError, StateStore
 
@@ -23,7 +23,7 @@ def open_store(location: str | None) -> tuple[StateStore, str | None]:
     if location is None:
         return MemoryStore(), None
     redis = location.startswith(REDIS_SCHEMES)
-    where = describe_url(location) if redis else location
+    where = redact_location(location)
     try:
         return (RedisStore(location) if redis else SqliteStore(location)), None
     except StateError as exc:

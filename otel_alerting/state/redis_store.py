@@ -27,11 +27,11 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ..notify.dedup import Claim, Lease, LogRecord, decide, episode_start, granted
-from ..secrets import scrub
+from ..secrets import redact_location, scrub
 from .model import Changes, NotificationLogKey, Record, SavedState, furthest, silence_stamp
 from .store import StateError
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "RedisStore", "describe_url"]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "RedisStore"]
 
 SCHEMA = "otel-alerting-state"
 SCHEMA_VERSION = 1
@@ -66,23 +66,11 @@ return 0
 """
 
 
-def describe_url(url: str) -> str:
-    """The URL without its user info (the password)."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.hostname or ""
-        if parts.port is not None:
-            netloc += f":{parts.port}"
-    except ValueError:
-        return "a Redis URL that cannot be read"
-    return f"{parts.scheme}://{netloc}{parts.path}"
-
-
 class RedisStore:
     def __init__(self, url: str, *, prefix: str = "otel-alerting:", timeout: float = 1.0) -> None:
         """Connect to ``url`` and check that its keys are ours; StateError if not (the
         message holds no password)."""
-        self.description = describe_url(url)
+        self.description = redact_location(url)
         self._url = url
         self._prefix = prefix
         self._timeout = timeout
