@@ -348,6 +348,8 @@ class Settings:
     queue_size: int = 10_000
     delivery_deadline_s: float = 120.0
     shutdown_timeout_s: float = 5.0
+    #: a process without a SIGTERM handler gets one that shuts the SDK down first
+    handle_sigterm: bool = True
     #: the standalone HTTP server's port (None: no server) and address
     http_port: int | None = None
     http_host: str = "127.0.0.1"
@@ -384,6 +386,7 @@ class Settings:
             ev.OTEL_PYTHON_ALERTING_QUEUE_SIZE: self.queue_size,
             ev.OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE: f"{self.delivery_deadline_s:g}s",
             ev.OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT: f"{self.shutdown_timeout_s:g}s",
+            ev.OTEL_PYTHON_ALERTING_HANDLE_SIGTERM: _flag(self.handle_sigterm),
             ev.OTEL_PYTHON_ALERTING_HTTP_PORT: self.http_port if self.http_port is not None else "(none: no server)",
             ev.OTEL_PYTHON_ALERTING_HTTP_HOST: self.http_host,
             ev.OTEL_PYTHON_ALERTING_HTTP_TOKEN: "(set)" if self.http_token is not None else "(none)",
@@ -466,6 +469,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         queue_size=_whole(r, ev.OTEL_PYTHON_ALERTING_QUEUE_SIZE, Settings.queue_size, MAX_QUEUE_SIZE),
         delivery_deadline_s=r.duration(ev.OTEL_PYTHON_ALERTING_DELIVERY_DEADLINE, Settings.delivery_deadline_s, True),
         shutdown_timeout_s=r.duration(ev.OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT, Settings.shutdown_timeout_s, True),
+        handle_sigterm=r.boolean(ev.OTEL_PYTHON_ALERTING_HANDLE_SIGTERM, True),
         http_port=r.port(ev.OTEL_PYTHON_ALERTING_HTTP_PORT),
         http_host=r.text(ev.OTEL_PYTHON_ALERTING_HTTP_HOST) or Settings.http_host,
         http_token=r.secret(ev.OTEL_PYTHON_ALERTING_HTTP_TOKEN),

@@ -7,6 +7,7 @@ and, the mode unset, it is the one reader that forwards to the push exporters
 (``export`` mode) wherever that leaves what the collector receives unchanged.
 Under ``OTEL_CONFIG_FILE`` the file names the readers (``declarative``): the plan is
 left out, and a file without the alerting reader is a warning.
+Once the SDK is set up, a process with no SIGTERM handler of its own gets one (``sigterm``).
 Neither raises: one exception here would silently turn off all telemetry of the process.
 """
 
@@ -188,6 +189,19 @@ class AlertingConfigurator(_OTelSDKConfigurator):
             return
         if from_file:
             _warn_if_file_has_no_reader()
+        _handle_sigterm()
+
+
+def _handle_sigterm() -> None:
+    """The SIGTERM handler of ``sigterm``, where the settings ask for it (never raises)."""
+    try:
+        settings = load_settings(os.environ)
+        if settings.enabled and settings.handle_sigterm:
+            from .sigterm import flush_on_sigterm
+
+            flush_on_sigterm(settings.shutdown_timeout_s)
+    except Exception:
+        _logger.exception("otel-alerting: cannot install the SIGTERM handler")
 
 
 def _warn_if_file_has_no_reader() -> None:

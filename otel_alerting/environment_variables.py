@@ -203,6 +203,16 @@ queued (CRITICAL first); what is left is counted as dropped. It also leaves the 
 the MeterProvider's shutdown budget to the other readers. Default: ``5s``.
 """
 
+OTEL_PYTHON_ALERTING_HANDLE_SIGTERM = "OTEL_PYTHON_ALERTING_HANDLE_SIGTERM"
+"""
+.. envvar:: OTEL_PYTHON_ALERTING_HANDLE_SIGTERM
+
+``true``: under otel-alerting's configurator, a process that has no SIGTERM handler of its
+own gets one that shuts the SDK down (the final evaluation, the final export, what is still
+queued, within ``OTEL_PYTHON_ALERTING_SHUTDOWN_TIMEOUT``), then ends by SIGTERM as it would
+have. ``false``: SIGTERM is left alone. Default: ``true``.
+"""
+
 OTEL_PYTHON_ALERTING_HEARTBEAT_URL = "OTEL_PYTHON_ALERTING_HEARTBEAT_URL"
 """
 .. envvar:: OTEL_PYTHON_ALERTING_HEARTBEAT_URL
