@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -181,6 +182,7 @@ class AlertingConfigurator(_OTelSDKConfigurator):
             # the file is the SDK's only source then: the SDK warns about any argument
             super()._configure(**({} if from_file else kwargs))  # type: ignore[no-untyped-call]
         except ConfigurationProblems:
+            _stop_during_start_up()
             raise
         except Exception:
             # The SDK's own errors (a bad OTLP protocol, a missing exporter) would end
@@ -190,6 +192,26 @@ class AlertingConfigurator(_OTelSDKConfigurator):
         if from_file:
             _warn_if_file_has_no_reader()
         _handle_sigterm()
+
+
+def _stop_during_start_up() -> None:
+    """Strict mode's stop, when it comes while Python's ``site`` imports
+    ``sitecustomize`` (``opentelemetry-instrument``): an exception raised there ends in
+    ``Fatal Python error: init_import_site`` and a traceback of the whole start-up under
+    the problems already logged, so the process ends here, with status 1. Anywhere else
+    (``initialize()`` called by the application) the exception goes on."""
+    frame = sys._getframe()
+    while frame is not None and frame.f_code.co_name != "execsitecustomize":
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(1)
 
 
 def _handle_sigterm() -> None:

@@ -131,9 +131,10 @@ def test_strict_mode_stops_at_start_up(receiver: OtlpReceiver, tmp_path: Path) -
         OTEL_PYTHON_ALERTING_INTERVAL="fast",
     )
     run = run_instrumented(LEVEL_APP, env)
-    assert run.returncode != 0
+    assert run.returncode == 1, run.stderr
     assert "app: done" not in run.stdout
     assert "OTEL_PYTHON_ALERTING_INTERVAL: invalid value 'fast'" in run.stderr
+    assert "Fatal Python error" not in run.stderr and "Traceback" not in run.stderr, run.stderr
 
 
 def test_disabled_adds_no_reader(receiver: OtlpReceiver, tmp_path: Path) -> None:
