@@ -12,6 +12,7 @@ Status: ``failing`` when a CRITICAL alert fires or a dependency is down,
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..engine.lifecycle import AlertState
+from ..failure_log import FailureLog, StepFailures, process_failures
 from ..instrumentation.cache import CacheMetrics
 from ..instrumentation.probes.state import HealthBoard
 from ..rules.model import Severity
@@ -174,6 +176,30 @@ def _plugin(system: AlertingSystem, wall_now: float) -> Section:
         "series_refused": system.evaluator.series_refused(),
         "channels": [c.name for c in system.dispatcher.channels],
         "heartbeat": _heartbeat(system),
+        "failures": _failures(system.failures),
+    }
+
+
+def _failures(own: FailureLog | None) -> Section:
+    """By step: the failures of the plugin's own work, this system's and the process's
+    parts' (a step failing in both, the collection, is added up)."""
+    steps: dict[str, StepFailures] = process_failures.steps()
+    for name, mine in (own.steps() if own is not None else {}).items():
+        other = steps.get(name)
+        if other is not None:
+            latest = mine if mine.at >= other.at else other
+            mine = dataclasses.replace(latest, count=mine.count + other.count, failing=mine.failing or other.failing)
+        steps[name] = mine
+    # the messages are clipped and hold no URL beyond its host (failure_log)
+    return {
+        name: {
+            "count": s.count,
+            "failing": s.failing,
+            "error_type": s.error_type or None,
+            "message": s.message,
+            "last_failure": _iso(s.at),
+        }
+        for name, s in sorted(steps.items())
     }
 
 
@@ -207,7 +233,9 @@ def build_report(system: AlertingSystem | None, sources: ReportSources) -> dict[
     """The report for ``system`` (None: the plugin runs no alerting system)."""
     now = sources.wall_clock()
     if system is None:
-        alerts = plugin = _unavailable("alerting is disabled or did not start (see the log)")
+        alerts = _unavailable("alerting is disabled or did not start (see the log)")
+        # the process's parts (probes, cache statistics, export mode's collections) still run
+        plugin = {**alerts, "failures": _section("failures", lambda: _failures(None))}
     else:
         alerts = _section("alerts", lambda: _alerts(system))
         plugin = _section("plugin", lambda: _plugin(system, now))
