@@ -33,6 +33,7 @@ STEPS = {
     "collection": "collection",
     "evaluation": "evaluation",
     "flush": "scheduled notification flush",
+    "health_report": "building the health report",
     "probe_record": "recording a dependency check",
     "probes": "a round of dependency checks",
     "state_save": "saving the alert state",
@@ -112,14 +113,17 @@ class FailureLog:
         for name, count in counts.items():
             self._tell(listener, name, count)
 
-    def failed(self, step: str, error: BaseException, logger: logging.Logger = _logger) -> None:
-        """One failure of ``step``, logged as the module says."""
-        self._note(step, error, logger, told_elsewhere=False)
+    def failed(
+        self, step: str, error: BaseException, logger: logging.Logger = _logger, what: str | None = None
+    ) -> None:
+        """One failure of ``step``, logged as the module says (as ``what`` failed: the
+        step's description by default)."""
+        self._note(step, error, logger, what, told_elsewhere=False)
 
     def counted(self, step: str, error: str) -> None:
         """One failure of ``step`` that its caller logged already (the state keeper logs
         a failed write once per error): counted and shown, never logged here."""
-        self._note(step, error, _logger, told_elsewhere=True)
+        self._note(step, error, _logger, None, told_elsewhere=True)
 
     def succeeded(self, step: str, logger: logging.Logger = _logger) -> None:
         """``step`` worked: the end of its failures, if it was failing, is told once."""
@@ -149,7 +153,9 @@ class FailureLog:
                 for name, s in sorted(self._steps.items())
             }
 
-    def _note(self, step: str, error: BaseException | str, logger: logging.Logger, *, told_elsewhere: bool) -> None:
+    def _note(
+        self, step: str, error: BaseException | str, logger: logging.Logger, what: str | None, *, told_elsewhere: bool
+    ) -> None:
         try:
             now = self._clock()
             error_type, raw = _describe(error)
@@ -157,7 +163,7 @@ class FailureLog:
                 state = self._steps.get(step)
                 if state is None:
                     state = self._steps[step] = _Step()
-                line = self._line(step, state, (error_type, raw), error, now, told_elsewhere)
+                line = self._line(step, state, (error_type, raw), error, now, what, told_elsewhere)
                 listener = self._listener
             if listener is not None:
                 self._tell(listener, step, 1)
@@ -174,6 +180,7 @@ class FailureLog:
         key: tuple[str, str],
         error: BaseException | str,
         now: float,
+        what: str | None,
         told_elsewhere: bool,
     ) -> _Line | None:
         """Counts one failure (under the lock) and returns the line to write, if any."""
@@ -188,7 +195,7 @@ class FailureLog:
         state.error_type = key[0]
         state.message = _safe(key[1])
         state.at = now
-        what = STEPS.get(step, step)
+        what = what or STEPS.get(step, step)
         if told_elsewhere:
             return None
         if key not in state.seen and len(state.seen) < _DISTINCT_ERRORS:

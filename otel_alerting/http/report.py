@@ -64,11 +64,13 @@ def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _section(name: str, build: Callable[[], Section]) -> Section:
+def _section(name: str, build: Callable[[], Section], failed: list[str]) -> Section:
     try:
         return build()
     except Exception as exc:  # one broken source must not cost the whole report
-        _logger.warning("otel-alerting: the health report's %s section failed", name, exc_info=True)
+        # told once, not at every request: a monitor polls /health, often
+        process_failures.failed("health_report", exc, _logger, f"the health report's {name} section")
+        failed.append(name)
         return _unavailable(f"reading it failed ({type(exc).__name__})")
 
 
@@ -232,16 +234,19 @@ def _status(alerts: Section, dependencies: Section) -> tuple[str, list[str]]:
 def build_report(system: AlertingSystem | None, sources: ReportSources) -> dict[str, Any]:
     """The report for ``system`` (None: the plugin runs no alerting system)."""
     now = sources.wall_clock()
+    failed: list[str] = []
     if system is None:
         alerts = _unavailable("alerting is disabled or did not start (see the log)")
         # the process's parts (probes, cache statistics, export mode's collections) still run
-        plugin = {**alerts, "failures": _section("failures", lambda: _failures(None))}
+        plugin = {**alerts, "failures": _section("failures", lambda: _failures(None), failed)}
     else:
-        alerts = _section("alerts", lambda: _alerts(system))
-        plugin = _section("plugin", lambda: _plugin(system, now))
-    dependencies = _section("dependencies", lambda: _dependencies(sources.board(), now))
-    caches = _section("caches", lambda: _caches(sources.caches(), sources.cache_window, now))
-    memory = _section("memory", sources.memory)
+        alerts = _section("alerts", lambda: _alerts(system), failed)
+        plugin = _section("plugin", lambda: _plugin(system, now), failed)
+    dependencies = _section("dependencies", lambda: _dependencies(sources.board(), now), failed)
+    caches = _section("caches", lambda: _caches(sources.caches(), sources.cache_window, now), failed)
+    memory = _section("memory", sources.memory, failed)
+    if not failed:
+        process_failures.succeeded("health_report", _logger)
     status, reasons = _status(alerts, dependencies)
     return {
         "status": status,
