@@ -5,9 +5,10 @@ second by default): a store or a probe that stays broken would write one traceba
 second into the host's log. Per step (``STEPS``), the first failure with a given error
 (type and message) is logged at ERROR with its traceback; its repeats are not, but at
 most once per ``interval`` one WARNING gives their count since the line before and the
-latest error; the first success after failures logs one INFO. Every failure is still
-counted, exactly: ``steps()`` feeds ``/health`` and ``listen`` the counter
-``otel_alerting.plugin.failures``.
+latest error; the first success after failures logs one INFO. A step that fails and
+works by turns is told like one that keeps failing: its errors get their traceback
+again only after an interval without a line. Every failure is still counted, exactly:
+``steps()`` feeds ``/health`` and ``listen`` the counter ``otel_alerting.plugin.failures``.
 
 Lines are written after this log's lock is released; the module never raises (a
 logging handler that fails is the logging module's to report).
