@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .forking import after_fork_in_child
 from .secrets import clean
 
 __all__ = ["STEPS", "FailureLog", "StepFailures", "process_failures"]
@@ -103,6 +104,11 @@ class FailureLog:
         #: the steps failing now: ``succeeded`` reads it without the lock (a set lookup)
         self._failing: set[str] = set()
         self._listener: FailureListener | None = None
+        self._lock = threading.Lock()
+        after_fork_in_child(self._after_fork_in_child)
+
+    def _after_fork_in_child(self) -> None:
+        # a lock held by a parent's thread at fork() stays held forever in the child
         self._lock = threading.Lock()
 
     def listen(self, listener: FailureListener) -> None:
