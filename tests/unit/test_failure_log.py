@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 import pytest
 
-from otel_alerting.failure_log import FailureLog
+from otel_alerting.failure_log import STEPS, FailureLog
 
 LOGGER = logging.getLogger("tests.failure_log")
 
@@ -184,3 +185,9 @@ def test_it_never_raises_and_writes_no_line_under_its_lock(caplog: pytest.LogCap
         raise RuntimeError("clock")
 
     FailureLog(60.0, broken_clock).failed("probes", _raised("down"), LOGGER)  # does not raise
+
+
+def test_every_step_is_documented() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
+    section = docs.split("### `otel_alerting.plugin.failures`")[1].split("\n## ")[0]
+    assert [step for step in STEPS if f"`{step}`" not in section] == []
