@@ -55,6 +55,7 @@ from .configuration import Configuration, load_configuration
 from .errors import ConfigurationProblems
 from .export_mode import Forwarder, exporters_for
 from .export_watch import watch_exports
+from .failure_log import process_failures
 from .forking import after_fork_in_child, around_fork
 from .notify.channel import Channel
 from .own_work import OWN_WORK
@@ -257,8 +258,10 @@ class AlertingMetricReader(MetricReader):
             if system is not None:
                 try:
                     system.evaluate(metrics_data)
-                except Exception:
-                    _logger.exception("otel-alerting: evaluation failed")
+                except Exception as exc:
+                    system.failures.failed("evaluation", exc)
+                else:
+                    system.failures.succeeded("evaluation")
             if self._forwarder is not None:
                 self._forwarder.offer(metrics_data, force=kwargs.get("force", False))
         finally:
@@ -398,6 +401,8 @@ class AlertingMetricReader(MetricReader):
         """One collection and its evaluation, in the plugin's own context (``in_own_work``:
         the caller runs in it already, as the timer's thread does)."""
         token = None if in_own_work else attach(OWN_WORK)
+        # the running system's log; the process's before it runs (export mode without it)
+        failures = self._system.failures if self._system is not None else process_failures
         try:
             with self._collect_lock:
                 self._suppressed_in = threading.get_ident()
@@ -405,8 +410,10 @@ class AlertingMetricReader(MetricReader):
                     self.collect(timeout_millis=timeout_millis)
                 finally:
                     self._suppressed_in = None
-        except Exception:
-            _logger.exception("otel-alerting: collection failed")
+        except Exception as exc:
+            failures.failed("collection", exc)
+        else:
+            failures.succeeded("collection")
         finally:
             if token is not None:
                 detach(token)

@@ -24,6 +24,7 @@ from .configuration import Configuration, load_configuration
 from .engine.evaluator import Evaluator
 from .engine.lifecycle import AlertState
 from .engine.manager import AlertManager
+from .failure_log import FailureLog, process_failures
 from .forking import after_fork_in_child, first_of_siblings, forked_children, spawned_worker
 from .notify.channel import Channel
 from .notify.config import NotifyConfig, load_notify_config
@@ -65,6 +66,8 @@ class AlertingSystem:
         self.settings = settings
         self.rule_set = rule_set
         self._clock = clock
+        #: the failures of this system's steps, each logged once and counted (/health)
+        self.failures = FailureLog(clock=clock)
         env = os.environ if environ is None else environ
         now = clock() if start is None else start
         self.evaluator = Evaluator(
@@ -110,6 +113,7 @@ class AlertingSystem:
             queue_size=settings.queue_size,
             deadline=settings.delivery_deadline_s,
             listener=self._on_outcome,
+            failures=self.failures,
         )
         #: the dead man's switch, when OTEL_PYTHON_ALERTING_HEARTBEAT_URL is set
         self.heartbeat: Heartbeat | None = None
@@ -182,9 +186,14 @@ class AlertingSystem:
             return  # nothing outlives the process: no record is worth building
         try:
             changed, forgotten = self.manager.export_changes()
-            self.state.write(changed, self.silences.export(now), now, removed=forgotten)
-        except Exception:
-            _logger.exception("otel-alerting: saving the alert state failed")
+            saved = self.state.write(changed, self.silences.export(now), now, removed=forgotten)
+        except Exception as exc:
+            self.failures.failed("state_save", exc)
+            return
+        if saved:
+            self.failures.succeeded("state_save")
+        else:  # the keeper logged it, once per error
+            self.failures.counted("state_save", self.state.error or "the store failed")
 
     def attach_telemetry(self, provider: MeterProvider) -> None:
         self.use_telemetry(SelfTelemetry(provider))
@@ -193,6 +202,9 @@ class AlertingSystem:
         """Feed the plugin's own metrics (instruments created beforehand) from this system."""
         telemetry.bind(self.manager, self.evaluator.overflowed_metrics, self.evaluator.series_refused)
         self._telemetry = telemetry
+        self.failures.listen(telemetry.record_failure)
+        # the process-wide parts count on the running system's telemetry (one per process)
+        process_failures.listen(telemetry.record_failure)
 
     def subscribe(self, callback: Callable[[list[Notification]], None]) -> None:
         """Call ``callback`` with each evaluation's notifications, on the evaluating
@@ -212,11 +224,7 @@ class AlertingSystem:
             results = self.evaluator.evaluate(data, now)
             notifications = self.manager.process(results, now)
             self.last_evaluation_duration = time.perf_counter() - started
-        for callback in self._subscribers:
-            try:
-                callback(notifications)
-            except Exception:
-                _logger.exception("otel-alerting: a notification subscriber failed")
+        self._tell_subscribers(notifications)
         self._read_silences()
         if self.dedup is not None:
             # before delivery: a RESOLVED claimed below finds this process's lease gone
@@ -240,6 +248,17 @@ class AlertingSystem:
             # only an evaluation that ran to its end pings: a stuck or dead evaluator stops the pings
             self.heartbeat.beat()
         return notifications
+
+    def _tell_subscribers(self, notifications: list[Notification]) -> None:
+        failed = False
+        for callback in self._subscribers:
+            try:
+                callback(notifications)
+            except Exception as exc:
+                failed = True
+                self.failures.failed("subscriber", exc)
+        if not failed:
+            self.failures.succeeded("subscriber")
 
     def _check_prefork(self) -> None:
         """Warn once when this process is part of a pre-fork server that has no shared

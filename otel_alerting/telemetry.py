@@ -23,6 +23,7 @@ ALERT_STATE = "otel_alerting.alert.state"
 CHANNEL = "otel_alerting.channel"
 OUTCOME = "otel_alerting.outcome"
 METRIC_NAME = "otel_alerting.metric.name"
+FAILURE_STEP = "otel_alerting.failure.step"
 
 # Evaluations take micro- to milliseconds and deliveries milliseconds to seconds:
 # the SDK's default buckets (0, 5, 10, ... 10000) would put nearly all in the first.
@@ -98,6 +99,11 @@ class SelfTelemetry:
             unit="{error}",
             description="Rule evaluations that raised, by rule.",
         )
+        self._failures = meter.create_counter(
+            "otel_alerting.plugin.failures",
+            unit="{failure}",
+            description="Failures of the plugin's own work (evaluation, state save, probes...), by step.",
+        )
 
     def bind(
         self,
@@ -147,6 +153,10 @@ class SelfTelemetry:
 
     def record_export_failure(self) -> None:
         self._export_failures.add(1, context=OWN_WORK)
+
+    def record_failure(self, step: str, count: int = 1) -> None:
+        """``count`` failures of a step of the plugin's own work (``failure_log.STEPS``)."""
+        self._failures.add(count, {FAILURE_STEP: step}, context=OWN_WORK)
 
     def record_evaluation(self, seconds: float, results: Iterable[RuleResult]) -> None:
         """One evaluation: its duration, and the rules that failed in it."""

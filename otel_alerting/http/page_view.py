@@ -304,13 +304,29 @@ def _plugin(section: Mapping[str, Any]) -> str:
         return ""
     errors = "".join(f"<li>{e(name)}: {e(error)}</li>" for name, error in section.get("rules_in_error", {}).items())
     problems = "".join(f"<li>{e(p)}</li>" for p in section.get("configuration_problems", ()))
+    failures = _failures(section.get("failures", {}))
     return (
         f"<footer>{e(section.get('rules', 0))} rules, channels {e(', '.join(section.get('channels', ())))}; "
         f"last evaluation {_seconds(section.get('seconds_since_evaluation'))} ago, took "
         f"{_seconds(section.get('evaluation_duration_s'))}"
-        + (f'<ul class="problems">{errors}{problems}</ul>' if errors or problems else "")
+        + (f'<ul class="problems">{errors}{problems}{failures}</ul>' if errors or problems or failures else "")
         + "</footer>"
     )
+
+
+def _failures(steps: Mapping[str, Any]) -> str:
+    """A line per step of the plugin's own work that has failed (``plugin.failures``)."""
+    lines = []
+    for step, f in steps.items():
+        if not isinstance(f, Mapping):  # the section could not be read: {"available": false, ...}
+            continue
+        error = ": ".join(str(part) for part in (f.get("error_type"), f.get("message")) if part)
+        state = "failing" if f.get("failing") else "works again"
+        lines.append(
+            f"<li>{e(step)}: {e(f.get('count', 0))} failure(s), {state}; last at "
+            f"{e(f.get('last_failure') or '-')}: {e(error)}</li>"
+        )
+    return "".join(lines)
 
 
 def _seconds(value: float | None) -> str:

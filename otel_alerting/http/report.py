@@ -12,6 +12,7 @@ Status: ``failing`` when a CRITICAL alert fires or a dependency is down,
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..engine.lifecycle import AlertState
+from ..failure_log import FailureLog, StepFailures, process_failures
 from ..instrumentation.cache import CacheMetrics
 from ..instrumentation.probes.state import HealthBoard
 from ..rules.model import Severity
@@ -62,11 +64,13 @@ def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _section(name: str, build: Callable[[], Section]) -> Section:
+def _section(name: str, build: Callable[[], Section], failed: list[str]) -> Section:
     try:
         return build()
     except Exception as exc:  # one broken source must not cost the whole report
-        _logger.warning("otel-alerting: the health report's %s section failed", name, exc_info=True)
+        # told once, not at every request: a monitor polls /health, often
+        process_failures.failed("health_report", exc, _logger, f"the health report's {name} section")
+        failed.append(name)
         return _unavailable(f"reading it failed ({type(exc).__name__})")
 
 
@@ -174,6 +178,30 @@ def _plugin(system: AlertingSystem, wall_now: float) -> Section:
         "series_refused": system.evaluator.series_refused(),
         "channels": [c.name for c in system.dispatcher.channels],
         "heartbeat": _heartbeat(system),
+        "failures": _failures(system.failures),
+    }
+
+
+def _failures(own: FailureLog | None) -> Section:
+    """By step: the failures of the plugin's own work, this system's and the process's
+    parts' (a step failing in both, the collection, is added up)."""
+    steps: dict[str, StepFailures] = process_failures.steps()
+    for name, mine in (own.steps() if own is not None else {}).items():
+        other = steps.get(name)
+        if other is not None:
+            latest = mine if mine.at >= other.at else other
+            mine = dataclasses.replace(latest, count=mine.count + other.count, failing=mine.failing or other.failing)
+        steps[name] = mine
+    # the messages are clipped and hold no URL beyond its host (failure_log)
+    return {
+        name: {
+            "count": s.count,
+            "failing": s.failing,
+            "error_type": s.error_type or None,
+            "message": s.message,
+            "last_failure": _iso(s.at),
+        }
+        for name, s in sorted(steps.items())
     }
 
 
@@ -206,14 +234,19 @@ def _status(alerts: Section, dependencies: Section) -> tuple[str, list[str]]:
 def build_report(system: AlertingSystem | None, sources: ReportSources) -> dict[str, Any]:
     """The report for ``system`` (None: the plugin runs no alerting system)."""
     now = sources.wall_clock()
+    failed: list[str] = []
     if system is None:
-        alerts = plugin = _unavailable("alerting is disabled or did not start (see the log)")
+        alerts = _unavailable("alerting is disabled or did not start (see the log)")
+        # the process's parts (probes, cache statistics, export mode's collections) still run
+        plugin = {**alerts, "failures": _section("failures", lambda: _failures(None), failed)}
     else:
-        alerts = _section("alerts", lambda: _alerts(system))
-        plugin = _section("plugin", lambda: _plugin(system, now))
-    dependencies = _section("dependencies", lambda: _dependencies(sources.board(), now))
-    caches = _section("caches", lambda: _caches(sources.caches(), sources.cache_window, now))
-    memory = _section("memory", sources.memory)
+        alerts = _section("alerts", lambda: _alerts(system), failed)
+        plugin = _section("plugin", lambda: _plugin(system, now), failed)
+    dependencies = _section("dependencies", lambda: _dependencies(sources.board(), now), failed)
+    caches = _section("caches", lambda: _caches(sources.caches(), sources.cache_window, now), failed)
+    memory = _section("memory", sources.memory, failed)
+    if not failed:
+        process_failures.succeeded("health_report", _logger)
     status, reasons = _status(alerts, dependencies)
     return {
         "status": status,

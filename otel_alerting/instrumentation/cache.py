@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
-import logging
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -27,6 +26,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar, cast
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter
 from opentelemetry.util.types import AttributeValue
 
+from ..failure_log import process_failures
 from ..version import __version__
 
 __all__ = [
@@ -43,7 +43,6 @@ __all__ = [
     "record_miss",
 ]
 
-_logger = logging.getLogger("otel_alerting")
 
 CACHE_REQUESTS = "otel_alerting.cache.requests"
 CACHE_RESULT = "otel_alerting.cache.result"
@@ -263,9 +262,10 @@ class CacheMetrics:
     def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
         try:
             totals = self.totals()
-        except Exception:  # a broken cache_info() must not cost the other series
-            _logger.exception("otel-alerting: reading cache statistics failed")
+        except Exception as exc:  # a broken cache_info() must not cost the other series
+            process_failures.failed("cache_stats", exc)
             return
+        process_failures.succeeded("cache_stats")
         for key, value in totals.items():
             yield Observation(value, dict(key))
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
 
+from ..failure_log import FailureLog
 from ..forking import after_fork_in_child
 from ..rules.model import Severity
 from .channel import Channel, DeliveryResult
@@ -80,8 +81,12 @@ class Dispatcher:
         listener: OutcomeListener | None = None,
         drop_log_interval: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        failures: FailureLog | None = None,
     ) -> None:
+        """``failures``: where a scheduled flush that fails is logged and counted (the
+        alerting system's); a log of its own by default."""
         self._drop_log = DropLog(drop_log_interval, clock)
+        self._failures = failures if failures is not None else FailureLog()
         self._lanes = [_Lane(channel, queue_size) for channel in channels]
         self._by_name = {lane.channel.name: lane for lane in self._lanes}
         self._max_attempts = max_attempts
@@ -210,8 +215,10 @@ class Dispatcher:
                 self._timer = self._timer_at = None
                 try:
                     callback()
-                except Exception:
-                    _logger.exception("otel-alerting: scheduled notification flush failed")
+                except Exception as exc:
+                    self._failures.failed("flush", exc, _logger)
+                else:
+                    self._failures.succeeded("flush", _logger)
 
             self._timer = loop.call_later(max(when - time.time(), 0.0), fire)
 

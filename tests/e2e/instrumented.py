@@ -73,9 +73,12 @@ class HealthApp:
 
 
 @contextmanager
-def health_app(receiver: OtlpReceiver, tmp_path: Path, rules: str, level: str, **extra: str) -> Iterator[HealthApp]:
-    """Run the health app with ``rules`` alone (no built-in pack) and ``app.level`` at
-    ``level``; stops it cleanly (its stop file) when the block ends."""
+def health_app(
+    receiver: OtlpReceiver, tmp_path: Path, rules: str, level: str, app: str = "health_app.py", **extra: str
+) -> Iterator[HealthApp]:
+    """Run the health app (or another of ``apps/`` that reads the same files) with
+    ``rules`` alone (no built-in pack) and ``app.level`` at ``level``; stops it cleanly
+    (its stop file) when the block ends."""
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(rules)
     level_file, stop = tmp_path / "level", tmp_path / "stop"
@@ -90,11 +93,11 @@ def health_app(receiver: OtlpReceiver, tmp_path: Path, rules: str, level: str, *
         STOP_FILE=str(stop),
         **extra,
     )
-    command = [str(BIN / "opentelemetry-instrument"), sys.executable, str(APPS / "health_app.py")]
+    command = [str(BIN / "opentelemetry-instrument"), sys.executable, str(APPS / app)]
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    app = HealthApp(port, level_file, process, env)
+    running = HealthApp(port, level_file, process, env)
     try:
-        yield app
+        yield running
     finally:
         stop.write_text("")
-        app.stderr = process.communicate(timeout=30)[1]
+        running.stderr = process.communicate(timeout=30)[1]

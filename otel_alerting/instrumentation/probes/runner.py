@@ -21,6 +21,7 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context, attach
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
+from ...failure_log import process_failures
 from ...forking import after_fork_in_child
 from ...version import __version__
 from .check import Check, CheckFailed
@@ -136,8 +137,10 @@ class ProbeRunner:
         while not self._stop.wait(max(next_round - time.monotonic(), 0.0)):
             try:
                 self.check_now()
-            except Exception:  # check_now guards each check; this is the last resort
-                _logger.exception("otel-alerting: a round of dependency checks failed")
+            except Exception as exc:  # check_now guards each check; this is the last resort
+                process_failures.failed("probes", exc, _logger)
+            else:
+                process_failures.succeeded("probes", _logger)
             next_round += self.interval
             now = time.monotonic()
             if next_round < now:  # a slow round: skip the missed ones, keep the phase
@@ -218,8 +221,10 @@ class ProbeRunner:
                 if error_type is not None:
                     recorded[ERROR_TYPE] = error_type
                 self._metrics.record_check(duration, recorded)
-        except Exception:
-            _logger.exception("otel-alerting: recording the check of %s failed", key.describe())
+        except Exception as exc:
+            process_failures.failed("probe_record", exc, _logger)
+        else:
+            process_failures.succeeded("probe_record", _logger)
         return CheckResult(key, error is None, duration, error_type, message, transition)
 
 
