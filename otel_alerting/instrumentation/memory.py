@@ -83,15 +83,11 @@ class CgroupMemory:
         for line in lines:
             _hierarchy, _, rest = line.partition(":")
             controllers, _, path = rest.partition(":")
-            if "memory" in controllers.split(","):
-                mount = mounts.get("memory")
-                if mount is not None:
-                    return cls(1, _join(root, mount, path))
+            if "memory" in controllers.split(",") and mounts.get("memory"):
+                return cls(1, _locate(root, mounts["memory"], path))
         for line in lines:
-            if line.startswith("0::"):
-                mount = mounts.get("cgroup2")
-                if mount is not None:
-                    return cls(2, _join(root, mount, line[3:]))
+            if line.startswith("0::") and mounts.get("cgroup2"):
+                return cls(2, _locate(root, mounts["cgroup2"], line[3:]))
         return None
 
     def read(self) -> MemoryReading | None:
@@ -115,9 +111,17 @@ class CgroupMemory:
         return MemoryReading(working_set, limit, f"cgroup_v{self.version}")
 
 
-def _cgroup_mounts(root: Path) -> dict[str, str]:
-    """Mount points of the cgroup2 hierarchy and of the v1 memory controller."""
-    mounts: dict[str, str] = {}
+@dataclass(frozen=True)
+class _Mount:
+    #: where the hierarchy is mounted
+    point: str
+    #: the directory of the hierarchy the mount shows (the fourth field of mountinfo)
+    root: str
+
+
+def _cgroup_mounts(root: Path) -> dict[str, list[_Mount]]:
+    """Mounts of the cgroup2 hierarchy and of the v1 memory controller, in mountinfo's order."""
+    mounts: dict[str, list[_Mount]] = {}
     try:
         text = (root / "proc/self/mountinfo").read_text()
     except OSError:
@@ -127,19 +131,40 @@ def _cgroup_mounts(root: Path) -> dict[str, str]:
         fields, extra = left.split(), right.split()
         if len(fields) < 5 or not extra:
             continue
-        mount_point, fs_type = fields[4], extra[0]
+        mount, fs_type = _Mount(fields[4], fields[3]), extra[0]
         if fs_type == "cgroup2":
-            mounts.setdefault("cgroup2", mount_point)
+            mounts.setdefault("cgroup2", []).append(mount)
         elif fs_type == "cgroup" and len(extra) >= 3 and "memory" in extra[2].split(","):
-            mounts.setdefault("memory", mount_point)
+            mounts.setdefault("memory", []).append(mount)
     return mounts
 
 
-def _join(root: Path, mount: str, path: str) -> Path:
-    directory = root / mount.lstrip("/") / path.lstrip("/")
+def _locate(root: Path, mounts: list[_Mount], path: str) -> Path:
+    """The directory of the cgroup ``path`` under the first mount that shows it.
+
+    /proc/self/cgroup names a cgroup from the top of the hierarchy, while a mount may show
+    only a subtree: a container's often starts at the container's own cgroup
+    (``/docker/<id>`` as its root), and a cgroup made below it is found under the mount
+    point by its path relative to that root."""
+    for mount in mounts:
+        relative = _below(path, mount.root)
+        if relative is not None:
+            directory = root / mount.point.lstrip("/") / relative
+            if directory.is_dir():
+                return directory
     # Inside a container the cgroup path is often that of the host, not visible in
     # the container's mount: the mount point itself is then the process's cgroup.
-    return directory if directory.is_dir() else root / mount.lstrip("/")
+    return root / mounts[0].point.lstrip("/")
+
+
+def _below(path: str, top: str) -> str | None:
+    """``path`` relative to ``top``; None when it is not under it."""
+    top = top.rstrip("/")
+    if path == top:
+        return ""
+    if path.startswith(top + "/"):
+        return path[len(top) + 1 :]
+    return None
 
 
 def _read(path: Path) -> str | None:
