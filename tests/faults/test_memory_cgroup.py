@@ -84,8 +84,8 @@ def test_memory_pressure_fires_before_the_cgroup_oom_killer(
             {
                 "START_FILE": str(start_file),
                 "GROW": "resident",
-                "INITIAL_MB": "200",
-                "STEP_MB": "2",
+                "INITIAL_MB": "280",
+                "STEP_MB": "1",
                 "OTEL_PYTHON_ALERTING_RULE_MEMORYPRESSURE_FOR": "0s",
                 "OTEL_PYTHON_ALERTING_COOLDOWN": "1s",
             },
