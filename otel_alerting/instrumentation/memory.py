@@ -23,7 +23,7 @@ import logging
 import os
 import resource
 import sys
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,9 @@ class CgroupMemory:
 
     version: int
     directory: Path
+    #: the mount point ``directory`` is under: the cgroups from ``directory`` up to it
+    #: are the ones whose limits are read (None: ``directory`` alone)
+    top: Path | None = None
 
     @classmethod
     def discover(cls, root: Path = Path("/")) -> CgroupMemory | None:
@@ -84,21 +87,42 @@ class CgroupMemory:
             _hierarchy, _, rest = line.partition(":")
             controllers, _, path = rest.partition(":")
             if "memory" in controllers.split(",") and mounts.get("memory"):
-                return cls(1, _locate(root, mounts["memory"], path))
+                return cls(1, *_locate(root, mounts["memory"], path))
         for line in lines:
             if line.startswith("0::") and mounts.get("cgroup2"):
-                return cls(2, _locate(root, mounts["cgroup2"], line[3:]))
+                return cls(2, *_locate(root, mounts["cgroup2"], line[3:]))
         return None
 
     def read(self) -> MemoryReading | None:
-        """Working set and limit; None when the cgroup sets no limit."""
+        """Working set and limit of this cgroup, or of a cgroup above it when that one is
+        nearer its limit; None when none of them sets a limit.
+
+        The kernel enforces every limit on the way up: a process in a cgroup without one,
+        below one that has one (a systemd slice's ``MemoryMax``, a container's cgroup with
+        the processes moved to a child such as ``/init``), is OOM-killed at the limit
+        above, counted against everything under it."""
+        nearest: MemoryReading | None = None
+        for directory in self._levels():
+            reading = self._read_level(directory)
+            if reading is not None and (nearest is None or reading.utilization > nearest.utilization):
+                nearest = reading
+        return nearest
+
+    def _levels(self) -> Iterator[Path]:
+        directory = self.directory
+        yield directory
+        while self.top is not None and self.top in directory.parents:
+            directory = directory.parent
+            yield directory
+
+    def _read_level(self, directory: Path) -> MemoryReading | None:
         if self.version == 2:
-            limit_text = _read(self.directory / "memory.max")
-            usage_text = _read(self.directory / "memory.current")
+            limit_text = _read(directory / "memory.max")
+            usage_text = _read(directory / "memory.current")
             inactive_key = "inactive_file"
         else:
-            limit_text = _read(self.directory / "memory.limit_in_bytes")
-            usage_text = _read(self.directory / "memory.usage_in_bytes")
+            limit_text = _read(directory / "memory.limit_in_bytes")
+            usage_text = _read(directory / "memory.usage_in_bytes")
             inactive_key = "total_inactive_file"
         if limit_text is None or usage_text is None or limit_text == "max":
             return None
@@ -106,7 +130,7 @@ class CgroupMemory:
         if limit >= _V1_UNLIMITED:
             return None
         usage = float(usage_text)
-        inactive = _stat(self.directory / "memory.stat", inactive_key)
+        inactive = _stat(directory / "memory.stat", inactive_key)
         working_set = max(usage - inactive, 0.0) if inactive is not None and inactive < usage else usage
         return MemoryReading(working_set, limit, f"cgroup_v{self.version}")
 
@@ -139,8 +163,9 @@ def _cgroup_mounts(root: Path) -> dict[str, list[_Mount]]:
     return mounts
 
 
-def _locate(root: Path, mounts: list[_Mount], path: str) -> Path:
-    """The directory of the cgroup ``path`` under the first mount that shows it.
+def _locate(root: Path, mounts: list[_Mount], path: str) -> tuple[Path, Path]:
+    """The directory of the cgroup ``path`` under the first mount that shows it, and
+    that mount's point.
 
     /proc/self/cgroup names a cgroup from the top of the hierarchy, while a mount may show
     only a subtree: a container's often starts at the container's own cgroup
@@ -149,12 +174,14 @@ def _locate(root: Path, mounts: list[_Mount], path: str) -> Path:
     for mount in mounts:
         relative = _below(path, mount.root)
         if relative is not None:
-            directory = root / mount.point.lstrip("/") / relative
+            top = root / mount.point.lstrip("/")
+            directory = top / relative
             if directory.is_dir():
-                return directory
+                return directory, top
     # Inside a container the cgroup path is often that of the host, not visible in
     # the container's mount: the mount point itself is then the process's cgroup.
-    return root / mounts[0].point.lstrip("/")
+    top = root / mounts[0].point.lstrip("/")
+    return top, top
 
 
 def _below(path: str, top: str) -> str | None:

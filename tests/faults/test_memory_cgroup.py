@@ -4,7 +4,8 @@ own with a 512 MiB limit and no RLIMIT_AS, and grows (memory in use, in a child 
 as a worker would) until the kernel's OOM killer ends the child at the limit. The
 built-in ``MemoryPressure`` rule must be notified at each level before that kill, and
 resolve once the memory is gone with the child; the plugin must report the cgroup's
-version and limit as what it measures against.
+version and limit as what it measures against. And memory.py, run in the cgroup and in a
+child of it without a limit of its own, must find the cgroup's directory and the limit.
 
 The cgroup is made at run time (``tests/support/cgroups.py``) under the cgroup v2
 hierarchy when its memory controller is enabled there, else under the cgroup v1 memory
@@ -19,6 +20,8 @@ from __future__ import annotations
 import os
 import re
 import resource
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,6 +67,31 @@ def cgroup() -> Iterator[MemoryCgroup]:
         yield made
     finally:
         made.remove()
+
+
+#: what memory.py finds in the process that runs it: the directory, the source, the limit
+DISCOVER = (
+    "from otel_alerting.instrumentation.memory import CgroupMemory, read_memory; "
+    "c = CgroupMemory.discover(); r = read_memory(c); print(c and c.directory, r.source, int(r.limit))"
+)
+
+
+def _discovered(cgroup: MemoryCgroup) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", DISCOVER], preexec_fn=cgroup.join, capture_output=True, text=True, timeout=30
+    )
+    return done.stdout.split() or [done.stderr[-3000:]]
+
+
+def test_memory_py_reads_the_files_of_the_cgroup_and_of_the_limited_one_above(cgroup: MemoryCgroup) -> None:
+    assert _discovered(cgroup) == [str(cgroup.directory), cgroup.source, str(LIMIT)]
+    # a process moved to a child without a limit of its own (as a container's init may
+    # do): the kernel still kills at the limit above it, which is what counts
+    inner = cgroup.child("init")
+    try:
+        assert _discovered(inner) == [str(inner.directory), cgroup.source, str(LIMIT)]
+    finally:
+        inner.remove()
 
 
 def _memory(service: Service) -> dict[str, object]:

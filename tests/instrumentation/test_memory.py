@@ -133,6 +133,24 @@ def test_the_mount_that_shows_the_cgroup_is_the_one_read(tmp_path: Path) -> None
     assert read_memory(cgroup).limit == GIB // 4
 
 
+def test_a_limit_above_the_cgroup_counts_when_it_is_the_nearest(tmp_path: Path) -> None:
+    # a container's cgroup (the mount point, 1 GiB) whose processes were moved to a child
+    # without a limit of its own (/init): the kernel kills at the container's limit
+    root = v2_tree(tmp_path, "max", 700 << 20, 0)
+    (root / "proc/self/cgroup").write_text("0::/kubepods/pod1/app\n")
+    tree(root / "sys/fs/cgroup", {"memory.max": f"{GIB}\n", "memory.current": f"{900 << 20}\n", "memory.stat": ""})
+    cgroup = CgroupMemory.discover(root)
+    assert cgroup is not None and cgroup.directory == root / "sys/fs/cgroup/kubepods/pod1/app"
+    reading = read_memory(cgroup)
+    assert (reading.usage, reading.limit, reading.source) == (900 << 20, GIB, "cgroup_v2")
+    # a limit of its own nearer than the one above: its own
+    (root / "sys/fs/cgroup/kubepods/pod1/app/memory.max").write_text(f"{750 << 20}\n")
+    assert read_memory(cgroup).limit == 750 << 20
+    # nothing above the mount point is read
+    tree(root / "sys/fs", {"memory.max": "1\n", "memory.current": "1\n"})
+    assert read_memory(cgroup).limit == 750 << 20
+
+
 def test_no_cgroup_information_at_all(tmp_path: Path) -> None:
     assert CgroupMemory.discover(tmp_path) is None
     assert read_memory(None).source == "system"

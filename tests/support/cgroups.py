@@ -7,9 +7,10 @@ hierarchy where the memory controller can be used, found at run time:
   (its children then have ``memory.max``);
 * cgroup v1: a ``cgroup`` mount of the ``memory`` controller.
 
-It sets the limit (and no swap beyond it where the kernel offers the setting), and
-``remove()`` deletes it once the processes in it have ended (those still in it after a
-bounded wait are moved to the parent first). A process joins it with ``join`` as a
+It sets the limit (and no swap beyond it where the kernel offers the setting);
+``child(name)`` makes a cgroup below it without a limit of its own. ``remove()`` deletes
+a cgroup once the processes in it have ended (those still in it after a bounded wait
+are moved to the parent first). A process joins it with ``join`` as a
 ``preexec_fn``: only that child is in the cgroup, so its OOM killer can never choose the
 test runner. ``CgroupUnavailable`` says, for each hierarchy, why none could be used
 (no cgroupfs, controller not enabled, read-only, not root).
@@ -64,7 +65,8 @@ class MemoryCgroup:
     directory: Path
     #: the cgroup's path as /proc/<pid>/cgroup names it
     path: str
-    limit: int
+    #: None: no limit of its own (a child made by ``child``)
+    limit: int | None
 
     @classmethod
     def create(cls, limit: int, prefix: str = "otel-alerting-test") -> MemoryCgroup:
@@ -113,7 +115,17 @@ class MemoryCgroup:
             raise CgroupUnavailable(f"{where}: cannot set the memory limit ({exc.strerror})") from None
         return made
 
+    def child(self, name: str) -> MemoryCgroup:
+        """A cgroup below this one with no limit of its own (remove it first)."""
+        if self.version == 2:
+            # its children have the memory files only once it hands the controller down
+            (self.directory / "cgroup.subtree_control").write_text("+memory")
+        made = MemoryCgroup(self.version, self.directory / name, f"{self.path}/{name}", None)
+        made.directory.mkdir()
+        return made
+
     def _set_limit(self) -> None:
+        assert self.limit is not None
         if self.version == 2:
             (self.directory / "memory.max").write_text(str(self.limit))
             # beyond the limit the kernel would swap instead of killing: no swap at all
