@@ -116,20 +116,16 @@ class CgroupMemory:
             yield directory
 
     def _read_level(self, directory: Path) -> MemoryReading | None:
-        if self.version == 2:
-            limit_text = _read(directory / "memory.max")
-            usage_text = _read(directory / "memory.current")
-            inactive_key = "inactive_file"
-        else:
-            limit_text = _read(directory / "memory.limit_in_bytes")
-            usage_text = _read(directory / "memory.usage_in_bytes")
-            inactive_key = "total_inactive_file"
-        if limit_text is None or usage_text is None or limit_text == "max":
+        v2 = self.version == 2
+        limit_text = _read(directory / ("memory.max" if v2 else "memory.limit_in_bytes"))
+        # most cgroups on the way up set no limit: their usage is not read
+        if limit_text is None or limit_text == "max" or float(limit_text) >= _V1_UNLIMITED:
             return None
-        limit = float(limit_text)
-        if limit >= _V1_UNLIMITED:
+        usage_text = _read(directory / ("memory.current" if v2 else "memory.usage_in_bytes"))
+        if usage_text is None:
             return None
-        usage = float(usage_text)
+        limit, usage = float(limit_text), float(usage_text)
+        inactive_key = "inactive_file" if v2 else "total_inactive_file"
         inactive = _stat(directory / "memory.stat", inactive_key)
         working_set = max(usage - inactive, 0.0) if inactive is not None and inactive < usage else usage
         return MemoryReading(working_set, limit, f"cgroup_v{self.version}")
