@@ -137,14 +137,6 @@ class MemoryCgroup:
             _write_if_present(self.directory / "memory.swappiness", "0")
 
     @property
-    def limit_file(self) -> Path:
-        return self.directory / ("memory.max" if self.version == 2 else "memory.limit_in_bytes")
-
-    @property
-    def usage_file(self) -> Path:
-        return self.directory / ("memory.current" if self.version == 2 else "memory.usage_in_bytes")
-
-    @property
     def source(self) -> str:
         """What the plugin reports as the limit's source for this cgroup."""
         return f"cgroup_v{self.version}"
