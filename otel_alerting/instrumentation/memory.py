@@ -23,7 +23,7 @@ import logging
 import os
 import resource
 import sys
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,9 @@ class CgroupMemory:
 
     version: int
     directory: Path
+    #: the mount point ``directory`` is under: the cgroups from ``directory`` up to it
+    #: are the ones whose limits are read (None: ``directory`` alone)
+    top: Path | None = None
 
     @classmethod
     def discover(cls, root: Path = Path("/")) -> CgroupMemory | None:
@@ -83,41 +86,62 @@ class CgroupMemory:
         for line in lines:
             _hierarchy, _, rest = line.partition(":")
             controllers, _, path = rest.partition(":")
-            if "memory" in controllers.split(","):
-                mount = mounts.get("memory")
-                if mount is not None:
-                    return cls(1, _join(root, mount, path))
+            if "memory" in controllers.split(",") and mounts.get("memory"):
+                return cls(1, *_locate(root, mounts["memory"], path))
         for line in lines:
-            if line.startswith("0::"):
-                mount = mounts.get("cgroup2")
-                if mount is not None:
-                    return cls(2, _join(root, mount, line[3:]))
+            if line.startswith("0::") and mounts.get("cgroup2"):
+                return cls(2, *_locate(root, mounts["cgroup2"], line[3:]))
         return None
 
     def read(self) -> MemoryReading | None:
-        """Working set and limit; None when the cgroup sets no limit."""
-        if self.version == 2:
-            limit_text = _read(self.directory / "memory.max")
-            usage_text = _read(self.directory / "memory.current")
-            inactive_key = "inactive_file"
-        else:
-            limit_text = _read(self.directory / "memory.limit_in_bytes")
-            usage_text = _read(self.directory / "memory.usage_in_bytes")
-            inactive_key = "total_inactive_file"
-        if limit_text is None or usage_text is None or limit_text == "max":
+        """Working set and limit of this cgroup, or of a cgroup above it when that one is
+        nearer its limit; None when none of them sets a limit.
+
+        The kernel enforces every limit on the way up: a process in a cgroup without one,
+        below one that has one (a systemd slice's ``MemoryMax``, a container's cgroup with
+        the processes moved to a child such as ``/init``), is OOM-killed at the limit
+        above, counted against everything under it."""
+        nearest: MemoryReading | None = None
+        for directory in self._levels():
+            reading = self._read_level(directory)
+            if reading is not None and (nearest is None or reading.utilization > nearest.utilization):
+                nearest = reading
+        return nearest
+
+    def _levels(self) -> Iterator[Path]:
+        directory = self.directory
+        yield directory
+        while self.top is not None and self.top in directory.parents:
+            directory = directory.parent
+            yield directory
+
+    def _read_level(self, directory: Path) -> MemoryReading | None:
+        v2 = self.version == 2
+        limit_text = _read(directory / ("memory.max" if v2 else "memory.limit_in_bytes"))
+        # most cgroups on the way up set no limit: their usage is not read
+        if limit_text is None or limit_text == "max" or float(limit_text) >= _V1_UNLIMITED:
             return None
-        limit = float(limit_text)
-        if limit >= _V1_UNLIMITED:
+        usage_text = _read(directory / ("memory.current" if v2 else "memory.usage_in_bytes"))
+        if usage_text is None:
             return None
-        usage = float(usage_text)
-        inactive = _stat(self.directory / "memory.stat", inactive_key)
+        limit, usage = float(limit_text), float(usage_text)
+        inactive_key = "inactive_file" if v2 else "total_inactive_file"
+        inactive = _stat(directory / "memory.stat", inactive_key)
         working_set = max(usage - inactive, 0.0) if inactive is not None and inactive < usage else usage
         return MemoryReading(working_set, limit, f"cgroup_v{self.version}")
 
 
-def _cgroup_mounts(root: Path) -> dict[str, str]:
-    """Mount points of the cgroup2 hierarchy and of the v1 memory controller."""
-    mounts: dict[str, str] = {}
+@dataclass(frozen=True)
+class _Mount:
+    #: where the hierarchy is mounted
+    point: str
+    #: the directory of the hierarchy the mount shows (the fourth field of mountinfo)
+    root: str
+
+
+def _cgroup_mounts(root: Path) -> dict[str, list[_Mount]]:
+    """Mounts of the cgroup2 hierarchy and of the v1 memory controller, in mountinfo's order."""
+    mounts: dict[str, list[_Mount]] = {}
     try:
         text = (root / "proc/self/mountinfo").read_text()
     except OSError:
@@ -127,19 +151,43 @@ def _cgroup_mounts(root: Path) -> dict[str, str]:
         fields, extra = left.split(), right.split()
         if len(fields) < 5 or not extra:
             continue
-        mount_point, fs_type = fields[4], extra[0]
+        mount, fs_type = _Mount(fields[4], fields[3]), extra[0]
         if fs_type == "cgroup2":
-            mounts.setdefault("cgroup2", mount_point)
+            mounts.setdefault("cgroup2", []).append(mount)
         elif fs_type == "cgroup" and len(extra) >= 3 and "memory" in extra[2].split(","):
-            mounts.setdefault("memory", mount_point)
+            mounts.setdefault("memory", []).append(mount)
     return mounts
 
 
-def _join(root: Path, mount: str, path: str) -> Path:
-    directory = root / mount.lstrip("/") / path.lstrip("/")
+def _locate(root: Path, mounts: list[_Mount], path: str) -> tuple[Path, Path]:
+    """The directory of the cgroup ``path`` under the first mount that shows it, and
+    that mount's point.
+
+    /proc/self/cgroup names a cgroup from the top of the hierarchy, while a mount may show
+    only a subtree: a container's often starts at the container's own cgroup
+    (``/docker/<id>`` as its root), and a cgroup made below it is found under the mount
+    point by its path relative to that root."""
+    for mount in mounts:
+        relative = _below(path, mount.root)
+        if relative is not None:
+            top = root / mount.point.lstrip("/")
+            directory = top / relative
+            if directory.is_dir():
+                return directory, top
     # Inside a container the cgroup path is often that of the host, not visible in
     # the container's mount: the mount point itself is then the process's cgroup.
-    return directory if directory.is_dir() else root / mount.lstrip("/")
+    top = root / mounts[0].point.lstrip("/")
+    return top, top
+
+
+def _below(path: str, top: str) -> str | None:
+    """``path`` relative to ``top``; None when it is not under it."""
+    top = top.rstrip("/")
+    if path == top:
+        return ""
+    if path.startswith(top + "/"):
+        return path[len(top) + 1 :]
+    return None
 
 
 def _read(path: Path) -> str | None:

@@ -89,6 +89,68 @@ def test_container_sees_its_cgroup_at_the_mount_point(tmp_path: Path) -> None:
     assert read_memory(cgroup).source == "cgroup_v2"
 
 
+def docker_v1_tree(root: Path, cgroup: str) -> Path:
+    """Docker on cgroup v1 without a cgroup namespace: the container's mount shows only
+    its own cgroup (mountinfo's root ``/docker/abc``), /proc/self/cgroup names the path
+    from the top of the host's hierarchy. The container's limit is 1 GiB, that of a child
+    cgroup it made (``app``, as a supervisor or a test inside the container would) 256 MiB."""
+    files = {
+        "proc/self/cgroup": f"5:devices:/docker/abc\n4:memory:{cgroup}\n0::/\n",
+        "proc/self/mountinfo": (
+            "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"
+            "35 31 0:32 /docker/abc /sys/fs/cgroup/memory ro,nosuid - cgroup cgroup rw,memory\n"
+        ),
+    }
+    for directory, limit in (("sys/fs/cgroup/memory", GIB), ("sys/fs/cgroup/memory/app", 256 << 20)):
+        files[f"{directory}/memory.limit_in_bytes"] = f"{limit}\n"
+        files[f"{directory}/memory.usage_in_bytes"] = f"{100 << 20}\n"
+        files[f"{directory}/memory.stat"] = "total_inactive_file 0\n"
+    return tree(root, files)
+
+
+def test_a_container_mount_maps_the_cgroup_path_from_its_own_root(tmp_path: Path) -> None:
+    root = docker_v1_tree(tmp_path / "child", "/docker/abc/app")
+    cgroup = CgroupMemory.discover(root)
+    assert cgroup is not None and cgroup.directory == root / "sys/fs/cgroup/memory/app"
+    assert read_memory(cgroup).limit == 256 << 20
+    # the container's own cgroup is the mount point
+    root = docker_v1_tree(tmp_path / "own", "/docker/abc")
+    cgroup = CgroupMemory.discover(root)
+    assert cgroup is not None and cgroup.directory == root / "sys/fs/cgroup/memory"
+    assert read_memory(cgroup).limit == GIB
+
+
+def test_the_mount_that_shows_the_cgroup_is_the_one_read(tmp_path: Path) -> None:
+    # the hierarchy mounted twice: first a subtree that does not hold the process's cgroup
+    root = v2_tree(tmp_path, str(GIB // 4), 100 << 20, 0)
+    (root / "proc/self/mountinfo").write_text(
+        "29 23 0:26 /other /mnt/other rw - cgroup2 cgroup2 rw\n"
+        "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n"
+    )
+    (root / "mnt/other").mkdir(parents=True)
+    cgroup = CgroupMemory.discover(root)
+    assert cgroup is not None and cgroup.directory == root / "sys/fs/cgroup/kubepods/pod1/app"
+    assert read_memory(cgroup).limit == GIB // 4
+
+
+def test_a_limit_above_the_cgroup_counts_when_it_is_the_nearest(tmp_path: Path) -> None:
+    # a container's cgroup (the mount point, 1 GiB) whose processes were moved to a child
+    # without a limit of its own (/init): the kernel kills at the container's limit
+    root = v2_tree(tmp_path, "max", 700 << 20, 0)
+    (root / "proc/self/cgroup").write_text("0::/kubepods/pod1/app\n")
+    tree(root / "sys/fs/cgroup", {"memory.max": f"{GIB}\n", "memory.current": f"{900 << 20}\n", "memory.stat": ""})
+    cgroup = CgroupMemory.discover(root)
+    assert cgroup is not None and cgroup.directory == root / "sys/fs/cgroup/kubepods/pod1/app"
+    reading = read_memory(cgroup)
+    assert (reading.usage, reading.limit, reading.source) == (900 << 20, GIB, "cgroup_v2")
+    # a limit of its own nearer than the one above: its own
+    (root / "sys/fs/cgroup/kubepods/pod1/app/memory.max").write_text(f"{750 << 20}\n")
+    assert read_memory(cgroup).limit == 750 << 20
+    # nothing above the mount point is read
+    tree(root / "sys/fs", {"memory.max": "1\n", "memory.current": "1\n"})
+    assert read_memory(cgroup).limit == 750 << 20
+
+
 def test_no_cgroup_information_at_all(tmp_path: Path) -> None:
     assert CgroupMemory.discover(tmp_path) is None
     assert read_memory(None).source == "system"
