@@ -56,6 +56,7 @@ OVERFLOW_ATTRIBUTES: dict[str, bool] = {"otel.metric.overflow": True}
 
 _Key: TypeAlias = object
 _OVERFLOW_KEY: _Key = frozenset(OVERFLOW_ATTRIBUTES.items())
+_NO_ATTRIBUTES: _Key = frozenset()
 
 #: the instruments whose cumulative export must come out of deltas
 _CUMULATIVE_WANTED = (Counter, ObservableCounter, Histogram)
@@ -167,24 +168,39 @@ class CumulativeExport:
         if not (isinstance(kept, _Folded) and type(kept.metric.data) is type(data)):
             kept = metrics[metric.name] = _Folded(metric)
         kept.metric = metric
+        sums = isinstance(data, Sum)
+        all_series, exemplars = kept.series, kept.exemplars
+        # the hot loop: once per point reported, at every collection
         for point in data.data_points:
-            key = _key(point.attributes)
-            series = kept.series.get(key)
+            attributes = point.attributes
+            try:
+                key: _Key = frozenset(attributes.items()) if attributes else _NO_ATTRIBUTES
+            except TypeError:  # a sequence or mapping value: the SDK's own key (slower)
+                key = _hash_attributes(attributes)
+            series = all_series.get(key)
             if series is None:
-                if len(kept.series) >= self._limit and key != _OVERFLOW_KEY:
-                    self._overflowed(kept)
-                    key = _OVERFLOW_KEY
-                    series = kept.series.get(key)
-                if series is None:
-                    attributes = dict(OVERFLOW_ATTRIBUTES) if key == _OVERFLOW_KEY else point.attributes
-                    series = kept.series[key] = _Series(attributes, point.start_time_unix_nano, 0)
+                key, series = self._new_series(kept, key, point)
             if point.exemplars:
-                kept.exemplars[key] = point.exemplars
-            if isinstance(point, HistogramDataPoint):
-                _fold_histogram(series, point)
-            else:
+                exemplars[key] = point.exemplars
+            if sums:
                 # the SDK's own order of operations: the same float result
-                series.total = point.value + series.total
+                series.total = point.value + series.total  # type: ignore[union-attr]
+            else:
+                _fold_histogram(series, point)  # type: ignore[arg-type]
+
+    def _new_series(
+        self, kept: _Folded, key: _Key, point: NumberDataPoint | HistogramDataPoint
+    ) -> tuple[_Key, _Series]:
+        """Where a series not seen before goes: its own, or past the limit the overflow series."""
+        if len(kept.series) >= self._limit and key != _OVERFLOW_KEY:
+            self._overflowed(kept)
+            key = _OVERFLOW_KEY
+            series = kept.series.get(key)
+            if series is not None:
+                return key, series
+        attributes = dict(OVERFLOW_ATTRIBUTES) if key == _OVERFLOW_KEY else point.attributes
+        series = kept.series[key] = _Series(attributes, point.start_time_unix_nano, 0)
+        return key, series
 
     def _overflowed(self, kept: _Folded) -> None:
         if kept.warned:
@@ -274,13 +290,3 @@ def _fold_histogram(series: _Series, point: HistogramDataPoint) -> None:
     series.total = point.sum + series.total
     series.min = min(point.min, series.min)
     series.max = max(point.max, series.max)
-
-
-def _key(attributes: Attributes) -> _Key:
-    """A series' identity: its attributes in any order."""
-    if not attributes:
-        return frozenset()
-    try:
-        return frozenset(attributes.items())
-    except TypeError:  # a sequence or mapping value: the SDK's own key (slower)
-        return _hash_attributes(attributes)
