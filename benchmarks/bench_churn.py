@@ -23,7 +23,7 @@ series in the last export (export variants),
 alerts tracked, RSS every 10 minutes (MiB, after ``gc.collect()``), and whether a new job
 at the end (after 10,800 dead ones: past the cardinality limit of 10,000) alerts.
 
-    python benchmarks/bench_churn.py [--minutes 45] [--per-second 4]
+    python benchmarks/bench_churn.py [--minutes 45] [--per-second 4] [--only 'export, watched;export, unwatched']
 """
 
 from __future__ import annotations
@@ -170,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=int, default=45)
     parser.add_argument("--per-second", type=int, default=4)
+    parser.add_argument("--only", help="the variants to run, by name, separated by semicolons (default: all)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -179,7 +180,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"machine: {machine()}")
     print(f"command: python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}".rstrip())
     rows = []
+    only = {name.strip() for name in args.only.split(";")} if args.only else None
     for name, temporality, watched in VARIANTS:
+        if only is not None and name not in only:
+            continue
         spec = json.dumps({"temporality": temporality, "watched": watched})
         done = subprocess.run(
             [
