@@ -16,7 +16,8 @@ What differs from the SDK's own cumulative aggregation:
 * attribute values equal in Python but of another type (``True``, ``1``, ``1.0`` under
   one key) are one series here;
 * a delta exponential histogram (only a View can ask for one: ``exports_folded`` turns
-  this off when the exporter asks for them) is exported as it is collected.
+  this off when the exporter asks for them) is exported as it is collected, which an
+  ERROR says.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-from opentelemetry.sdk.metrics import Counter, Exemplar, Histogram, ObservableCounter
+from opentelemetry.sdk.metrics import Counter, Exemplar, Histogram
 from opentelemetry.sdk.metrics._internal._view_instrument_match import _hash_attributes
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -58,22 +59,18 @@ _Key: TypeAlias = object
 _OVERFLOW_KEY: _Key = frozenset(OVERFLOW_ATTRIBUTES.items())
 _NO_ATTRIBUTES: _Key = frozenset()
 
-#: the instruments whose cumulative export must come out of deltas
-_CUMULATIVE_WANTED = (Counter, ObservableCounter, Histogram)
-#: the instruments the reader aggregates as deltas for such an exporter
+#: the instruments the reader aggregates as deltas for a folded export
 _DELTA = (Counter, Histogram)
 
 
 def exports_folded(exporter: MetricExporter) -> bool:
     """Whether the reader feeding ``exporter`` aggregates counters and histograms as
-    deltas and exports them folded: the exporter wants cumulative counters and
-    histograms, and no exponential histograms (which are not folded here)."""
+    deltas and exports them folded: the exporter wants every instrument cumulative
+    (so that every delta collected is one to fold; OTLP's ``delta`` and ``lowmemory``
+    preferences ask for delta counters), and no exponential histograms (not folded here)."""
     temporality = getattr(exporter, "_preferred_temporality", None) or {}
     aggregation = getattr(exporter, "_preferred_aggregation", None) or {}
-    cumulative = all(
-        temporality.get(kind, AggregationTemporality.CUMULATIVE) is AggregationTemporality.CUMULATIVE
-        for kind in _CUMULATIVE_WANTED
-    )
+    cumulative = AggregationTemporality.DELTA not in temporality.values()
     exponential = any(isinstance(aggregation.get(kind), ExponentialBucketHistogramAggregation) for kind in _DELTA)
     return cumulative and not exponential
 
@@ -159,9 +156,15 @@ class CumulativeExport:
 
     def _add_metric(self, metrics: dict[str, _Folded | _Latest], metric: Metric) -> None:
         data = metric.data
-        if not (
-            isinstance(data, (Sum, HistogramData)) and data.aggregation_temporality is AggregationTemporality.DELTA
-        ):
+        delta = getattr(data, "aggregation_temporality", None) is AggregationTemporality.DELTA
+        if not (delta and isinstance(data, (Sum, HistogramData))):
+            if delta and metric.name not in metrics:  # only a View asks for exponential histograms
+                _logger.error(
+                    "otel-alerting: metric %s is a delta exponential histogram, which the export cannot turn "
+                    "into cumulative data: each export carries only its latest interval "
+                    "(set OTEL_PYTHON_ALERTING_MODE=reader to export it as the SDK would)",
+                    metric.name,
+                )
             metrics[metric.name] = _Latest(metric, self._collections)
             return
         kept = metrics.get(metric.name)

@@ -25,6 +25,7 @@ from opentelemetry.sdk.metrics import (
 from opentelemetry.sdk.metrics._internal import _view_instrument_match, instrument, metric_reader_storage
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
+    ExponentialHistogram,
     HistogramDataPoint,
     InMemoryMetricReader,
     Metric,
@@ -35,7 +36,7 @@ from opentelemetry.sdk.metrics.export import (
     ScopeMetrics,
 )
 from opentelemetry.sdk.metrics.export import Histogram as HistogramData
-from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation
+from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
@@ -231,10 +232,33 @@ class Preferring(MetricExporter):
         ({"preferred_temporality": {Counter: DELTA, ObservableCounter: DELTA, Histogram: DELTA}}, False),
         ({"preferred_temporality": {Counter: DELTA, Histogram: DELTA}}, False),  # lowmemory
         ({"preferred_temporality": {ObservableCounter: DELTA}}, False),
+        ({"preferred_temporality": {UpDownCounter: DELTA}}, False),  # any delta wanted
         ({"preferred_aggregation": {Histogram: ExponentialBucketHistogramAggregation()}}, False),
     ],
 )
-def test_the_gate_folds_only_for_cumulative_counters_and_explicit_bucket_histograms(
+def test_the_gate_folds_only_for_an_exporter_wanting_cumulative_data_and_explicit_bucket_histograms(
     preferences: dict[str, Any], folded: bool
 ) -> None:
     assert exports_folded(Preferring(**preferences)) is folded
+
+
+def test_a_delta_exponential_histogram_from_a_view_is_exported_as_collected_and_said(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    delta = InMemoryMetricReader(preferred_temporality={Histogram: DELTA})
+    view = View(instrument_name="app.size", aggregation=ExponentialBucketHistogramAggregation())
+    provider = MeterProvider(metric_readers=[delta], views=[view], shutdown_on_exit=False)
+    size = provider.get_meter("app").create_histogram("app.size")
+    fold = CumulativeExport(cardinality_limit=10)
+    with caplog.at_level(logging.ERROR, logger="otel_alerting"):
+        for value in (1.0, 2.0):
+            size.record(value)
+            data = delta.get_metrics_data()
+            assert data is not None
+            fold.add(data)
+    (metric,) = [m for rm in fold.snapshot().resource_metrics for sm in rm.scope_metrics for m in sm.metrics]
+    assert isinstance(metric.data, ExponentialHistogram) and metric.data.aggregation_temporality is DELTA
+    assert metric.data.data_points[0].count == 1  # the latest interval only
+    (error,) = [r.getMessage() for r in caplog.records]
+    assert "app.size" in error and "OTEL_PYTHON_ALERTING_MODE=reader" in error
+    provider.shutdown()
