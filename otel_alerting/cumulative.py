@@ -48,6 +48,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.util.types import Attributes
 
+from .environment_variables import OTEL_PYTHON_ALERTING_MODE
+
 __all__ = ["OVERFLOW_ATTRIBUTES", "CumulativeExport", "exports_folded"]
 
 _logger = logging.getLogger("otel_alerting")
@@ -162,8 +164,9 @@ class CumulativeExport:
                 _logger.error(
                     "otel-alerting: metric %s is a delta exponential histogram, which the export cannot turn "
                     "into cumulative data: each export carries only its latest interval "
-                    "(set OTEL_PYTHON_ALERTING_MODE=reader to export it as the SDK would)",
+                    "(set %s=reader to export it as the SDK would)",
                     metric.name,
+                    OTEL_PYTHON_ALERTING_MODE,
                 )
             metrics[metric.name] = _Latest(metric, self._collections)
             return
