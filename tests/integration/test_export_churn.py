@@ -13,8 +13,10 @@ import logging
 from pathlib import Path
 
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics import Histogram, MeterProvider
+from opentelemetry.sdk.metrics._internal.instrument import _Counter
 from opentelemetry.sdk.metrics.export import AggregationTemporality, MetricsData, Sum
+from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation
 
 from otel_alerting.config import Settings
 from otel_alerting.engine.lifecycle import AlertState
@@ -113,3 +115,40 @@ def test_the_export_interval_holds_cumulative_exports_back_and_every_collection_
     temporality, values = jobs_exported(batch)
     assert temporality is AggregationTemporality.CUMULATIVE
     assert values == {frozenset({("job", "a")}): 10, **{frozenset({("job", f"once-{n}")}): 10 for n in range(5)}}
+
+
+class ExponentialExporter(MemoryExporter):
+    def __init__(self) -> None:
+        super().__init__()
+        self._preferred_aggregation = {Histogram: ExponentialBucketHistogramAggregation()}
+
+
+@pytest.mark.parametrize(
+    ("exporter", "counters", "folded", "every_collection"),
+    [
+        (MemoryExporter(), AggregationTemporality.DELTA, True, False),
+        (MemoryExporter(delta=True), AggregationTemporality.DELTA, False, True),  # as the exporter wants
+        (ExponentialExporter(), AggregationTemporality.CUMULATIVE, False, False),
+    ],
+    ids=["cumulative", "delta", "exponential histograms"],
+)
+def test_only_an_exporter_wanting_cumulative_data_and_explicit_buckets_gets_folded_deltas(
+    tmp_path: Path, exporter: MemoryExporter, counters: AggregationTemporality, folded: bool, every_collection: bool
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules: []\n")
+    reader = AlertingMetricReader(
+        Settings(mode="export", rules_paths=(str(rules),), default_rules=False),
+        environ={},
+        channels=[],
+        exporters=[exporter],
+        start_timer=False,
+    )
+    try:
+        assert reader._instrument_class_temporality[_Counter] is counters  # the SDK's own key
+        forwarder = reader._forwarder
+        assert forwarder is not None
+        assert (forwarder._cumulative is not None) is folded
+        assert forwarder._every is every_collection
+    finally:
+        reader.shutdown()
