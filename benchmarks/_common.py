@@ -52,10 +52,19 @@ def verdict(ok: bool) -> str:
 
 
 class NullExporter(MetricExporter):
-    """Accepts everything, sends nothing: the export path without the network."""
+    """Accepts everything, sends nothing: the export path without the network.
 
-    def __init__(self) -> None:
-        super().__init__()
+    ``unfolded``: it asks for exponential histograms, so that an export-mode reader
+    aggregates its counters cumulative, as the exporter wants them, instead of as deltas
+    folded back into cumulative data (``otel_alerting.cumulative.exports_folded``): the
+    export mode of before, for counters."""
+
+    def __init__(self, unfolded: bool = False) -> None:
+        from opentelemetry.sdk.metrics import Histogram
+        from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation
+
+        exponential = {Histogram: ExponentialBucketHistogramAggregation()}
+        super().__init__(preferred_aggregation=exponential if unfolded else None)
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
         return MetricExportResult.SUCCESS

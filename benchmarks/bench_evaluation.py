@@ -20,7 +20,16 @@ Cases, each at 1,000 / 10,000 / 50,000 series of a counter with 3 attributes:
 * ``value by route``: the same rule ``by`` an attribute with 50 values (50 groups).
 * ``rate by series`` / ``rate by route``: the same with a ``rate`` rule over a 5m window.
 
-Between two collections 1,000 series (rotating) are incremented, so increases flow.
+Between two collections 1,000 series (rotating; ``--touched``) are incremented, so
+increases flow.
+
+``--export`` measures export mode instead, each case twice, side by side: *export,
+cumulative* (the reader aggregates counters cumulative, as the exporter wants them, and
+forwards the collection as it is: export mode before) and *export, folded* (counters
+aggregated as deltas and folded back into cumulative data for the exporter,
+``otel_alerting.cumulative``). "plugin" then includes the folding; building the
+cumulative export, which the forwarding thread does once per
+``OTEL_METRIC_EXPORT_INTERVAL``, is timed apart ("snapshot ms").
 Variants are interleaved: each block runs one collection of every variant, in a new
 random order; the table gives medians over the blocks. "plugin" is everything the
 reader adds to the SDK's collect; "evaluate" is the whole ``AlertingSystem.evaluate``
@@ -28,6 +37,7 @@ within it (evaluator, then lifecycles in the manager, dispatcher, self-telemetry
 "evaluator" is ``Evaluator.evaluate`` alone (series state and rules).
 
     .venv/bin/python benchmarks/bench_evaluation.py [--blocks 40] [--sizes 1000,10000,50000] [--window 5m]
+        [--temporality delta|cumulative | --export] [--touched 1000]
 """
 
 from __future__ import annotations
@@ -42,7 +52,7 @@ import tempfile
 import time
 from typing import Any
 
-from _common import machine, median, table, verdict
+from _common import NullExporter, machine, median, table, verdict
 from opentelemetry.context import attach
 from opentelemetry.sdk.metrics import Counter, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality
@@ -92,25 +102,32 @@ def rules() -> dict[str, Any]:
     }
 
 
+#: series measured between two collections (``--touched``)
 TOUCHED_PER_ROUND = 1000
+
+#: --export: the variants of export mode (name -> the exporter's ``unfolded``)
+EXPORT_VARIANTS = {"export, cumulative": True, "export, folded": False}
 
 
 class Variant:
-    def __init__(self, case: str, size: int, rules_path: str, cumulative: bool = False) -> None:
+    def __init__(self, case: str, size: int, rules_path: str, cumulative: bool = False, export: str = "") -> None:
         self.case = case
         self.size = size
+        self.export = export
         settings = Settings(
             interval_ms=float("inf"),
             rules_paths=(rules_path,),
             default_rules=False,
             channels=(),
             cardinality_limit=size * 2,
+            mode="export" if export else "reader",
         )
         # reader mode aggregates counters as deltas (READER_MODE_TEMPORALITY); --temporality
         # cumulative measures the aggregation an exporter's default would give instead
         preferred = {Counter: AggregationTemporality.CUMULATIVE} if cumulative else None
+        exporters = [NullExporter(unfolded=EXPORT_VARIANTS[export])] if export else None
         self.reader = AlertingMetricReader(
-            settings, environ={}, channels=[], start_timer=False, preferred_temporality=preferred
+            settings, environ={}, channels=[], exporters=exporters, start_timer=False, preferred_temporality=preferred
         )
         self.provider = MeterProvider(metric_readers=[self.reader], shutdown_on_exit=False)
         meter = self.provider.get_meter("bench")
@@ -170,6 +187,7 @@ class Variant:
         self.ratios: list[float] = []
         self.engine_ratios: list[float] = []
         self.plugin_ratios: list[float] = []
+        self.snapshots: list[float] = []
 
     def touch(self) -> None:
         n = min(TOUCHED_PER_ROUND, self.size)
@@ -195,6 +213,15 @@ class Variant:
             self.engine_ratios.append(self.last_engine / collect)
             self.plugin_ratios.append(plugin / collect)
 
+    def snapshot(self) -> None:
+        """Time what the forwarding thread builds for each export (folded variants only)."""
+        forwarder = self.reader._forwarder
+        fold = forwarder._cumulative if forwarder is not None else None
+        if fold is not None:
+            start = time.perf_counter()
+            fold.snapshot()
+            self.snapshots.append(time.perf_counter() - start)
+
     def close(self) -> None:
         self.provider.shutdown()
 
@@ -206,6 +233,7 @@ def run_blocks(variants: list[Variant], blocks: int, rng: random.Random) -> None
         rng.shuffle(order)
         for v in order:
             v.run(record=True)
+            v.snapshot()
         if (block + 1) % 10 == 0:
             print(f"  block {block + 1}/{blocks}", file=sys.stderr, flush=True)
 
@@ -222,6 +250,8 @@ def main() -> int:
         default="delta",
         help="the counters' aggregation: delta, as reader mode has it, or cumulative",
     )
+    parser.add_argument("--export", action="store_true", help="export mode, cumulative against folded deltas")
+    parser.add_argument("--touched", type=int, default=TOUCHED_PER_ROUND, help="series measured per collection")
     parser.add_argument(
         "--window",
         default=WINDOW,
@@ -229,6 +259,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     globals()["WINDOW"] = args.window
+    globals()["TOUCHED_PER_ROUND"] = args.touched
     sizes = [int(s) for s in args.sizes.split(",")]
     cases = [c.strip() for c in args.cases.split(",")]
     rng = random.Random(args.seed)
@@ -241,7 +272,10 @@ def main() -> int:
         # as on the reader's timer thread, the plugin's own context is set once, for good
         attach(OWN_WORK)
         variants = [
-            Variant(case, size, rules_path, args.temporality == "cumulative") for size in sizes for case in cases
+            Variant(case, size, rules_path, args.temporality == "cumulative", export)
+            for size in sizes
+            for case in cases
+            for export in (EXPORT_VARIANTS if args.export else [""])
         ]
         gc.collect()
         # warm-up: the first collections create every series' state; a window of up to a
@@ -270,6 +304,7 @@ def main() -> int:
                 [
                     f"{v.size:,}",
                     v.case,
+                    *([v.export, f"{median(v.snapshots) * 1e3:.2f}" if v.snapshots else "-"] if args.export else []),
                     f"{median(v.collects) * 1e3:.2f}",
                     f"{median(v.collects) / v.size * 1e6:.2f}",
                     f"{median(v.engines) * 1e3:.3f}",
@@ -285,13 +320,15 @@ def main() -> int:
             )
         print(
             f"\nEvaluation per collection, medians of {args.blocks} interleaved blocks "
-            f"({elapsed:.0f} s; {args.temporality} temporality; rate window {args.window})\n"
+            f"({elapsed:.0f} s; {'export mode' if args.export else args.temporality + ' temporality'}; "
+            f"rate window {args.window}; {args.touched:,} series measured per collection)\n"
         )
         print(
             table(
                 [
                     "series",
                     "case",
+                    *(["variant", "snapshot ms"] if args.export else []),
                     "SDK collect ms",
                     "µs/series",
                     "evaluator ms",

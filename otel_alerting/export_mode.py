@@ -27,6 +27,7 @@ from opentelemetry.sdk.environment_variables import (
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
 from .config import EnvReader, Settings
+from .cumulative import CumulativeExport
 from .exit_probe import PROBE_TIMEOUT_S, endpoint_of, printable_endpoint, unreachable
 from .forking import after_fork_in_child
 from .own_work import OWN_WORK
@@ -90,6 +91,10 @@ class Forwarder:
     not answer within ``PROBE_TIMEOUT_S``) is not tried again: its exports are dropped,
     counted, and said in one WARNING naming the endpoint, instead of retried with
     backoff for ``OTEL_EXPORTER_OTLP_TIMEOUT``. The others export as before.
+
+    With ``cumulative`` (the reader aggregates deltas for an exporter that wants
+    cumulative data), every collection is folded into it, and what is exported is its
+    snapshot, built on the forwarding thread.
     """
 
     _MAX_BACKLOG = 64
@@ -101,8 +106,10 @@ class Forwarder:
         every_collection: bool,
         on_drop: Callable[[int], None] | None = None,
         on_failure: Callable[[], None] | None = None,
+        cumulative: CumulativeExport | None = None,
     ) -> None:
         self._on_drop = on_drop
+        self._cumulative = cumulative
         self._outcomes = ExportOutcomes(on_failure)
         self._exporters = exporters
         self._every = every_collection
@@ -132,6 +139,8 @@ class Forwarder:
     def offer(self, data: MetricsData, force: bool = False) -> None:
         """Queue one collection for export (``force``: now, whatever the interval)."""
         with self._cond:
+            if self._cumulative is not None:
+                self._cumulative.add(data)
             if self._every:
                 if len(self._pending) >= self._MAX_BACKLOG:
                     self._pending.popleft()
@@ -165,6 +174,8 @@ class Forwarder:
                     if not self._pending and self._closed:
                         return
                     data = self._pending.popleft()
+                    if self._cumulative is not None:
+                        data = self._cumulative.snapshot()
                     self._busy = True
                 for exporter in self._exporters:
                     self._export(exporter, data)

@@ -52,6 +52,7 @@ from opentelemetry.sdk.metrics.export import (
 from .active import set_active_reader
 from .config import Settings, load_settings, report_problems
 from .configuration import Configuration, load_configuration
+from .cumulative import CumulativeExport, exports_folded
 from .errors import ConfigurationProblems
 from .export_mode import Forwarder, exporters_for
 from .export_watch import watch_exports
@@ -120,8 +121,12 @@ class AlertingMetricReader(MetricReader):
         first = forward_to[0] if forward_to else None
         if first is None and preferred_temporality is None:
             preferred_temporality = dict(READER_MODE_TEMPORALITY)
+        wanted = getattr(first, "_preferred_temporality", preferred_temporality)
+        # except cumulative counters and histograms: aggregated as deltas, so that idle
+        # series are forgotten, and folded back for the exporter (cumulative.py)
+        folded = first is not None and exports_folded(first)
         super().__init__(
-            preferred_temporality=getattr(first, "_preferred_temporality", preferred_temporality),
+            preferred_temporality={**(wanted or {}), **READER_MODE_TEMPORALITY} if folded else wanted,
             preferred_aggregation=getattr(first, "_preferred_aggregation", None),
             cardinality_limits=dict.fromkeys(_INSTRUMENTS, settings.cardinality_limit),
         )
@@ -162,9 +167,13 @@ class AlertingMetricReader(MetricReader):
         if (self._configuration is not None or self._loading is not None) and settings.http_port is not None:
             self._http = self._start_http()
         if forward_to:
-            delta = AggregationTemporality.DELTA in self._instrument_class_temporality.values()
             self._forwarder = Forwarder(
-                forward_to, env, every_collection=delta, on_drop=self._forward_dropped, on_failure=self._export_failed
+                forward_to,
+                env,
+                every_collection=AggregationTemporality.DELTA in (wanted or {}).values(),
+                on_drop=self._forward_dropped,
+                on_failure=self._export_failed,
+                cumulative=CumulativeExport(settings.cardinality_limit) if folded else None,
             )
         # In export mode the timer also carries the application's metrics to the
         # exporters: it runs even when the alerting system could not be built.
