@@ -83,11 +83,12 @@ _INSTRUMENTS = (
     ObservableGauge,
 )
 
-#: The aggregation of a reader-mode reader, which no exporter reads: counters and
-#: histograms as deltas, so that the SDK forgets a series at the first collection
-#: without a measurement of it (cumulative aggregation keeps every series ever seen,
-#: and counts them all against the cardinality limit). Gauges and up-down counters stay
-#: cumulative: their value is their last one, measured or not.
+#: The aggregation of a reader-mode reader, and of an export-mode reader whose exporter
+#: wants cumulative data (folded back for it: ``cumulative``): counters and histograms as
+#: deltas, so that the SDK forgets a series at the first collection without a measurement
+#: of it (cumulative aggregation keeps every series ever seen, and counts them all against
+#: the cardinality limit). Gauges and up-down counters stay cumulative: their value is
+#: their last one, measured or not.
 READER_MODE_TEMPORALITY: Mapping[type, AggregationTemporality] = {
     Counter: AggregationTemporality.DELTA,
     Histogram: AggregationTemporality.DELTA,
