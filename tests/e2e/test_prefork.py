@@ -31,6 +31,7 @@ import pytest
 from otel_alerting.testing import OtlpReceiver
 
 from ..instrumentation.servers import RedisServer, redis_server_fixture
+from ..support.files import replace_text
 from ..support.http import HttpReceiver
 from ..support.ports import free_port
 from ..support.waiting import holds_for, wait_until
@@ -87,7 +88,7 @@ class Server:
         )
 
     def level(self, value: float, pid: int | None = None) -> None:
-        (self.levels / ("level" if pid is None else f"level-{pid}")).write_text(f"{value:g}")
+        replace_text(self.levels / ("level" if pid is None else f"level-{pid}"), f"{value:g}")
 
     def alerts(self) -> list[dict[str, Any]]:
         return [

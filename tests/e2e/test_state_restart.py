@@ -21,6 +21,7 @@ import pytest
 from otel_alerting.testing import OtlpReceiver
 
 from ..instrumentation.servers import RedisServer, redis_server_fixture
+from ..support.files import replace_text
 from ..support.http import HttpReceiver
 from ..support.ports import free_port
 from ..support.waiting import holds_for, wait_until
@@ -104,7 +105,7 @@ def test_a_deploy_sends_one_firing_and_one_resolved(receiver: OtlpReceiver, tmp_
         with running(env):
             # started again with the value still high: not announced again, not resolved
             holds_for(lambda: len(_alerts(hook)) == 1, "no second notification", 5, seen=lambda: _alerts(hook))
-            level.write_text("1")
+            replace_text(level, "1")
             wait_until(lambda: len(_alerts(hook)) == 2, "the RESOLVED", 20, seen=lambda: _alerts(hook))
         time.sleep(0.5)  # anything else would have come by now
         firing, resolved = _alerts(hook)
@@ -118,7 +119,7 @@ def test_a_silence_made_before_a_restart_mutes_after_it(receiver: OtlpReceiver, 
     port = free_port()
     with HttpReceiver() as hook:
         env, level = _setup(tmp_path, receiver, hook, state, OTEL_PYTHON_ALERTING_HTTP_PORT=str(port))
-        level.write_text("1")
+        replace_text(level, "1")
         now = time.time()
         body = {
             "matchers": [{"name": "alertname", "value": "RestartLevelHigh", "isRegex": False, "isEqual": True}],
@@ -136,7 +137,7 @@ def test_a_silence_made_before_a_restart_mutes_after_it(receiver: OtlpReceiver, 
             with urllib.request.urlopen(request, timeout=5) as response:
                 silence_id = json.loads(response.read())["silenceID"]
             time.sleep(1.0)  # an evaluation or two: the silence is saved with them
-        level.write_text("700")
+        replace_text(level, "700")
         with running(env):
             wait_until(lambda: _answers(url), "the HTTP API after the restart", 20)
             with urllib.request.urlopen(f"{url[: -len('s')]}/{silence_id}", timeout=5) as response:
