@@ -29,6 +29,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import attach, detach
@@ -48,6 +49,7 @@ from opentelemetry.sdk.metrics.export import (
     MetricReader,
     MetricsData,
 )
+from opentelemetry.sdk.metrics.view import Aggregation
 
 from .active import set_active_reader
 from .config import Settings, load_settings, report_problems
@@ -118,17 +120,10 @@ class AlertingMetricReader(MetricReader):
         env = os.environ if environ is None else environ
         self.settings = settings = settings or _read_settings(env)
         forward_to = exporters_for(settings, env, exporters)
-        # one aggregation for both: it takes the preferences of the exporter it feeds
-        first = forward_to[0] if forward_to else None
-        if first is None and preferred_temporality is None:
-            preferred_temporality = dict(READER_MODE_TEMPORALITY)
-        wanted = getattr(first, "_preferred_temporality", preferred_temporality)
-        # except cumulative counters and histograms: aggregated as deltas, so that idle
-        # series are forgotten, and folded back for the exporter (cumulative.py)
-        folded = first is not None and exports_folded(first)
+        plan = _aggregation_plan(forward_to[0] if forward_to else None, preferred_temporality)
         super().__init__(
-            preferred_temporality={**(wanted or {}), **READER_MODE_TEMPORALITY} if folded else wanted,
-            preferred_aggregation=getattr(first, "_preferred_aggregation", None),
+            preferred_temporality=plan.temporality,
+            preferred_aggregation=plan.aggregation,
             cardinality_limits=dict.fromkeys(_INSTRUMENTS, settings.cardinality_limit),
         )
         self._env = env
@@ -171,10 +166,10 @@ class AlertingMetricReader(MetricReader):
             self._forwarder = Forwarder(
                 forward_to,
                 env,
-                every_collection=AggregationTemporality.DELTA in (wanted or {}).values(),
+                every_collection=plan.every_collection,
                 on_drop=self._forward_dropped,
                 on_failure=self._export_failed,
-                cumulative=CumulativeExport(settings.cardinality_limit) if folded else None,
+                cumulative=CumulativeExport(settings.cardinality_limit) if plan.folded else None,
             )
         # In export mode the timer also carries the application's metrics to the
         # exporters: it runs even when the alerting system could not be built.
@@ -460,6 +455,38 @@ class AlertingMetricReader(MetricReader):
             self._loading = self._start_loading(self.settings, self._env, self._given_channels)
         if self._thread is not None and not self._stop.is_set():
             self._start_timer()
+
+
+@dataclass(frozen=True)
+class _AggregationPlan:
+    """How the reader's one aggregation is made, and how its forwarder exports it."""
+
+    temporality: dict[type, AggregationTemporality] | None
+    aggregation: dict[type, Aggregation] | None
+    #: counters and histograms collected as deltas and folded back for the exporter
+    folded: bool = False
+    #: the exporter wants deltas: every collection carries data of its own
+    every_collection: bool = False
+
+
+def _aggregation_plan(
+    exporter: MetricExporter | None, preferred: dict[type, AggregationTemporality] | None
+) -> _AggregationPlan:
+    """Without an exporter (reader mode), ``preferred`` or reader mode's deltas. With one
+    (export mode), the exporter's preferences, since the collector receives this one
+    aggregation; but when it wants cumulative counters and histograms, they are
+    aggregated as deltas, so that idle series are forgotten, and folded back for it
+    (``cumulative``)."""
+    if exporter is None:
+        return _AggregationPlan(preferred if preferred is not None else dict(READER_MODE_TEMPORALITY), None)
+    wanted: dict[type, AggregationTemporality] = getattr(exporter, "_preferred_temporality", preferred) or {}
+    folded = exports_folded(exporter)
+    return _AggregationPlan(
+        temporality={**wanted, **READER_MODE_TEMPORALITY} if folded else wanted,
+        aggregation=getattr(exporter, "_preferred_aggregation", None),
+        folded=folded,
+        every_collection=AggregationTemporality.DELTA in wanted.values(),
+    )
 
 
 def _loads_in_background(settings: Settings, start_timer: bool) -> bool:
