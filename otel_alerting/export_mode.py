@@ -146,12 +146,13 @@ class Forwarder:
                     self._pending.popleft()
                     self._dropped()
                 self._pending.append(data)
+            elif force or time.monotonic() - self._last_export >= self._interval:
+                self._pending.clear()
+                self._pending.append(data)
+                self._last_export = time.monotonic()
+                self._latest = None  # on its way: a flush must not export it again
             else:
-                self._latest = data
-                if force or time.monotonic() - self._last_export >= self._interval:
-                    self._pending.clear()
-                    self._pending.append(data)
-                    self._last_export = time.monotonic()
+                self._latest = data  # held back by the interval: a flush exports it
             self._cond.notify_all()
 
     def _dropped(self) -> None:
@@ -216,6 +217,7 @@ class Forwarder:
         with self._cond:
             if force_last and not self._every and self._latest is not None and not self._pending:
                 self._pending.append(self._latest)
+                self._latest = None
                 self._last_export = time.monotonic()
                 self._cond.notify_all()
             if not self._wait_idle(time.monotonic() + timeout):

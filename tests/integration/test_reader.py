@@ -317,6 +317,22 @@ def test_a_slow_exporter_loses_the_oldest_delta_collections_counted_and_logged(
     assert len(exporter.batches) == Forwarder._MAX_BACKLOG + 3 - forwarder.dropped and exporter.shut
 
 
+def test_a_flush_exports_the_latest_collection_once() -> None:
+    """A collection already on its way (the interval had passed) is not exported again by
+    a flush, and one the interval held back is exported by the flush, once."""
+    exporter = MemoryExporter()
+    forwarder = Forwarder([exporter], {"OTEL_METRIC_EXPORT_INTERVAL": "60000"}, every_collection=False)
+    first, held = MetricsData(resource_metrics=[]), MetricsData(resource_metrics=[])
+    forwarder.offer(first, force=True)
+    assert forwarder.flush(5, force_last=True) and forwarder.flush(5, force_last=True)
+    assert exporter.batches == [first]
+    forwarder.offer(held)  # within the interval: held back
+    assert forwarder.flush(5, force_last=True) and forwarder.flush(5, force_last=True)
+    assert exporter.batches == [first, held]
+    forwarder.shutdown(5)
+    assert exporter.batches == [first, held]
+
+
 def test_the_exporter_named_none_is_no_exporter() -> None:
     assert load_exporters(["none"], {}) == []
 
