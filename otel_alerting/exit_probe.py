@@ -13,9 +13,9 @@ from __future__ import annotations
 import socket
 import threading
 import urllib.request
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-__all__ = ["PROBE_TIMEOUT_S", "endpoint_of", "printable_endpoint", "unreachable"]
+__all__ = ["PROBE_TIMEOUT_S", "endpoint_of", "unreachable"]
 
 #: how long the probe waits at most for a connection (name resolution included)
 PROBE_TIMEOUT_S = 1.0
@@ -28,19 +28,6 @@ def endpoint_of(exporter: object) -> str | None:
     if not isinstance(endpoint, str) or urlsplit(endpoint).scheme not in ("http", "https"):
         return None
     return endpoint
-
-
-def printable_endpoint(url: str) -> str:
-    """``url`` without user info, query or fragment (where credentials may travel)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        netloc = f"[{host}]" if ":" in host else host
-        if parts.port is not None:
-            netloc += f":{parts.port}"
-    except ValueError:
-        return "<invalid endpoint>"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def unreachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> str | None:

@@ -28,9 +28,10 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult,
 
 from .config import EnvReader, Settings
 from .cumulative import CumulativeExport
-from .exit_probe import PROBE_TIMEOUT_S, endpoint_of, printable_endpoint, unreachable
+from .exit_probe import PROBE_TIMEOUT_S, endpoint_of, unreachable
 from .forking import after_fork_in_child
 from .own_work import OWN_WORK
+from .secrets import redact_location
 
 __all__ = ["NO_EXPORTER", "ExportOutcomes", "Forwarder", "export_interval_s", "exporters_for", "load_exporters"]
 
@@ -263,7 +264,7 @@ class Forwarder:
             endpoint = endpoint_of(exporter)
             reason = unreachable(endpoint, timeout) if endpoint is not None and timeout > 0 else None
             if endpoint is not None and reason is not None:
-                self._given_up[id(exporter)] = _GivenUp(printable_endpoint(endpoint), reason)
+                self._given_up[id(exporter)] = _GivenUp(redact_location(endpoint), reason)
                 self._shut(exporter, time.monotonic())
 
     def _report_given_up(self) -> None:

@@ -22,7 +22,8 @@ from opentelemetry.sdk._logs.export import (
     LogRecordExportResult,
 )
 
-from .exit_probe import endpoint_of, printable_endpoint, unreachable
+from .exit_probe import endpoint_of, unreachable
+from .secrets import redact_location
 
 __all__ = ["PromptExitLogRecordProcessor"]
 
@@ -69,7 +70,7 @@ class _ExitGuard(LogRecordExporter):
         endpoint = endpoint_of(self._exporter)
         reason = unreachable(endpoint) if endpoint is not None else None
         if endpoint is not None and reason is not None:
-            self._given_up = (printable_endpoint(endpoint), reason)
+            self._given_up = (redact_location(endpoint), reason)
             self._exporter.shutdown()  # type: ignore[no-untyped-call]
 
     def report(self) -> None:

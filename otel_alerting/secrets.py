@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, quote_plus, urlsplit, urlunsplit
 
 __all__ = [
     "REDACTED",
@@ -63,13 +63,10 @@ def redact_url(url: str | Secret) -> str:
     text = url.reveal() if isinstance(url, Secret) else url
     try:
         parts = urlsplit(text)
-        host = parts.hostname or ""
-        netloc = f"[{host}]" if ":" in host else host
-        if parts.port is not None:
-            netloc += f":{parts.port}"
+        netloc = _host_and_port(parts)
     except ValueError:
         return REDACTED
-    if not parts.scheme or not host:
+    if not parts.scheme or not parts.hostname:
         return REDACTED
     path = f"/{REDACTED}" if parts.path not in ("", "/") or parts.query else ""
     return urlunsplit((parts.scheme, netloc, path, "", ""))
@@ -98,13 +95,19 @@ def redact_location(location: str) -> str:
         return location
     try:
         parts = urlsplit(location)
-        host = parts.hostname or ""
-        netloc = f"[{host}]" if ":" in host else host
-        if parts.port is not None:
-            netloc += f":{parts.port}"
+        netloc = _host_and_port(parts)
     except ValueError:
         return REDACTED
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _host_and_port(parts: SplitResult) -> str:
+    """The network location without its user info; a ValueError for a bad port."""
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return netloc
 
 
 def longest_first(secrets: Iterable[str | Secret | None]) -> list[str]:

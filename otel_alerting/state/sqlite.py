@@ -8,11 +8,10 @@ never changed. An empty or new file gets the schema.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ..notify.dedup import Claim, LogRecord
 from . import sqlite_rows, sqlite_shared
@@ -74,7 +73,7 @@ class SqliteStore:
                 alerts = sqlite_rows.load_alerts(connection)
                 silences, seq = sqlite_rows.silences_since(connection, -1)
                 nflog = {
-                    (fp, receiver): _record(text)
+                    (fp, receiver): sqlite_rows.parse_record(text)
                     for fp, receiver, text in connection.execute("SELECT fingerprint, receiver, record FROM nflog")
                 }
             except (sqlite3.Error, ValueError) as exc:
@@ -201,7 +200,7 @@ def _write(connection: sqlite3.Connection, changes: Changes) -> None:
     if changes.nflog:
         connection.executemany(
             "INSERT OR REPLACE INTO nflog (fingerprint, receiver, record) VALUES (?, ?, ?)",
-            ((fp, receiver, _text(record)) for (fp, receiver), record in changes.nflog.items()),
+            ((fp, receiver, sqlite_rows.record_text(record)) for (fp, receiver), record in changes.nflog.items()),
         )
     if changes.removed_nflog:
         connection.executemany("DELETE FROM nflog WHERE fingerprint = ? AND receiver = ?", _keys(changes.removed_nflog))
@@ -209,14 +208,3 @@ def _write(connection: sqlite3.Connection, changes: Changes) -> None:
 
 def _keys(keys: frozenset[NotificationLogKey]) -> list[tuple[str, str]]:
     return list(keys)
-
-
-def _text(record: Record) -> str:
-    return json.dumps(record, separators=(",", ":"), allow_nan=False)
-
-
-def _record(text: str) -> dict[str, Any]:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise ValueError(f"a saved record is a {type(value).__name__}, not an object")
-    return value

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from .model import Changes, Record, furthest, silence_stamp
 
-__all__ = ["TABLES", "load_alerts", "silences_since", "write_alerts", "write_silences"]
+__all__ = ["TABLES", "load_alerts", "parse_record", "record_text", "silences_since", "write_alerts", "write_silences"]
 
 TABLES = (
     "CREATE TABLE IF NOT EXISTS alert_rows (fingerprint TEXT NOT NULL, holder TEXT NOT NULL, record TEXT NOT NULL,"
@@ -42,7 +43,7 @@ def write_alerts(connection: sqlite3.Connection, changes: Changes) -> None:
     if changes.alerts:
         connection.executemany(
             "INSERT OR REPLACE INTO alert_rows (fingerprint, holder, record) VALUES (?, ?, ?)",
-            ((fp, changes.holder, _text(record)) for fp, record in changes.alerts.items()),
+            ((fp, changes.holder, record_text(record)) for fp, record in changes.alerts.items()),
         )
     if changes.removed_alerts:
         connection.executemany(
@@ -57,7 +58,7 @@ def write_alerts(connection: sqlite3.Connection, changes: Changes) -> None:
 def load_alerts(connection: sqlite3.Connection) -> dict[str, Record]:
     rows: dict[str, list[Record]] = {}
     for fp, text in connection.execute("SELECT fingerprint, record FROM alert_rows"):
-        rows.setdefault(fp, []).append(_record(text))
+        rows.setdefault(fp, []).append(parse_record(text))
     return {fp: furthest(records) for fp, records in rows.items()}
 
 
@@ -67,7 +68,7 @@ def write_silences(connection: sqlite3.Connection, changes: Changes) -> None:
         rows = []
         for silence_id, record in changes.silences.items():
             seq += 1
-            rows.append((silence_id, _text(record), silence_stamp(record), seq))
+            rows.append((silence_id, record_text(record), silence_stamp(record), seq))
         # a version older than the one saved (another process changed it since) is left out
         connection.executemany(
             "INSERT INTO silence_log (id, record, updated, seq) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE"
@@ -89,15 +90,17 @@ def silences_since(connection: sqlite3.Connection, seq: int) -> tuple[dict[str, 
         return {}, latest
     # read after the count: a change committed in between is read now and again next time
     rows = connection.execute("SELECT id, record FROM silence_log WHERE seq > ?", (seq,))
-    changed: dict[str, Record] = {i: _record(text) for i, text in rows}
+    changed: dict[str, Record] = {i: parse_record(text) for i, text in rows}
     return changed, latest
 
 
-def _text(record: Record) -> str:
+def record_text(record: Mapping[str, Any]) -> str:
+    """A record as the store keeps it: compact JSON (NaN refused)."""
     return json.dumps(record, separators=(",", ":"), allow_nan=False)
 
 
-def _record(text: str) -> dict[str, Any]:
+def parse_record(text: str) -> dict[str, Any]:
+    """A record the store kept; a ValueError if it is not a JSON object."""
     value = json.loads(text)
     if not isinstance(value, dict):
         raise ValueError(f"a saved record is a {type(value).__name__}, not an object")

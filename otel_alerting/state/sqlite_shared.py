@@ -8,12 +8,11 @@ before any process started, so their leases make orphans once expired)."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
 
 from ..notify.dedup import Claim, Lease, LogRecord, decide, episode_start, granted
+from .sqlite_rows import parse_record, record_text
 
 __all__ = ["TABLES", "claim", "hold", "orphans", "stop"]
 
@@ -59,7 +58,7 @@ def claim(
         row = connection.execute(
             "SELECT record FROM nflog WHERE fingerprint = ? AND receiver = ?", (c.fingerprint, c.receiver)
         ).fetchone()
-        entry = None if row is None else _record(row[0])
+        entry = None if row is None else parse_record(row[0])
         others = [
             Lease(severity, bool(stopped))
             for severity, stopped in connection.execute(_LIVE_LEASES, (c.fingerprint, holder, now))
@@ -69,7 +68,7 @@ def claim(
             continue
         connection.execute(
             "INSERT OR REPLACE INTO nflog (fingerprint, receiver, record) VALUES (?, ?, ?)",
-            (c.fingerprint, c.receiver, _text(granted(c, entry))),
+            (c.fingerprint, c.receiver, record_text(granted(c, entry))),
         )
         answers.append(episode_start(entry))
     return answers
@@ -89,11 +88,11 @@ def orphans(
     ).fetchall()
     found: list[tuple[str, str, LogRecord]] = []
     for fp, receiver, text in rows:
-        entry = _record(text)
+        entry = parse_record(text)
         found.append((fp, receiver, entry))
         resolved = {"status": "RESOLVED", "severity": entry.get("severity"), "at": now}
         connection.execute(
-            "UPDATE nflog SET record = ? WHERE fingerprint = ? AND receiver = ?", (_text(resolved), fp, receiver)
+            "UPDATE nflog SET record = ? WHERE fingerprint = ? AND receiver = ?", (record_text(resolved), fp, receiver)
         )
         # resolved for the processes that held it: their records of it are stale now
         connection.execute(
@@ -122,14 +121,3 @@ def orphans(
 def stop(connection: sqlite3.Connection, holder: str, at: float) -> None:
     # never 0 (not stopped), whatever the clock
     connection.execute("UPDATE holders SET stopped = ? WHERE holder = ?", (max(at, 1e-6), holder))
-
-
-def _text(record: LogRecord) -> str:
-    return json.dumps(record, separators=(",", ":"), allow_nan=False)
-
-
-def _record(text: str) -> dict[str, Any]:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise ValueError(f"a saved record is a {type(value).__name__}, not an object")
-    return value
